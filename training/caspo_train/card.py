@@ -1,0 +1,57 @@
+"""The model card (README.md in the model folder), written from the run's recipe and metrics."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def write_model_card(folder: Path, recipe: dict, metrics: dict) -> None:
+    cfg = recipe["config"]
+    kinds = "\n".join(
+        f"| {kind} | {v['correct']} / {v['n']} | {_pct(v['accuracy'])} |" for kind, v in metrics["by_kind"].items())
+    text = f"""# caspo-arith-sft
+
+A {recipe['parameters'] / 1e6:.2f} M-parameter Llama-layout causal LM that solves integer arithmetic
+step by step, trained from scratch by this repository's pipeline (`training/`). It is the SFT
+baseline: no preference alignment yet.
+
+## Task and data
+Integer arithmetic with `+`, `-`, `*`, standard precedence and optional parentheses, 2-4 operations,
+operands up to three digits, each multiplication with a factor of at most two digits (the other at
+most three), all intermediate results non-negative. Problems are a bare expression or carry a few
+words around it (`What is 47*38 + 12?`). Prompt: `<|bos|>Problem: {{problem}}\\nSolution:\\n`
+(the chat template in `tokenizer_config.json`). Solution: one line `a op b = c` per operation in
+evaluation order, then `Answer: N`, then `<|eos|>`.
+
+Training problems are generated on the fly (`training/caspo_train/arith.py`); a fixed 1-in-50 hash of
+the expression is reserved for the held-out split and never trained on.
+
+## Model
+Llama layout: RMSNorm, RoPE (theta {cfg['rope_theta']:g}), grouped-query attention
+({cfg['num_attention_heads']} query heads, {cfg['num_key_value_heads']} KV heads, head size {cfg['head_dim']}),
+SwiGLU MLP ({cfg['intermediate_size']}), {cfg['num_hidden_layers']} layers, hidden size {cfg['hidden_size']},
+tied embeddings, byte-level tokenizer ({cfg['vocab_size']} ids: 256 bytes + `<|pad|>`, `<|bos|>`,
+`<|eos|>`). Exported to ONNX (opset 17) with a KV cache, float32.
+
+## Recipe
+- Objective: next-token cross-entropy on the solution and EOS tokens (prompt masked).
+- AdamW (betas 0.9/0.98, weight decay 0.1), peak learning rate {recipe['lr']}, {recipe['warmup']} warm-up
+  steps, cosine to 10 % over the budget ({recipe['budget']}), gradient clipping 1.0, batch {recipe['batch_size']}.
+- {recipe['steps']} steps, {recipe['examples']:,} examples, final loss {recipe['final_loss']}.
+- Hardware: {recipe['hardware']}; training wall time {recipe['wall_s']} s.
+- Reproduce: `python3 -m caspo_train.sft --out models/caspo-arith-sft --minutes N` from `training/`.
+
+## Held-out results (greedy, {metrics['n']} problems, `training/data/heldout.jsonl`)
+Exact-answer accuracy {_pct(metrics['accuracy'])}; steps correct per the verifier {_pct(metrics['step_accuracy'])}.
+
+| kind | correct | accuracy |
+|---|---|---|
+{kinds}
+
+`parity.json` holds PyTorch logits for one prompt and 40 cached greedy steps; the Node engine's tests
+compare against it.
+"""
+    (Path(folder) / "README.md").write_text(text)

@@ -1,0 +1,160 @@
+import { type InferenceSession, Tensor } from 'onnxruntime-node';
+import { loadModelConfig, type ModelConfig } from './config';
+import type { ExecutionProviderReport } from './executionProvider';
+import { checkGraphAgainstConfig, type GraphLayout } from './graphContract';
+import { KvCache, type KvLayer } from './kvCache';
+import { ModelError } from './modelError';
+import { modelFilesIn, readOptionalModelJson, requireModelFile, requireModelFolder } from './modelFiles';
+import { createModelSession, type ModelSessionOptions } from './session';
+import { TextTokenizer } from './tokenizer';
+
+export type CausalLMOptions = ModelSessionOptions;
+
+export interface ForwardOptions {
+  /** Also return the logits of every position (parity tests); default only the last. */
+  allPositions?: boolean;
+}
+
+export interface ForwardResult {
+  /** Row b's logits at its last position: a view [V] into the output tensor. */
+  lastLogits: Float32Array[];
+  /** All logits [B, S, V] flattened, when `allPositions` was asked for. */
+  allLogits?: Float32Array;
+  /** The cache after this forward (a new object; the input cache is left to its owner). */
+  cache: KvCache;
+}
+
+/** A loaded causal LM: config, tokenizer and ONNX session of one model folder. */
+export class CausalLM {
+  private released = false;
+  // Grown on demand; an all-ones mask of any shorter length is a view of it.
+  private onesMask = new BigInt64Array(0);
+
+  private constructor(
+    readonly dir: string,
+    readonly config: ModelConfig,
+    readonly tokenizer: TextTokenizer,
+    readonly session: InferenceSession,
+    readonly executionProvider: ExecutionProviderReport,
+    readonly graph: GraphLayout,
+    /** EOS ids from config.json and generation_config.json together. */
+    readonly eosTokenIds: number[],
+  ) {}
+
+  /** Loads a model folder (config.json, tokenizer files, onnx/model.onnx); ModelError says what is wrong. */
+  static async load(dir: string, options: CausalLMOptions = {}): Promise<CausalLM> {
+    requireModelFolder(dir);
+    const files = modelFilesIn(dir);
+    const config = loadModelConfig(dir);
+    const tokenizer = TextTokenizer.load(dir);
+    const eosTokenIds = mergeEosIds(config, readOptionalModelJson(files.generationConfig, 'generation settings'));
+    requireModelFile(files.onnx, 'the ONNX graph');
+    const { session, report } = await createModelSession(files.onnx, options);
+    try {
+      const graph = checkGraphAgainstConfig(session.inputMetadata, session.outputMetadata, config, files.onnx, files.config);
+      return new CausalLM(dir, config, tokenizer, session, report, graph, eosTokenIds);
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
+  }
+
+  /** A cache with nothing in it, for the first forward of `batchSize` rows. */
+  emptyCache(batchSize = 1): KvCache {
+    return KvCache.empty(
+      { numLayers: this.config.numHiddenLayers, numKeyValueHeads: this.config.numKeyValueHeads, headDim: this.config.headDim },
+      batchSize,
+    );
+  }
+
+  /**
+   * Runs B rows of S new tokens on top of `cache` (B rows of past length P).
+   * attention_mask = ones [B, P+S]; position_ids = P .. P+S−1.
+   */
+  async forward(inputIds: readonly (readonly number[])[], cache: KvCache, options: ForwardOptions = {}): Promise<ForwardResult> {
+    if (this.released) throw new Error('CausalLM.forward called after dispose()');
+    const batch = inputIds.length;
+    if (batch === 0) throw new Error('forward needs at least one row');
+    const seq = inputIds[0].length;
+    if (seq === 0) throw new Error('forward needs at least one token per row');
+    if (batch !== cache.batchSize) throw new Error(`forward got ${batch} rows but the cache holds ${cache.batchSize}`);
+    const past = cache.pastLength;
+    const total = past + seq;
+    const { vocabSize, maxPositionEmbeddings } = this.config;
+    if (maxPositionEmbeddings !== null && total > maxPositionEmbeddings) {
+      throw new Error(`sequence length ${total} exceeds max_position_embeddings=${maxPositionEmbeddings} of ${this.dir}`);
+    }
+
+    const ids = new BigInt64Array(batch * seq);
+    const positions = new BigInt64Array(batch * seq);
+    for (let b = 0; b < batch; b++) {
+      const row = inputIds[b];
+      if (row.length !== seq) throw new Error(`forward rows must have the same length (row 0: ${seq}, row ${b}: ${row.length})`);
+      for (let s = 0; s < seq; s++) {
+        const id = row[s];
+        if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new Error(`token id ${id} is outside the vocabulary (${vocabSize})`);
+        ids[b * seq + s] = BigInt(id);
+        positions[b * seq + s] = BigInt(past + s);
+      }
+    }
+
+    const feeds: Record<string, Tensor> = {
+      input_ids: new Tensor('int64', ids, [batch, seq]),
+      attention_mask: new Tensor('int64', this.onesOfLength(batch * total), [batch, total]),
+    };
+    if (this.graph.hasPositionIds) feeds.position_ids = new Tensor('int64', positions, [batch, seq]);
+    const layers = cache.layers;
+    for (let i = 0; i < layers.length; i++) {
+      feeds[this.graph.pastKeyNames[i]] = layers[i].key as Tensor;
+      feeds[this.graph.pastValueNames[i]] = layers[i].value as Tensor;
+    }
+
+    const outputs = await this.session.run(feeds);
+    const presentLayers: KvLayer[] = [];
+    for (let i = 0; i < layers.length; i++) {
+      presentLayers.push({
+        key: outputs[this.graph.presentKeyNames[i]] as Tensor,
+        value: outputs[this.graph.presentValueNames[i]] as Tensor,
+      });
+    }
+    const logitsTensor = outputs.logits as Tensor;
+    const logits = logitsTensor.data as Float32Array;
+    if (logits.length !== batch * seq * vocabSize) {
+      throw new ModelError(
+        'graphMismatch',
+        `${this.dir}: logits have ${logits.length} values, expected batch ${batch} × sequence ${seq} × vocab_size ${vocabSize}. ` +
+          'config.json does not match the exported graph: re-export the model.',
+      );
+    }
+    const lastLogits: Float32Array[] = [];
+    for (let b = 0; b < batch; b++) {
+      const start = (b * seq + seq - 1) * vocabSize;
+      lastLogits.push(logits.subarray(start, start + vocabSize));
+    }
+    return { lastLogits, allLogits: options.allPositions ? logits : undefined, cache: new KvCache(presentLayers) };
+  }
+
+  /** Releases the ONNX session; later forwards throw. */
+  async dispose(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.session.release();
+  }
+
+  private onesOfLength(length: number): BigInt64Array {
+    if (this.onesMask.length < length) this.onesMask = new BigInt64Array(Math.max(length, 2 * this.onesMask.length)).fill(1n);
+    return this.onesMask.subarray(0, length);
+  }
+}
+
+/** config.json and generation_config.json may each name EOS ids; generation stops on any of them. */
+function mergeEosIds(config: ModelConfig, generationConfig: unknown): number[] {
+  const ids = new Set(config.eosTokenIds);
+  if (typeof generationConfig === 'object' && generationConfig !== null) {
+    const raw = (generationConfig as Record<string, unknown>).eos_token_id;
+    for (const id of Array.isArray(raw) ? raw : [raw]) {
+      if (Number.isInteger(id) && (id as number) >= 0 && (id as number) < config.vocabSize) ids.add(id as number);
+    }
+  }
+  return [...ids];
+}

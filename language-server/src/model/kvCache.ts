@@ -1,0 +1,148 @@
+import { Tensor } from 'onnxruntime-node';
+
+/** One layer's key or value tensor: [batch, kvHeads, past, headDim] float32 on the CPU. */
+export interface KvTensor {
+  readonly dims: readonly number[];
+  readonly data: unknown;
+  dispose?(): void;
+}
+
+export interface KvLayer {
+  key: KvTensor;
+  value: KvTensor;
+}
+
+export interface KvCacheShape {
+  numLayers: number;
+  numKeyValueHeads: number;
+  headDim: number;
+}
+
+/**
+ * The past keys/values of a batch of sequences. One owner: whoever holds the object disposes it.
+ * `forkRows` and `trim` return new caches (copies) and leave this one valid, so branches can be
+ * made from one prefix without re-prefilling it.
+ */
+export class KvCache {
+  readonly batchSize: number;
+  readonly pastLength: number;
+  readonly numKeyValueHeads: number;
+  readonly headDim: number;
+  private layerTensors: KvLayer[] | null;
+
+  constructor(layers: KvLayer[]) {
+    if (layers.length === 0) throw new Error('KvCache needs at least one layer');
+    const [batch, heads, past, headDim] = checkedDims(layers[0].key, 'layer 0 key');
+    for (let i = 0; i < layers.length; i++) {
+      for (const [which, tensor] of [['key', layers[i].key], ['value', layers[i].value]] as const) {
+        const dims = checkedDims(tensor, `layer ${i} ${which}`);
+        if (dims[0] !== batch || dims[1] !== heads || dims[2] !== past || dims[3] !== headDim) {
+          throw new Error(
+            `KvCache: layer ${i} ${which} has dims [${dims}] but layer 0 key has [${batch},${heads},${past},${headDim}]`,
+          );
+        }
+      }
+    }
+    this.batchSize = batch;
+    this.numKeyValueHeads = heads;
+    this.pastLength = past;
+    this.headDim = headDim;
+    this.layerTensors = layers;
+  }
+
+  /** A cache with past length 0, for the first forward. */
+  static empty(shape: KvCacheShape, batchSize: number): KvCache {
+    const dims = [batchSize, shape.numKeyValueHeads, 0, shape.headDim];
+    const layers: KvLayer[] = [];
+    for (let i = 0; i < shape.numLayers; i++) {
+      layers.push({
+        key: new Tensor('float32', new Float32Array(0), dims),
+        value: new Tensor('float32', new Float32Array(0), dims),
+      });
+    }
+    return new KvCache(layers);
+  }
+
+  get numLayers(): number {
+    return this.layers.length;
+  }
+
+  get disposed(): boolean {
+    return this.layerTensors === null;
+  }
+
+  /** The per-layer tensors, to feed as `past_key_values.{i}.key|value`. */
+  get layers(): readonly KvLayer[] {
+    if (this.layerTensors === null) throw new Error('KvCache was used after dispose()');
+    return this.layerTensors;
+  }
+
+  /**
+   * A new cache whose batch row j is row `rowIndices[j]` of this one. Rows may repeat:
+   * `[0, 0, 0, 0]` makes four branches of one sequence.
+   */
+  forkRows(rowIndices: readonly number[]): KvCache {
+    if (rowIndices.length === 0) throw new Error('KvCache.forkRows needs at least one row');
+    for (const row of rowIndices) {
+      if (!Number.isInteger(row) || row < 0 || row >= this.batchSize) {
+        throw new Error(`KvCache.forkRows: row ${row} is out of range for a batch of ${this.batchSize}`);
+      }
+    }
+    const rowSize = this.numKeyValueHeads * this.pastLength * this.headDim;
+    const dims = [rowIndices.length, this.numKeyValueHeads, this.pastLength, this.headDim];
+    const copyRows = (source: KvTensor): Tensor => {
+      const from = floatData(source);
+      const to = new Float32Array(rowIndices.length * rowSize);
+      for (let j = 0; j < rowIndices.length; j++) {
+        const start = rowIndices[j] * rowSize;
+        to.set(from.subarray(start, start + rowSize), j * rowSize);
+      }
+      return new Tensor('float32', to, dims);
+    };
+    return new KvCache(this.layers.map((layer) => ({ key: copyRows(layer.key), value: copyRows(layer.value) })));
+  }
+
+  /** A new cache holding only the first `length` positions of every row. */
+  trim(length: number): KvCache {
+    if (!Number.isInteger(length) || length < 0 || length > this.pastLength) {
+      throw new Error(`KvCache.trim: length ${length} is outside [0, ${this.pastLength}]`);
+    }
+    const groups = this.batchSize * this.numKeyValueHeads; // contiguous [past, headDim] blocks
+    const oldBlock = this.pastLength * this.headDim;
+    const newBlock = length * this.headDim;
+    const dims = [this.batchSize, this.numKeyValueHeads, length, this.headDim];
+    const keepPrefix = (source: KvTensor): Tensor => {
+      const from = floatData(source);
+      const to = new Float32Array(groups * newBlock);
+      for (let g = 0; g < groups; g++) {
+        to.set(from.subarray(g * oldBlock, g * oldBlock + newBlock), g * newBlock);
+      }
+      return new Tensor('float32', to, dims);
+    };
+    return new KvCache(this.layers.map((layer) => ({ key: keepPrefix(layer.key), value: keepPrefix(layer.value) })));
+  }
+
+  /** Releases the tensors; any later use throws. Calling it twice is harmless. */
+  dispose(): void {
+    if (this.layerTensors === null) return;
+    for (const layer of this.layerTensors) {
+      layer.key.dispose?.();
+      layer.value.dispose?.();
+    }
+    this.layerTensors = null;
+  }
+}
+
+function checkedDims(tensor: KvTensor, what: string): [number, number, number, number] {
+  const dims = tensor.dims;
+  if (dims.length !== 4) throw new Error(`KvCache: ${what} has ${dims.length} dims, expected [batch, kvHeads, past, headDim]`);
+  floatData(tensor); // validates the data type early
+  return [dims[0], dims[1], dims[2], dims[3]];
+}
+
+function floatData(tensor: KvTensor): Float32Array {
+  if (!(tensor.data instanceof Float32Array)) {
+    throw new Error('KvCache holds float32 tensors on the CPU; got another data type or location');
+  }
+  return tensor.data;
+}

@@ -1,0 +1,202 @@
+import { Template } from '@huggingface/jinja';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { ModelError } from './modelError';
+import { modelFilesIn, readModelJson } from './modelFiles';
+
+/**
+ * The model's tokenizer (tokenizer.json + tokenizer_config.json) and its chat template, so a
+ * problem becomes the same prompt ids as in Python's `apply_chat_template`.
+ */
+export class TextTokenizer {
+  private readonly chatTemplate: Template | null;
+  readonly bosToken: string | null;
+  readonly eosToken: string | null;
+
+  private constructor(
+    private readonly tokenizer: Tokenizer,
+    tokenizerConfig: Record<string, unknown>,
+    private readonly configPath: string,
+  ) {
+    this.bosToken = specialTokenText(tokenizerConfig.bos_token);
+    this.eosToken = specialTokenText(tokenizerConfig.eos_token);
+    const template = tokenizerConfig.chat_template;
+    if (template === undefined || template === null) {
+      this.chatTemplate = null;
+    } else if (typeof template === 'string') {
+      try {
+        this.chatTemplate = new Template(template);
+      } catch (error) {
+        throw new ModelError(
+          'tokenizerInvalid',
+          `${configPath}: field "chat_template" does not parse as Jinja (${(error as Error).message}). ` +
+            'Fix the template or remove the field to use a plain prompt.',
+          { cause: error },
+        );
+      }
+    } else {
+      throw new ModelError(
+        'tokenizerInvalid',
+        `${configPath}: field "chat_template" must be a string (named templates are not supported). ` +
+          'Put the default template in "chat_template".',
+      );
+    }
+  }
+
+  /** Loads `<dir>/tokenizer.json` and `<dir>/tokenizer_config.json`. */
+  static load(dir: string): TextTokenizer {
+    const files = modelFilesIn(dir);
+    return TextTokenizer.fromJson(
+      readModelJson(files.tokenizer, 'the tokenizer'),
+      readModelJson(files.tokenizerConfig, 'the tokenizer settings and chat template'),
+      files.tokenizer,
+      files.tokenizerConfig,
+    );
+  }
+
+  static fromJson(
+    tokenizerJson: unknown,
+    tokenizerConfig: unknown,
+    tokenizerPath = 'tokenizer.json',
+    configPath = 'tokenizer_config.json',
+  ): TextTokenizer {
+    if (!isObject(tokenizerConfig)) {
+      throw new ModelError('tokenizerInvalid', `${configPath} is not a JSON object. Re-export the tokenizer.`);
+    }
+    if (!isObject(tokenizerJson) || !isObject(tokenizerJson.model)) {
+      throw new ModelError(
+        'tokenizerInvalid',
+        `${tokenizerPath} has no "model" object; it is not a Hugging Face tokenizer.json. Re-export the tokenizer.`,
+      );
+    }
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+    } catch (error) {
+      throw new ModelError(
+        'tokenizerInvalid',
+        `${tokenizerPath} could not be loaded (${(error as Error).message}). Re-export the tokenizer.`,
+        { cause: error },
+      );
+    }
+    return new TextTokenizer(tokenizer, tokenizerConfig, configPath);
+  }
+
+  get hasChatTemplate(): boolean {
+    return this.chatTemplate !== null;
+  }
+
+  /**
+   * The prompt text for a problem: the chat template with one user message and the generation
+   * prompt (thinking disabled), or `problem + "\n"` when the model has no template.
+   */
+  renderPrompt(problem: string): string {
+    if (this.chatTemplate === null) return `${problem}\n`;
+    try {
+      return this.chatTemplate.render({
+        messages: [{ role: 'user', content: problem }],
+        add_generation_prompt: true,
+        enable_thinking: false,
+        bos_token: this.bosToken ?? '',
+        eos_token: this.eosToken ?? '',
+      });
+    } catch (error) {
+      throw new ModelError(
+        'tokenizerInvalid',
+        `${this.configPath}: rendering "chat_template" failed (${(error as Error).message}). Fix the template.`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * Prompt ids for a problem. A rendered template already holds its special tokens, so it is
+   * encoded without adding any; the plain fallback lets the tokenizer add its own (e.g. BOS).
+   */
+  encodePrompt(problem: string): number[] {
+    const text = this.renderPrompt(problem);
+    return this.encode(text, { addSpecialTokens: !this.hasChatTemplate });
+  }
+
+  encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? false }).ids;
+  }
+
+  decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
+    if (ids.length === 0) return ''; // the library rejects empty input
+    return this.tokenizer.decode(ids as number[], { skip_special_tokens: options.skipSpecialTokens ?? false });
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.tokenizer.token_to_id(token);
+  }
+
+  /** A streaming decoder that gives each new token its own text. */
+  createDetokenizer(options: { skipSpecialTokens?: boolean } = {}): IncrementalDetokenizer {
+    return new IncrementalDetokenizer(this, options.skipSpecialTokens ?? true);
+  }
+}
+
+const MAX_HELD_TOKENS = 4;
+
+/**
+ * Per-token text for streaming: a token's text = decode(context + token) − decode(context), where
+ * the context is the few tokens since the last emitted text. A token that ends inside a UTF-8
+ * character (byte-level BPE) gets "" and the character is emitted with the token that completes it,
+ * so the concatenated per-token texts always equal the decoded whole.
+ */
+export class IncrementalDetokenizer {
+  private ids: number[] = [];
+  private prefixOffset = 0; // start of the context window
+  private readOffset = 0; // end of what has been emitted
+
+  constructor(
+    private readonly tokenizer: Pick<TextTokenizer, 'decode'>,
+    private readonly skipSpecialTokens = true,
+  ) {}
+
+  /** Appends a token and returns the text it adds ("" while a character is incomplete). */
+  push(id: number): string {
+    this.ids.push(id);
+    const decodeOptions = { skipSpecialTokens: this.skipSpecialTokens };
+    const prefixText = this.tokenizer.decode(this.ids.slice(this.prefixOffset, this.readOffset), decodeOptions);
+    const fullText = this.tokenizer.decode(this.ids.slice(this.prefixOffset), decodeOptions);
+    // A UTF-8 character spans at most 4 bytes, so after 4 held tokens a trailing U+FFFD is an invalid
+    // byte sequence that no later token can complete: emit it rather than hold text forever.
+    const incomplete = fullText.endsWith('\uFFFD') && this.ids.length - this.readOffset < MAX_HELD_TOKENS;
+    if (fullText.length > prefixText.length && !incomplete && fullText.startsWith(prefixText)) {
+      this.prefixOffset = this.readOffset;
+      this.readOffset = this.ids.length;
+      return fullText.slice(prefixText.length);
+    }
+    return '';
+  }
+
+  /** Text held back at the end (an incomplete character), decoded as is. */
+  flush(): string {
+    const decodeOptions = { skipSpecialTokens: this.skipSpecialTokens };
+    const prefixText = this.tokenizer.decode(this.ids.slice(this.prefixOffset, this.readOffset), decodeOptions);
+    const fullText = this.tokenizer.decode(this.ids.slice(this.prefixOffset), decodeOptions);
+    this.prefixOffset = this.readOffset = this.ids.length;
+    return fullText.startsWith(prefixText) ? fullText.slice(prefixText.length) : '';
+  }
+
+  /** An independent copy with the same state, for a forked branch. */
+  clone(): IncrementalDetokenizer {
+    const copy = new IncrementalDetokenizer(this.tokenizer, this.skipSpecialTokens);
+    copy.ids = this.ids.slice();
+    copy.prefixOffset = this.prefixOffset;
+    copy.readOffset = this.readOffset;
+    return copy;
+  }
+}
+
+/** tokenizer_config.json writes special tokens as a string or as {"content": "..."}. */
+function specialTokenText(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (isObject(value) && typeof value.content === 'string') return value.content;
+  return null;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -213,6 +213,22 @@ describe('engine on a real ONNX model', function () {
     assert.equal(first.stats.generatedTokens, first.rows.reduce((n, r) => n + r.tokens.length, 0));
   });
 
+  it('auto tries webgpu, then cuda, then cpu and says why each skipped one did not run', async () => {
+    const auto = await CausalLM.load(dir, { executionProvider: 'auto' });
+    try {
+      const report = auto.executionProvider;
+      const order = ['webgpu', 'cuda', 'cpu'];
+      assert.deepEqual(report.rejected.map((r) => r.name), order.slice(0, order.indexOf(report.active)));
+      assert.ok(report.rejected.every((r) => r.reason.length > 0));
+      const result = await auto.forward([parity.prompt_ids], auto.emptyCache(1));
+      assert.ok(maxAbsDiff(result.lastLogits[0], parity.logits[0], parity.logit_indices) <= TOLERANCE, `parity on ${report.active}`);
+      result.cache.dispose();
+      console.log(`      auto → ${report.active}; ${report.rejected.map((r) => `${r.name}: ${r.reason}`).join('; ')}`);
+    } finally {
+      await auto.dispose();
+    }
+  });
+
   it('forward after dispose throws', async () => {
     const other = await CausalLM.load(dir, { executionProvider: 'cpu' });
     await other.dispose();

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
-import type { InferenceSession } from 'onnxruntime-node';
+import { listSupportedBackends, type InferenceSession } from 'onnxruntime-node';
 import { parseModelConfig } from '../../language-server/src/model/config';
 import { CausalLM } from '../../language-server/src/model/causalLM';
 import { checkGraphAgainstConfig } from '../../language-server/src/model/graphContract';
@@ -80,6 +80,21 @@ describe('model folder loading errors', () => {
   it('a tokenizer.json without a model is rejected', async () => {
     const dir = makeModelFolder({ ...goodFiles(), 'tokenizer.json': { version: '1.0' } });
     await expectLoadError(dir, 'tokenizerInvalid', /tokenizer\.json has no "model" object/);
+  });
+
+  it('an explicitly requested provider that is not bundled is refused with the reason', async function () {
+    if (listSupportedBackends().find((b) => b.name === 'cuda')?.bundled) this.skip(); // only where CUDA is absent
+    const dir = makeModelFolder(goodFiles());
+    await assert.rejects(CausalLM.load(dir, { executionProvider: 'cuda' }), (error: unknown) => {
+      assert.ok(error instanceof ModelError && error.code === 'executionProviderUnavailable');
+      assert.match(error.message, /cuda: not bundled.*Set the execution provider to "auto" or "cpu"/);
+      return true;
+    });
+  });
+
+  it('an unknown provider setting is refused', async () => {
+    const dir = makeModelFolder(goodFiles());
+    await assert.rejects(CausalLM.load(dir, { executionProvider: 'tpu' as never }), /Unknown execution provider "tpu"/);
   });
 
   it('a corrupt ONNX file says to re-export', async () => {

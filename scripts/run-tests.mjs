@@ -1,0 +1,134 @@
+// The one command that proves the project works (`npm test`): build, type-check, make the test
+// fixtures, run every mocha suite and the Python training tests, then print `N passed, N failed`.
+//
+//   npm test                      everything
+//   npm test -- --grep parity     only mocha tests whose title matches (Python and checks still run)
+//   npm test -- --only mocha      one phase: build | typecheck | fixtures | mocha | python
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findTorchPython } from './lib/python.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const option = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const only = option('--only');
+const grep = option('--grep');
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const failures = [];
+
+function record(name, ok, detail = '') {
+  if (ok) totals.passed += 1;
+  else {
+    totals.failed += 1;
+    failures.push(`${name}${detail ? `: ${detail}` : ''}`);
+  }
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${!ok && detail ? ` — ${detail}` : ''}`);
+}
+
+function run(cmd, cmdArgs, opts = {}) {
+  const result = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', ...opts });
+  if (result.error) return { ok: false, detail: result.error.message };
+  return { ok: result.status === 0, detail: result.status === 0 ? '' : `exit ${result.status}` };
+}
+
+function phase(name, fn) {
+  if (only && only !== name) return;
+  console.log(`\n== ${name}`);
+  fn();
+}
+
+function testFiles(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir)) {
+    const full = path.join(dir, entry);
+    if (statSync(full).isDirectory()) out.push(...testFiles(full));
+    else if (entry.endsWith('.test.ts')) out.push(full);
+  }
+  return out.sort();
+}
+
+phase('build', () => {
+  const { ok, detail } = run(process.execPath, ['scripts/build.mjs']);
+  record('build (esbuild)', ok, detail);
+});
+
+phase('typecheck', () => {
+  const { ok, detail } = run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', '.']);
+  record('typecheck (tsc --noEmit)', ok, detail);
+});
+
+phase('fixtures', () => {
+  const { ok, detail } = run(process.execPath, ['scripts/make-fixtures.mjs']);
+  record('test fixtures (few SFT steps + export, Qwen3 GQA export)', ok, detail);
+});
+
+phase('mocha', () => {
+  // Mocha runs in a child process with the tsx loader; its JSON summary gives the counts.
+  const files = ['test/unit', 'test/integration', 'test/cli'].flatMap((d) => {
+    try {
+      return testFiles(path.join(root, d));
+    } catch {
+      return [];
+    }
+  });
+  const out = path.join(mkdtempSync(path.join(tmpdir(), 'caspo-mocha-')), 'summary.json');
+  const mochaArgs = [
+    '--import=tsx',
+    path.join(root, 'node_modules/mocha/bin/mocha.js'),
+    '--reporter', path.join(root, 'scripts/lib/summary-reporter.cjs'),
+    '--reporter-option', `summary=${out}`,
+    '--timeout', '120000',
+    ...(grep ? ['--grep', grep] : []),
+    ...files,
+  ];
+  const { detail } = run(process.execPath, mochaArgs);
+  let summary;
+  try {
+    summary = JSON.parse(readFileSync(out, 'utf8'));
+  } catch {
+    record('mocha (did not report)', false, detail || 'no summary written');
+    return;
+  }
+  totals.passed += summary.passes;
+  totals.failed += summary.failures;
+  totals.skipped += summary.pending;
+  failures.push(...summary.failedTitles);
+});
+
+phase('python', () => {
+  const python = findTorchPython();
+  if (!python) {
+    record('python training tests', false, 'no Python with torch + onnx (run .ci/install-system-deps)');
+    return;
+  }
+  const result = spawnSync(python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests'], {
+    cwd: path.join(root, 'training'),
+    encoding: 'utf8',
+    env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+  });
+  process.stdout.write(result.stdout ?? '');
+  process.stderr.write(result.stderr ?? '');
+  const count = (word) => Number((result.stdout ?? '').match(new RegExp(`(\\d+) ${word}`))?.[1] ?? 0);
+  const passed = count('passed');
+  const failed = count('failed') + count('error');
+  totals.passed += passed;
+  totals.failed += failed;
+  totals.skipped += count('skipped');
+  if (passed + failed === 0 || (result.status !== 0 && failed === 0)) {
+    record('python training tests', false, `pytest exited ${result.status} without results`);
+  } else if (failed) failures.push(`python: ${failed} failed (see above)`);
+});
+
+if (failures.length) {
+  console.log('\nFailures:');
+  for (const f of failures) console.log(`  - ${f}`);
+}
+console.log(`\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+process.exit(totals.failed ? 1 : 0);

@@ -9,7 +9,7 @@ import { readdirSync, statSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findTorchPython } from './lib/python.mjs';
+import { findTorchPython, resetTorchPythonCache } from './lib/python.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -64,7 +64,18 @@ phase('typecheck', () => {
   record('typecheck (tsc --noEmit)', ok, detail);
 });
 
+// The training tests and fixtures need Debian's PyTorch; install it once when we may (root).
+function ensureTorchPython() {
+  if (findTorchPython()) return;
+  if (process.getuid?.() === 0) {
+    console.log('No Python with torch + onnx: installing Debian packages (.ci/install-system-deps)');
+    run('bash', ['.ci/install-system-deps']);
+    resetTorchPythonCache();
+  }
+}
+
 phase('fixtures', () => {
+  ensureTorchPython();
   const { ok, detail } = run(process.execPath, ['scripts/make-fixtures.mjs']);
   record('test fixtures (few SFT steps + export, Qwen3 GQA export)', ok, detail);
 });
@@ -103,6 +114,7 @@ phase('mocha', () => {
 });
 
 phase('python', () => {
+  ensureTorchPython();
   const python = findTorchPython();
   if (!python) {
     record('python training tests', false, 'no Python with torch + onnx (run .ci/install-system-deps)');

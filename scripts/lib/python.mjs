@@ -16,6 +16,10 @@ export function findTorchPython() {
   return cached;
 }
 
+export function resetTorchPythonCache() {
+  cached = undefined;
+}
+
 export function requireTorchPython() {
   const python = findTorchPython();
   if (!python) {

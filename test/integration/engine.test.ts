@@ -1,11 +1,10 @@
 /**
  * The engine on a real ONNX model through the real onnxruntime-node: logits parity with PyTorch
  * (parity.json written by training/caspo_train/export.py), batched branches vs sequential runs,
- * and KV trim + re-feed. The model folder comes from CASPO_TEST_MODEL, else the generated test
- * fixture, else the embedded model.
+ * and KV trim + re-feed, on every model listed in testModels().
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generate } from '../../language-server/src/decoding/generate';
 import { argmax } from '../../language-server/src/decoding/sampling';
@@ -26,26 +25,21 @@ function isModelFolder(dir: string): boolean {
   return existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'onnx', 'model.onnx')) && existsSync(join(dir, 'parity.json'));
 }
 
-/** Where to find a model with parity.json; the error says where it looked. */
-function findTestModel(): string {
-  const candidates: string[] = [];
-  if (process.env.CASPO_TEST_MODEL) candidates.push(resolve(process.env.CASPO_TEST_MODEL));
+/**
+ * Every model the engine must run: the embedded model, the 2-step SFT smoke-test export (training
+ * → export → engine), and the random-weight GQA model with the real Qwen3 tokenizer (V = 151,936).
+ * The generated ones come from scripts/make-fixtures.mjs, which `npm test` runs first; a missing
+ * one fails its suite rather than being skipped. CASPO_TEST_MODEL adds another folder.
+ */
+function testModels(): { name: string; dir: string }[] {
   const generated = join(root, 'test', 'fixtures', 'generated');
-  candidates.push(generated);
-  if (existsSync(generated)) {
-    for (const entry of readdirSync(generated, { withFileTypes: true })) {
-      if (entry.isDirectory()) candidates.push(join(generated, entry.name));
-    }
-  }
-  candidates.push(join(root, 'models', 'caspo-arith-sft'));
-  const found = candidates.find(isModelFolder);
-  if (!found) {
-    throw new Error(
-      `No test model with parity.json found (looked in ${candidates.join(', ')}). ` +
-        'Generate the test fixture (training/caspo_train/export.py) or set CASPO_TEST_MODEL to a model folder.',
-    );
-  }
-  return found;
+  const models = [
+    { name: 'embedded caspo-arith-sft', dir: join(root, 'models', 'caspo-arith-sft') },
+    { name: 'SFT smoke-test export (tiny-arith)', dir: join(generated, 'tiny-arith') },
+    { name: 'random GQA model with the Qwen3 tokenizer (qwen3-gqa)', dir: join(generated, 'qwen3-gqa') },
+  ];
+  if (process.env.CASPO_TEST_MODEL) models.push({ name: 'CASPO_TEST_MODEL', dir: resolve(process.env.CASPO_TEST_MODEL) });
+  return models;
 }
 
 function maxAbsDiff(actual: Float32Array, expected: readonly number[], indices: readonly number[] | null): number {
@@ -64,14 +58,15 @@ function maxAbsDiffArrays(a: Float32Array, b: Float32Array): number {
   return max;
 }
 
-describe('engine on a real ONNX model', function () {
+for (const { name, dir } of testModels()) describe(`engine on a real ONNX model: ${name}`, function () {
   this.timeout(120000);
   let model: CausalLM;
   let parity: Parity;
-  let dir: string;
 
   before(async () => {
-    dir = findTestModel();
+    if (!isModelFolder(dir)) {
+      throw new Error(`${dir} is not a model folder with parity.json: run \`node scripts/make-fixtures.mjs\` (npm test does).`);
+    }
     parity = JSON.parse(readFileSync(join(dir, 'parity.json'), 'utf8')) as Parity;
     model = await CausalLM.load(dir, { executionProvider: 'cpu' });
   });

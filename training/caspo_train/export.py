@@ -53,7 +53,9 @@ def export_onnx(model: CausalLM, path: Path) -> None:
     with torch.no_grad():
         torch.onnx.export(wrapper, (ids, mask, pos, *past), str(path), input_names=input_names,
                           output_names=output_names, dynamic_axes=dynamic_axes, opset_version=OPSET,
-                          do_constant_folding=True, **kwargs)
+                          # Folding would store a transposed second copy of a tied embedding matrix
+                          # (2x the file for a 152k vocabulary); ONNX Runtime folds at load anyway.
+                          do_constant_folding=not cfg.tie_word_embeddings, **kwargs)
     import onnx  # imported late: only export needs it
 
     onnx.checker.check_model(str(path))

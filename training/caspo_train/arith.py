@@ -178,7 +178,7 @@ def solution_text(problem_expr: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Verifier
 
-STEP_RE = re.compile(r"^\s*(\d+)\s*([-+*×x])\s*(\d+)\s*=\s*(-?\d+)\s*\.?\s*$")
+STEP_RE = re.compile(r"^\s*(-?\d+)\s*([-+*×x])\s*(-?\d+)\s*=\s*(-?\d+)\s*\.?\s*$")
 ANSWER_RE = re.compile(r"^\s*Answer\s*:\s*(-?\d+)\s*\.?\s*$")
 EXPR_RE = re.compile(r"[\d(][\d\s()+\-*×x]*[\d)]")
 

@@ -69,7 +69,7 @@ const codePointEscape = (cp: number): string => `\\u{${cp.toString(16)}}`;
 const D = DIGIT_ZEROS.map((zero) => `${codePointEscape(zero)}-${codePointEscape(zero + 9)}`).join('');
 
 const TOKEN_RE = new RegExp(`${S}*([${D}]+|[-+*×x()])`, 'uy');
-const STEP_RE = new RegExp(`^${S}*([${D}]+)${S}*([-+*×x])${S}*([${D}]+)${S}*=${S}*(-?[${D}]+)${S}*\\.?${S}*$`, 'u');
+const STEP_RE = new RegExp(`^${S}*(-?[${D}]+)${S}*([-+*×x])${S}*(-?[${D}]+)${S}*=${S}*(-?[${D}]+)${S}*\\.?${S}*$`, 'u');
 const ANSWER_RE = new RegExp(`^${S}*Answer${S}*:${S}*(-?[${D}]+)${S}*\\.?${S}*$`, 'u');
 const EXPR_RE = new RegExp(`[${D}(][${D}${WS}()+\\-*×x]*[${D})]`, 'gu');
 const DIGITS_RE = new RegExp(`^[${D}]+$`, 'u');

@@ -1,0 +1,227 @@
+import { STEP_METRICS, type StepMetric } from '../decoding/stepConfidence';
+import { auroc, brierScore, expectedCalibrationError } from '../eval/metrics';
+import { describeFlags, parseArgs } from './args';
+import { openModel, samplingFromFlags } from './engine';
+import { EXIT_CANCELLED, EXIT_OK, UsageError } from './errors';
+import { DEFAULT_MAX_TOKENS, METRIC_FLAG, MODEL_FLAGS, SAMPLING_FLAGS } from './flags';
+import { readProblemsFile } from './input';
+import { onInterrupt } from './interrupt';
+import { createProgress } from './progress';
+import type { LabelledSolution } from './stepLabels';
+import { decodeAndLabel } from './sweep';
+
+export const EVAL_FLAGS = {
+  json: { kind: 'boolean', help: 'print the report as one JSON line' },
+  input: { kind: 'string', valueName: 'FILE.jsonl', help: 'problems, one {"problem", "answer"} object per line (required)' },
+  samples: { kind: 'number', valueName: 'K', integer: true, min: 1, help: 'solutions per problem (default 1; K > 1 needs --strategy sample)' },
+  limit: { kind: 'number', valueName: 'N', integer: true, min: 1, help: 'only the first N problems' },
+  ...MODEL_FLAGS,
+  ...SAMPLING_FLAGS,
+  ...METRIC_FLAG,
+} as const;
+
+export const EVAL_USAGE = `Usage: caspo eval --json --input FILE.jsonl [flags]
+
+Decodes every problem, scores the answers, labels each step with the arithmetic verifier and
+reports accuracy and how well step confidence predicts step correctness (AUROC, ECE over 10
+equal-width bins, Brier).
+
+Flags:
+${describeFlags(EVAL_FLAGS)}`;
+
+/** ECE bins (design §4: 10 equal-width bins). */
+export const ECE_BINS = 10;
+
+/** The report; the first seven fields are the stable contract, the rest are extras. */
+export interface EvalReport {
+  n: number;
+  accuracy: number;
+  generatedTokens: number;
+  wallMs: number;
+  stepAUROC: number | null;
+  ece: number | null;
+  brier: number | null;
+  metric: StepMetric;
+  calibrated: boolean;
+  strategy: string;
+  samples: number;
+  solutions: number;
+  voteAccuracy?: number;
+  steps: number;
+  correctSteps: number;
+  stepAccuracy: number | null;
+  aurocByMetric: Record<StepMetric, number | null>;
+  /** stepAUROC over the operation lines only (answer lines left out; see LabelledStep.isAnswer). */
+  operationStepAUROC: number | null;
+  /** Wrong steps that are answer lines. */
+  wrongAnswerLines: number;
+  outOfDomain: number;
+  unaligned: number;
+  note?: string;
+  cancelled?: boolean;
+  model: string;
+  executionProvider: string;
+}
+
+/** `caspo eval`: returns the exit code. */
+export async function runEval(argv: readonly string[]): Promise<number> {
+  const { flags, positionals, help } = parseArgs(argv, EVAL_FLAGS);
+  if (help) {
+    process.stdout.write(`${EVAL_USAGE}\n`);
+    return EXIT_OK;
+  }
+  if (positionals.length > 0) throw new UsageError(`eval takes no positional arguments (got ${JSON.stringify(positionals[0])}). Give the problems with --input FILE.jsonl.`);
+  if (flags.input === undefined) throw new UsageError('eval needs --input FILE.jsonl (one {"problem", "answer"} object per line).');
+  const sampling = samplingFromFlags(flags);
+  const samples = flags.samples ?? 1;
+  if (samples > 1 && sampling.kind === 'greedy') {
+    throw new UsageError(`--samples ${samples} needs --strategy sample: greedy decoding gives ${samples} identical solutions.`);
+  }
+  const records = readProblemsFile(flags.input).slice(0, flags.limit);
+
+  const { model, calibration, name } = await openModel({ modelDir: flags.model, executionProvider: flags.ep, threads: flags.threads });
+  const metric = flags.metric ?? calibration.defaultMetric;
+  const progress = createProgress('eval', records.length);
+  let correct = 0;
+  let total = 0;
+  const interrupt = onInterrupt();
+  let sweep;
+  try {
+    sweep = await decodeAndLabel(records, {
+      model,
+      calibration,
+      metric,
+      sampling,
+      samples,
+      maxTokens: flags['max-tokens'] ?? DEFAULT_MAX_TOKENS,
+      source: `input file ${flags.input}`,
+      signal: interrupt.signal,
+      onProblem: (done, solutions) => {
+        for (const s of solutions) correct += Number(s.answerCorrect);
+        total += solutions.length;
+        progress.update(done, `accuracy ${((100 * correct) / total).toFixed(1)}%`);
+      },
+    });
+  } finally {
+    interrupt.dispose();
+    progress.done();
+    await model.dispose();
+  }
+
+  const report = summarize(sweep.solutions, {
+    metric,
+    calibrated: calibration.isFitted(metric),
+    strategy: sampling.kind,
+    samples,
+    generatedTokens: sweep.generatedTokens,
+    wallMs: sweep.wallMs,
+    model: name,
+    executionProvider: model.executionProvider.active,
+  });
+  if (sweep.cancelled) report.cancelled = true;
+  process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+  return sweep.cancelled ? EXIT_CANCELLED : EXIT_OK;
+}
+
+interface SummaryContext {
+  metric: StepMetric;
+  calibrated: boolean;
+  strategy: string;
+  samples: number;
+  generatedTokens: number;
+  wallMs: number;
+  model: string;
+  executionProvider: string;
+}
+
+/** Accuracy over all solutions, and step calibration over every labelled step. */
+export function summarize(perProblem: readonly (readonly LabelledSolution[])[], context: SummaryContext): EvalReport {
+  const solutions = perProblem.flat();
+  const steps = solutions.flatMap((s) => s.steps);
+  const labels = steps.map((s) => s.correct);
+  const confidences = steps.map((s) => s.confidence);
+  const correctSteps = labels.filter(Boolean).length;
+  const bothClasses = correctSteps > 0 && correctSteps < steps.length;
+  const aurocByMetric = {} as Record<StepMetric, number | null>;
+  for (const name of STEP_METRICS) aurocByMetric[name] = bothClasses ? roundOrNull(auroc(steps.map((s) => s.scores[name]), labels)) : null;
+  const operations = steps.filter((s) => !s.isAnswer);
+  const outOfDomain = perProblem.filter((list) => list.some((s) => s.status === 'outOfDomain')).length;
+  const unaligned = solutions.filter((s) => s.status === 'unaligned').length;
+
+  const report: EvalReport = {
+    n: perProblem.length,
+    accuracy: round(ratio(solutions.filter((s) => s.answerCorrect).length, solutions.length) ?? 0),
+    generatedTokens: context.generatedTokens,
+    wallMs: Math.round(context.wallMs),
+    stepAUROC: bothClasses ? roundOrNull(auroc(confidences, labels)) : null,
+    ece: steps.length > 0 ? round(expectedCalibrationError(confidences, labels, ECE_BINS)) : null,
+    brier: steps.length > 0 ? round(brierScore(confidences, labels)) : null,
+    metric: context.metric,
+    calibrated: context.calibrated,
+    strategy: context.strategy,
+    samples: context.samples,
+    solutions: solutions.length,
+    steps: steps.length,
+    correctSteps,
+    stepAccuracy: ratio(correctSteps, steps.length),
+    aurocByMetric,
+    operationStepAUROC: operations.length > 0 ? roundOrNull(auroc(operations.map((s) => s.confidence), operations.map((s) => s.correct))) : null,
+    wrongAnswerLines: steps.filter((s) => s.isAnswer && !s.correct).length,
+    outOfDomain,
+    unaligned,
+    model: context.model,
+    executionProvider: context.executionProvider,
+  };
+  if (context.samples > 1) report.voteAccuracy = round(ratio(perProblem.filter(majorityIsCorrect).length, perProblem.length) ?? 0);
+  const notes: string[] = [];
+  if (outOfDomain > 0) {
+    notes.push(`${outOfDomain} problem(s) are outside the arithmetic verifier's domain: only their answers are scored, their steps are not labelled`);
+  }
+  if (steps.length > 0 && !bothClasses) notes.push(`every labelled step is ${correctSteps > 0 ? 'correct' : 'wrong'}, so AUROC is undefined (null)`);
+  if (unaligned > 0) notes.push(`${unaligned} solution(s) could not be aligned with the verifier's lines and were left out of the step metrics`);
+  if (notes.length > 0) report.note = `${notes.join('; ')}.`;
+  if (report.stepAccuracy !== null) report.stepAccuracy = round(report.stepAccuracy);
+  return report;
+}
+
+/** Self-consistency: the most frequent answer (ties: the first seen) is the problem's answer. */
+function majorityIsCorrect(solutions: readonly LabelledSolution[]): boolean {
+  const votes = new Map<string, { count: number; correct: boolean }>();
+  for (const s of solutions) {
+    if (s.answer === null) continue;
+    const entry = votes.get(s.answer) ?? { count: 0, correct: s.answerCorrect };
+    entry.count++;
+    votes.set(s.answer, entry);
+  }
+  let best: { count: number; correct: boolean } | undefined;
+  for (const entry of votes.values()) if (best === undefined || entry.count > best.count) best = entry;
+  return best?.correct ?? false;
+}
+
+function ratio(part: number, whole: number): number | null {
+  return whole > 0 ? part / whole : null;
+}
+
+function round(value: number): number {
+  return Math.round(value * 1e4) / 1e4;
+}
+
+function roundOrNull(value: number | null): number | null {
+  return value === null ? null : round(value);
+}
+
+function formatReport(r: EvalReport): string {
+  const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+  const num = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
+  const lines = [
+    `problems ${r.n}, solutions ${r.solutions} (${r.strategy}${r.samples > 1 ? `, ${r.samples} per problem` : ''})${r.cancelled ? ' — cancelled, partial' : ''}`,
+    `answer accuracy ${pct(r.accuracy)}${r.voteAccuracy !== undefined ? `, majority vote ${pct(r.voteAccuracy)}` : ''}`,
+    `steps ${r.steps}, correct ${pct(r.stepAccuracy)}`,
+    `confidence ${r.metric} (${r.calibrated ? 'calibrated' : 'default mapping'}): AUROC ${num(r.stepAUROC)}, ECE ${num(r.ece)}, Brier ${num(r.brier)}`,
+    `AUROC by metric: ${STEP_METRICS.map((m) => `${m} ${num(r.aurocByMetric[m])}`).join(', ')}`,
+    `AUROC on operation lines only: ${num(r.operationStepAUROC)} (${r.wrongAnswerLines} wrong answer lines left out)`,
+    `${r.generatedTokens} tokens in ${(r.wallMs / 1000).toFixed(1)} s · model ${r.model} on ${r.executionProvider}`,
+  ];
+  if (r.note) lines.push(`note: ${r.note}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,185 @@
+/**
+ * Bad input gives one clear paragraph on stderr, exit 2 (usage) or 1 (runtime), and no stack
+ * trace. Broken model folders are copies of the embedded model with one thing broken each.
+ */
+import { strict as assert } from 'node:assert';
+import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { copyEmbeddedModel, JS_STACK_FRAME, runCaspo, tempDir, type CaspoRun } from './helpers';
+
+function assertClean(run: CaspoRun, code: number, message: RegExp): void {
+  assert.equal(run.code, code, `exit ${run.code}, stderr:\n${run.stderr}`);
+  assert.match(run.stderr, message);
+  assert.match(run.stderr, /^caspo: /);
+  assert.doesNotMatch(run.stderr, JS_STACK_FRAME);
+  assert.doesNotMatch(run.stderr, /internal error/);
+  assert.equal(run.stdout, '');
+}
+
+describe('caspo: bad input', function () {
+  this.timeout(60_000);
+  const scratch = tempDir('caspo-cli-bad-');
+  after(() => scratch.remove());
+
+  describe('model folders', () => {
+    let missingOnnx: string;
+    let truncatedOnnx: string;
+    let wrongKvHeads: string;
+    let malformedConfig: string;
+    let malformedCaspo: string;
+
+    before(() => {
+      missingOnnx = copyEmbeddedModel(scratch.dir, 'missing-onnx');
+      rmSync(join(missingOnnx, 'onnx', 'model.onnx'));
+
+      truncatedOnnx = copyEmbeddedModel(scratch.dir, 'truncated-onnx');
+      truncateSync(join(truncatedOnnx, 'onnx', 'model.onnx'), 1000);
+
+      wrongKvHeads = copyEmbeddedModel(scratch.dir, 'wrong-kv-heads');
+      const config = JSON.parse(readFileSync(join(wrongKvHeads, 'config.json'), 'utf8')) as Record<string, unknown>;
+      config.num_key_value_heads = 2; // the graph has 4; 2 still divides the 8 attention heads
+      writeFileSync(join(wrongKvHeads, 'config.json'), JSON.stringify(config));
+
+      malformedConfig = copyEmbeddedModel(scratch.dir, 'malformed-config');
+      writeFileSync(join(malformedConfig, 'config.json'), '{"vocab_size": 259, "hidden_size": ');
+
+      malformedCaspo = copyEmbeddedModel(scratch.dir, 'malformed-caspo');
+      writeFileSync(join(malformedCaspo, 'caspo.json'), JSON.stringify({ defaultMetric: 'vibes' }));
+    });
+
+    it('a missing model folder', async () => {
+      const dir = join(scratch.dir, 'no-such-model');
+      assertClean(await runCaspo(['solve', '--model', dir, '2+3']), 1, new RegExp(`Model folder ${dir} does not exist`));
+    });
+
+    it('a deleted onnx/model.onnx', async () => {
+      assertClean(await runCaspo(['solve', '--model', missingOnnx, '2+3']), 1, /onnx\/model\.onnx is missing/);
+    });
+
+    it('a truncated onnx/model.onnx', async () => {
+      assertClean(await runCaspo(['solve', '--ep', 'cpu', '--model', truncatedOnnx, '2+3']), 1, /could not be loaded by onnxruntime.*corrupt/s);
+    });
+
+    it('num_key_value_heads in config.json that does not match the graph', async () => {
+      assertClean(await runCaspo(['solve', '--ep', 'cpu', '--model', wrongKvHeads, '2+3']), 1, /num_key_value_heads/);
+    });
+
+    it('a config.json that is not JSON', async () => {
+      assertClean(await runCaspo(['solve', '--model', malformedConfig, '2+3']), 1, /config\.json is not valid JSON/);
+    });
+
+    it('a caspo.json with an unknown metric', async () => {
+      assertClean(await runCaspo(['solve', '--ep', 'cpu', '--model', malformedCaspo, '2+3']), 1, /caspo\.json: field "defaultMetric" must be one of/);
+    });
+
+    it('CASPO_DEBUG=1 adds the stack trace', async () => {
+      const run = await runCaspo(['solve', '--model', missingOnnx, '2+3'], { env: { CASPO_DEBUG: '1' } });
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, JS_STACK_FRAME);
+    });
+  });
+
+  describe('problems', () => {
+    it('an empty problem', async () => {
+      assertClean(await runCaspo(['solve', '']), 2, /the problem is empty/);
+      assertClean(await runCaspo(['solve', ' \t ']), 2, /the problem is empty/);
+    });
+
+    it('no problem at all', async () => {
+      assertClean(await runCaspo(['solve', '--json']), 2, /no problem given/);
+    });
+
+    it('a 1 MB problem: too many tokens for the context, with the count and the limit', async () => {
+      const problem = `${'1+'.repeat(512 * 1024 - 1)}1`;
+      const run = await runCaspo(['solve', '--ep', 'cpu', '-'], { input: problem });
+      assertClean(run, 1, /its prompt is 1,048,\d{3} tokens, and the model's context holds 512 tokens.*max_position_embeddings/s);
+    });
+
+    it('invalid UTF-8 in the problem argument', async () => {
+      const bytes = Buffer.concat([Buffer.from('47*38 + 12 '), Buffer.from([0xff, 0xfe])]);
+      assertClean(await runCaspo(['solve', bytes]), 2, /argument 2 is not valid UTF-8/);
+    });
+
+    it('invalid UTF-8 on stdin', async () => {
+      const run = await runCaspo(['solve', '-'], { input: Buffer.from([0x32, 0x2b, 0xc3, 0x28]) });
+      assertClean(run, 1, /standard input is not valid UTF-8 \(line 1/);
+    });
+  });
+
+  describe('flags and commands', () => {
+    it('an unknown flag lists the valid ones', async () => {
+      assertClean(await runCaspo(['solve', '--temprature', '1', '2+3']), 2, /unknown flag --temprature\. Valid flags: --json, --model, .*--metric, --help/);
+    });
+
+    it('an unknown value lists the valid ones', async () => {
+      assertClean(await runCaspo(['solve', '--ep', 'gpu', '2+3']), 2, /--ep must be one of auto, webgpu, cuda, cpu; got "gpu"/);
+      assertClean(await runCaspo(['solve', '--strategy', 'beam', '2+3']), 2, /--strategy must be one of greedy, sample/);
+      assertClean(await runCaspo(['solve', '--metric', 'vibes', '2+3']), 2, /--metric must be one of meanEntropy, geoMeanProb, minProb, deepConf/);
+    });
+
+    it('numbers out of range or not numbers', async () => {
+      assertClean(await runCaspo(['solve', '--strategy', 'sample', '--temperature', '0', '2+3']), 2, /--temperature must be a number > 0; got "0"/);
+      assertClean(await runCaspo(['solve', '--strategy', 'sample', '--top-p', '1.5', '2+3']), 2, /--top-p must be a number in \(0, 1\]/);
+      assertClean(await runCaspo(['solve', '--max-tokens', 'ten', '2+3']), 2, /--max-tokens must be an integer >= 1; got "ten"/);
+      assertClean(await runCaspo(['solve', '--threads', '1.5', '2+3']), 2, /--threads must be an integer >= 0/);
+    });
+
+    it('a flag without its value', async () => {
+      assertClean(await runCaspo(['solve', '2+3', '--model']), 2, /--model needs a value/);
+    });
+
+    it('an unknown command', async () => {
+      assertClean(await runCaspo(['solv', '2+3']), 2, /unknown command "solv"\. Commands: solve, eval, calibrate/);
+    });
+  });
+
+  describe('eval --input files', () => {
+    const write = (name: string, content: string | Buffer) => {
+      const path = join(scratch.dir, name);
+      writeFileSync(path, content);
+      return path;
+    };
+
+    it('no --input', async () => {
+      assertClean(await runCaspo(['eval', '--json']), 2, /eval needs --input FILE\.jsonl/);
+    });
+
+    it('a missing file', async () => {
+      const path = join(scratch.dir, 'nope.jsonl');
+      assertClean(await runCaspo(['eval', '--json', '--input', path]), 1, new RegExp(`input file ${path} does not exist`));
+    });
+
+    it('a malformed JSONL line names its line number', async () => {
+      const path = write('malformed.jsonl', '{"problem": "2+3", "answer": "5"}\n\n{"problem": "2+4", "answer": \n');
+      assertClean(await runCaspo(['eval', '--json', '--input', path]), 1, /line 3: not valid JSON/);
+    });
+
+    it('a line without "problem"', async () => {
+      const path = write('no-problem.jsonl', '{"question": "2+3", "answer": "5"}\n');
+      assertClean(await runCaspo(['eval', '--json', '--input', path]), 1, /line 1: field "problem" is missing/);
+    });
+
+    it('invalid UTF-8 names the line', async () => {
+      const path = write(
+        'latin1.jsonl',
+        Buffer.concat([Buffer.from('{"problem": "2+3", "answer": "5"}\n{"problem": "2+4", "answer": "6"}\n{"problem": "caf'), Buffer.from([0xe9]), Buffer.from('", "answer": "1"}\n')]),
+      );
+      assertClean(await runCaspo(['eval', '--json', '--input', path]), 1, /is not valid UTF-8 \(line 3/);
+    });
+
+    it('an empty file', async () => {
+      const path = write('empty.jsonl', '\n\n');
+      assertClean(await runCaspo(['eval', '--json', '--input', path]), 1, /holds no problems/);
+    });
+
+    it('a problem too long for the context names its line', async () => {
+      const path = write('long.jsonl', `{"problem": "2+3", "answer": "5"}\n${JSON.stringify({ problem: '1+'.repeat(400) + '1', answer: '401' })}\n`);
+      assertClean(await runCaspo(['eval', '--json', '--ep', 'cpu', '--input', path]), 1, /line 2 is too long for the model: its prompt is \d+ tokens/);
+    });
+
+    it('--samples > 1 with greedy decoding', async () => {
+      const path = write('one.jsonl', '{"problem": "2+3", "answer": "5"}\n');
+      assertClean(await runCaspo(['eval', '--json', '--input', path, '--samples', '3']), 2, /--samples 3 needs --strategy sample/);
+    });
+  });
+});

@@ -1,0 +1,82 @@
+/** `caspo eval` on small JSONL files with the embedded model. */
+import { strict as assert } from 'node:assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { STEP_METRICS } from '../../language-server/src/decoding/stepConfidence';
+import { runCaspo, singleJsonLine, tempDir } from './helpers';
+
+const EASY = [
+  { problem: '47*38 + 12', answer: '1798' },
+  { problem: 'What is 12*(40-3)?', answer: '444' },
+  { problem: 'Work out 3 + 45+87.', answer: '135' },
+  { problem: 'Evaluate 716 + 280-5.', answer: '991' },
+];
+
+const inRange = (x: unknown) => typeof x === 'number' && x >= 0 && x <= 1;
+
+describe('caspo eval', function () {
+  this.timeout(120_000);
+  const scratch = tempDir('caspo-cli-eval-');
+  after(() => scratch.remove());
+  const jsonl = (name: string, rows: readonly object[]) => {
+    const path = join(scratch.dir, name);
+    writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    return path;
+  };
+
+  it('prints one JSON line with accuracy 1 on easy problems and every field in range', async () => {
+    const run = await runCaspo(['eval', '--json', '--ep', 'cpu', '--input', jsonl('easy.jsonl', EASY)]);
+    assert.equal(run.code, 0, run.stderr);
+    const report = singleJsonLine(run.stdout);
+    assert.deepEqual(Object.keys(report).slice(0, 7), ['n', 'accuracy', 'generatedTokens', 'wallMs', 'stepAUROC', 'ece', 'brier']);
+    assert.equal(report.n, 4);
+    assert.equal(report.accuracy, 1);
+    assert.equal(report.stepAccuracy, 1);
+    assert.equal(report.steps, 4 * 3); // two operations and the answer line each
+    assert.ok((report.generatedTokens as number) > 0 && (report.wallMs as number) > 0);
+    assert.ok(inRange(report.ece) && inRange(report.brier));
+    // Every step is correct: AUROC has no negatives to rank, so it is null and the note says why.
+    assert.equal(report.stepAUROC, null);
+    assert.match(report.note as string, /AUROC is undefined/);
+    assert.deepEqual(Object.keys(report.aurocByMetric as object), [...STEP_METRICS]);
+    assert.equal(report.outOfDomain, 0);
+  });
+
+  it('counts a wrong expected answer as wrong (accuracy 0.5)', async () => {
+    const rows = [EASY[0], { problem: 'Work out 3 + 45+87.', answer: '136' }];
+    const report = singleJsonLine((await runCaspo(['eval', '--json', '--ep', 'cpu', '--input', jsonl('wrong.jsonl', rows)])).stdout);
+    assert.equal(report.accuracy, 0.5);
+  });
+
+  it('--limit, --samples with sampling, and the majority vote', async () => {
+    const args = ['eval', '--json', '--ep', 'cpu', '--input', jsonl('sampled.jsonl', EASY), '--limit', '3'];
+    const run = await runCaspo([...args, '--strategy', 'sample', '--temperature', '1.5', '--samples', '3', '--seed', '1']);
+    assert.equal(run.code, 0, run.stderr);
+    const report = singleJsonLine(run.stdout);
+    assert.equal(report.n, 3);
+    assert.equal(report.solutions, 9);
+    assert.equal(report.strategy, 'sample');
+    assert.ok(inRange(report.accuracy) && inRange(report.voteAccuracy) && inRange(report.ece) && inRange(report.brier));
+    assert.ok(report.stepAUROC === null || inRange(report.stepAUROC));
+    for (const value of Object.values(report.aurocByMetric as object)) assert.ok(value === null || inRange(value));
+  });
+
+  it('problems outside the arithmetic domain: answer accuracy only, said in a field', async () => {
+    const rows = [EASY[0], { problem: 'What is the capital of France?', answer: 'Paris' }];
+    const run = await runCaspo(['eval', '--json', '--ep', 'cpu', '--input', jsonl('words.jsonl', rows)]);
+    assert.equal(run.code, 0, run.stderr);
+    const report = singleJsonLine(run.stdout);
+    assert.equal(report.n, 2);
+    assert.equal(report.outOfDomain, 1);
+    assert.match(report.note as string, /1 problem\(s\) are outside the arithmetic verifier's domain/);
+    assert.equal(report.accuracy, 0.5);
+    assert.equal(report.steps, 3); // only the arithmetic problem's steps are labelled
+  });
+
+  it('without --json prints a readable summary', async () => {
+    const run = await runCaspo(['eval', '--ep', 'cpu', '--input', jsonl('plain.jsonl', EASY.slice(0, 2))]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^answer accuracy 100\.0%$/m);
+    assert.match(run.stdout, /AUROC by metric: meanEntropy/);
+  });
+});

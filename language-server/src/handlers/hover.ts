@@ -1,0 +1,55 @@
+import { MarkupKind, type Hover, type HoverParams } from 'vscode-languageserver';
+import { confidenceBand, type BandThresholds } from '../../../src/protocol';
+import type { StepMetric } from '../decoding/stepConfidence';
+import type { SolveRegistry } from '../host/solveRegistry';
+import { formatPercent, stepLineText, type ReasoningDocument } from '../trace/reasoningDocument';
+import type { ReasoningStep } from '../trace/reasoningStep';
+
+const METRIC_MEANING: Record<StepMetric, string> = {
+  meanEntropy: 'minus the mean token entropy, in nats',
+  geoMeanProb: 'geometric mean of the chosen tokens’ probabilities',
+  minProb: 'lowest chosen-token probability',
+  deepConf: 'DeepConf: mean −log-probability of the top-k tokens',
+};
+
+/** How many of the weakest token's alternatives a hover lists. */
+const ALTERNATIVES_SHOWN = 5;
+
+/** The hover of a step line: confidence, band, metric and raw score, weakest token, path confidence. */
+export function stepHoverMarkdown(document: ReasoningDocument, step: ReasoningStep, bands: BandThresholds): string {
+  const lines = [
+    `**Step ${step.index + 1}: ${formatPercent(step.confidence)} confidence (${confidenceBand(step.confidence, bands)})**`,
+    '',
+    `- Metric: \`${step.metric}\` (${METRIC_MEANING[step.metric]}): raw score ${step.score.toFixed(4)}, ` +
+      `${step.calibrated ? 'calibrated by the model’s caspo.json' : 'default mapping (no calibration in caspo.json)'}`,
+  ];
+  const weakest = step.weakestToken;
+  if (weakest) {
+    lines.push(`- Weakest token: ${codeSpan(weakest.text)} at ${formatPercent(weakest.prob)}`);
+    const alternatives = weakest.alternatives.slice(0, ALTERNATIVES_SHOWN).map((a) => `${codeSpan(a.text)} ${formatPercent(a.prob)}`);
+    if (alternatives.length > 0) lines.push(`- Top alternatives there: ${alternatives.join(', ')}`);
+  }
+  const path = document.pathConfidence(step.index);
+  if (path !== null) {
+    const through = step.index === 0 ? 'step 1' : `steps 1–${step.index + 1}`;
+    lines.push(`- Path confidence: ${formatPercent(path)} (product of the step confidences of ${through})`);
+  }
+  return lines.join('\n');
+}
+
+/** A token as an inline code span, quoted so spaces and newlines are visible. */
+function codeSpan(text: string): string {
+  const quoted = JSON.stringify(text);
+  return quoted.includes('`') ? `\`\` ${quoted} \`\`` : `\`${quoted}\``;
+}
+
+export function hoverAt(registry: SolveRegistry, params: HoverParams, bands: BandThresholds): Hover | null {
+  const document = registry.byUri(params.textDocument.uri);
+  const step = document?.stepAtLine(params.position.line);
+  if (!document || !step) return null;
+  const line = params.position.line;
+  return {
+    contents: { kind: MarkupKind.Markdown, value: stepHoverMarkdown(document, step, bands) },
+    range: { start: { line, character: 0 }, end: { line, character: stepLineText(step.text).length } },
+  };
+}

@@ -1,0 +1,22 @@
+import type { InlayHint, InlayHintParams } from 'vscode-languageserver';
+import type { SolveRegistry } from '../host/solveRegistry';
+import { formatPercent, stepLineText } from '../trace/reasoningDocument';
+
+/** The confidence at the end of each step line inside the requested range. */
+export function inlayHintsFor(registry: SolveRegistry, params: InlayHintParams): InlayHint[] {
+  const document = registry.byUri(params.textDocument.uri);
+  if (!document) return [];
+  const { start, end } = params.range;
+  const hints: InlayHint[] = [];
+  for (const step of document.steps) {
+    const line = document.lineOfStep(step.index);
+    if (line < start.line || line > end.line) continue;
+    hints.push({
+      position: { line, character: stepLineText(step.text).length },
+      label: formatPercent(step.confidence),
+      paddingLeft: true,
+      tooltip: `Step ${step.index + 1} confidence (${step.metric})`,
+    });
+  }
+  return hints;
+}

@@ -1,0 +1,72 @@
+import { isAbsolute } from 'node:path';
+import {
+  bandThresholdProblem,
+  CONFIDENCE_METRICS,
+  EXECUTION_PROVIDERS,
+  type BandThresholds,
+  type ServerSettings,
+} from '../../../src/protocol';
+
+/** The client sent settings the server cannot use; the message names the setting. */
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+}
+
+/**
+ * Checks the settings the client sends (initialize and didChangeConfiguration). The client resolves
+ * them from the user's settings, so a failure here names the user-facing setting to fix.
+ */
+export function parseServerSettings(raw: unknown): ServerSettings {
+  if (typeof raw !== 'object' || raw === null) {
+    throw new SettingsError('the client sent no CASPO settings (initializationOptions.settings); update the CASPO extension');
+  }
+  const s = raw as Record<string, unknown>;
+  const bad = (setting: string, expected: string, value: unknown) =>
+    new SettingsError(`caspo.${setting} must be ${expected}, got ${JSON.stringify(value)}. Fix it in Settings.`);
+
+  if (typeof s.modelDir !== 'string' || !isAbsolute(s.modelDir)) throw bad('modelPath', 'an absolute folder path', s.modelDir);
+  if (!(EXECUTION_PROVIDERS as readonly unknown[]).includes(s.executionProvider)) {
+    throw bad('executionProvider', `one of ${EXECUTION_PROVIDERS.join(', ')}`, s.executionProvider);
+  }
+  const bands = s.bands as BandThresholds | undefined;
+  const bandProblem = typeof bands === 'object' && bands !== null ? bandThresholdProblem(bands) : 'they are missing';
+  if (bandProblem) throw new SettingsError(`caspo.confidenceBands: ${bandProblem}. Fix it in Settings.`);
+  if (!isUnitNumber(s.warningThreshold)) throw bad('warningThreshold', 'a number from 0 to 1', s.warningThreshold);
+  if (typeof s.maxTokens !== 'number' || !Number.isInteger(s.maxTokens) || s.maxTokens < 1) {
+    throw bad('maxTokens', 'a positive integer', s.maxTokens);
+  }
+  if (typeof s.temperature !== 'number' || !Number.isFinite(s.temperature) || s.temperature < 0) {
+    throw bad('temperature', 'a number ≥ 0 (0 = greedy)', s.temperature);
+  }
+  if (!(CONFIDENCE_METRICS as readonly unknown[]).includes(s.metric)) throw bad('confidenceMetric', `one of ${CONFIDENCE_METRICS.join(', ')}`, s.metric);
+  if (typeof s.stepDelimiter !== 'string' || s.stepDelimiter.length === 0) throw bad('stepDelimiter', 'a non-empty string', s.stepDelimiter);
+
+  return {
+    modelDir: s.modelDir,
+    executionProvider: s.executionProvider as ServerSettings['executionProvider'],
+    bands: { high: bands!.high, medium: bands!.medium },
+    warningThreshold: s.warningThreshold,
+    maxTokens: s.maxTokens,
+    temperature: s.temperature,
+    metric: s.metric as ServerSettings['metric'],
+    stepDelimiter: s.stepDelimiter,
+  };
+}
+
+function isUnitNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 1;
+}
+
+/** The part of the settings that decides which model is loaded: changing it means a reload. */
+export function modelSpecOf(settings: ServerSettings): ModelSpec {
+  return { modelDir: settings.modelDir, executionProvider: settings.executionProvider };
+}
+
+export interface ModelSpec {
+  modelDir: string;
+  executionProvider: ServerSettings['executionProvider'];
+}
+
+export function sameModelSpec(a: ModelSpec, b: ModelSpec): boolean {
+  return a.modelDir === b.modelDir && a.executionProvider === b.executionProvider;
+}

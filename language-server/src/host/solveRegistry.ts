@@ -1,0 +1,43 @@
+import { solveIdFromUri } from '../../../src/protocol';
+import type { ReasoningDocument } from '../trace/reasoningDocument';
+
+/** How many finished reasoning documents the server keeps for hovers and hints. */
+export const KEPT_FINISHED_SOLVES = 50;
+
+/**
+ * The reasoning documents of this server's solves, by solve id. Running solves are always kept;
+ * beyond KEPT_FINISHED_SOLVES finished ones the oldest are dropped (their URIs are returned so the
+ * caller can clear their diagnostics).
+ */
+export class SolveRegistry {
+  private readonly documents = new Map<string, ReasoningDocument>();
+
+  /** Registers a new solve; a solve id may be used once per server. */
+  add(document: ReasoningDocument): void {
+    if (this.documents.has(document.solveId)) {
+      throw new Error(`solve id "${document.solveId}" is already in use; the client must choose a new id per solve`);
+    }
+    this.documents.set(document.solveId, document);
+  }
+
+  has(solveId: string): boolean {
+    return this.documents.has(solveId);
+  }
+
+  byUri(uri: string): ReasoningDocument | undefined {
+    const solveId = solveIdFromUri(uri);
+    return solveId === null ? undefined : this.documents.get(solveId);
+  }
+
+  all(): ReasoningDocument[] {
+    return [...this.documents.values()];
+  }
+
+  /** Drops the oldest finished documents beyond the limit; returns their URIs. */
+  evictFinished(): string[] {
+    const finished = this.all().filter((document) => document.finished);
+    const evicted = finished.slice(0, Math.max(0, finished.length - KEPT_FINISHED_SOLVES));
+    for (const document of evicted) this.documents.delete(document.solveId);
+    return evicted.map((document) => document.uri);
+  }
+}

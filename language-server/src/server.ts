@@ -1,0 +1,114 @@
+/**
+ * The CASPO language server: LSP wiring only. The engine (model/, decoding/) does the work; the
+ * handlers/ adapt it to LSP; host/ owns the model and the solves' documents.
+ */
+import { createConnection, ProposedFeatures, TextDocumentSyncKind, type InitializeResult } from 'vscode-languageserver/node';
+import {
+  serverStatusNotification,
+  solveFinishedNotification,
+  solveRequest,
+  solveStartedNotification,
+  stepAddedNotification,
+  type InitializationOptions,
+  type ServerSettings,
+} from '../../src/protocol';
+import { DiagnosticsPublisher } from './handlers/diagnostics';
+import { documentSymbolsFor } from './handlers/documentSymbols';
+import { hoverAt } from './handlers/hover';
+import { inlayHintsFor } from './handlers/inlayHints';
+import { handleSolve } from './handlers/solve';
+import { ServerStatusReporter } from './handlers/status';
+import { connectionSink, guarded, reportUnhandledErrors } from './host/crashReports';
+import { ModelHost } from './host/modelHost';
+import { modelSpecOf, parseServerSettings } from './host/settings';
+import { SolveRegistry } from './host/solveRegistry';
+
+const connection = createConnection(ProposedFeatures.all);
+const sink = connectionSink(connection);
+const status = new ServerStatusReporter((params) => void connection.sendNotification(serverStatusNotification, params));
+const unhandled = reportUnhandledErrors({
+  log: sink.log,
+  show: (message) => {
+    sink.show(message);
+    status.internalError(message);
+  },
+});
+
+let settings: ServerSettings | undefined;
+const currentSettings = (): ServerSettings => {
+  if (!settings) throw new Error('the client has not sent its settings yet');
+  return settings;
+};
+const registry = new SolveRegistry();
+const diagnostics = new DiagnosticsPublisher(
+  (params) => void connection.sendDiagnostics(params),
+  () => currentSettings().warningThreshold,
+);
+const models = new ModelHost({
+  loading: (spec) => status.loading(spec),
+  loaded: (loaded) => status.loaded(loaded),
+  failed: (error) => status.failed(error),
+  log: (message) => connection.console.info(message),
+});
+
+function applySettings(raw: unknown): void {
+  const previous = settings;
+  settings = parseServerSettings(raw);
+  models.configure(modelSpecOf(settings));
+  if (previous && previous.warningThreshold !== settings.warningThreshold) diagnostics.publishAll(registry.all());
+}
+
+connection.onInitialize((params): InitializeResult => {
+  // A bad setting fails the start with a message naming it (the client shows it).
+  applySettings((params.initializationOptions as InitializationOptions | undefined)?.settings);
+  return {
+    capabilities: {
+      // The server renders the reasoning documents itself, so it needs no copy of their text.
+      textDocumentSync: TextDocumentSyncKind.None,
+      hoverProvider: true,
+      inlayHintProvider: true,
+      documentSymbolProvider: true,
+    },
+    serverInfo: { name: 'caspo-language-server' },
+  };
+});
+
+// The client sends the resolved ServerSettings as `settings` (not VS Code's raw configuration).
+connection.onDidChangeConfiguration(({ settings: raw }) => {
+  try {
+    applySettings(raw);
+  } catch (error) {
+    sink.log(`settings rejected: ${(error as Error).message}`);
+    sink.show(`CASPO: ${(error as Error).message} The previous settings stay in effect.`);
+  }
+});
+
+connection.onRequest(
+  solveRequest,
+  guarded(solveRequest.method, sink, (params, token) =>
+    handleSolve(params, token, {
+      models,
+      registry,
+      settings: currentSettings,
+      diagnostics,
+      status,
+      log: sink.log,
+      notify: {
+        started: (p) => void connection.sendNotification(solveStartedNotification, p),
+        stepAdded: (p) => void connection.sendNotification(stepAddedNotification, p),
+        finished: (p) => void connection.sendNotification(solveFinishedNotification, p),
+      },
+    }),
+  ),
+);
+
+connection.onHover(guarded('textDocument/hover', sink, (params) => hoverAt(registry, params, currentSettings().bands)));
+connection.languages.inlayHint.on(guarded('textDocument/inlayHint', sink, (params) => inlayHintsFor(registry, params)));
+connection.onDocumentSymbol(guarded('textDocument/documentSymbol', sink, (params) => documentSymbolsFor(registry, params)));
+
+connection.onShutdown(async () => {
+  await models.dispose();
+});
+connection.onExit(() => unhandled.dispose());
+
+connection.listen();

@@ -1,0 +1,104 @@
+/**
+ * Typed access to the `caspo.*` settings. Their defaults live only in package.json
+ * (`contributes.configuration`); a missing or mistyped value is an error naming the setting.
+ */
+import * as vscode from 'vscode';
+import { bandThresholdProblem, CONFIDENCE_METRICS, EXECUTION_PROVIDERS, type BandThresholds, type ServerSettings } from './protocol';
+import { chooseModelPath, resolveModelDir, type ModelPathChoice } from './modelPathRule';
+
+export const SECTION = 'caspo';
+
+/** A setting the user must fix; the message names it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface ResolvedSettings {
+  server: ServerSettings;
+  modelPath: ModelPathChoice;
+}
+
+/** Reads and checks every setting the server needs, applying the workspace-trust rule to the model path. */
+export function readSettings(embeddedModelDir: string): ResolvedSettings {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const modelPath = chooseModelPath(config.inspect<string>('modelPath') ?? {}, vscode.workspace.isTrusted);
+  let modelDir: string;
+  try {
+    modelDir = resolveModelDir(modelPath.value, { embeddedModelDir, workspaceRoot: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath });
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const bands = { high: number(config, 'confidenceBands.high'), medium: number(config, 'confidenceBands.medium') };
+  const bandProblem = bandThresholdProblem(bands);
+  if (bandProblem) throw new ConfigError(`caspo.confidenceBands: ${bandProblem}.`);
+  const warningThreshold = number(config, 'warningThreshold');
+  if (warningThreshold < 0 || warningThreshold > 1) throw invalid('warningThreshold', 'a number from 0 to 1', warningThreshold);
+  const maxTokens = number(config, 'maxTokens');
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalid('maxTokens', 'a positive integer', maxTokens);
+  const temperature = number(config, 'temperature');
+  if (temperature < 0) throw invalid('temperature', 'a number ≥ 0 (0 = greedy)', temperature);
+  const stepDelimiter = unescapeDelimiter(string(config, 'stepDelimiter'));
+  if (stepDelimiter.length === 0) throw invalid('stepDelimiter', 'a non-empty string', stepDelimiter);
+  return {
+    modelPath,
+    server: {
+      modelDir,
+      executionProvider: choice(config, 'executionProvider', EXECUTION_PROVIDERS),
+      bands,
+      warningThreshold,
+      maxTokens,
+      temperature,
+      metric: choice(config, 'confidenceMetric', CONFIDENCE_METRICS),
+      stepDelimiter,
+    },
+  };
+}
+
+/** The gutter's band thresholds, or undefined while they are invalid (the user is told elsewhere). */
+export function readBandThresholds(): BandThresholds | undefined {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  try {
+    const bands = { high: number(config, 'confidenceBands.high'), medium: number(config, 'confidenceBands.medium') };
+    return bandThresholdProblem(bands) ? undefined : bands;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a configuration change concerns CASPO at all. */
+export function affectsCaspo(event: vscode.ConfigurationChangeEvent): boolean {
+  return event.affectsConfiguration(SECTION);
+}
+
+/** The Settings UI stores a typed "\n" as backslash + n: read the usual escapes as the characters. */
+export function unescapeDelimiter(value: string): string {
+  return value.replace(/\\(n|t|r|\\)/g, (_, c: string) => ({ n: '\n', t: '\t', r: '\r', '\\': '\\' })[c] ?? c);
+}
+
+function value(config: vscode.WorkspaceConfiguration, key: string): unknown {
+  const v = config.get<unknown>(key);
+  if (v === undefined) throw new ConfigError(`caspo.${key} has no value; the extension's package.json should define its default. Reinstall CASPO.`);
+  return v;
+}
+
+function number(config: vscode.WorkspaceConfiguration, key: string): number {
+  const v = value(config, key);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(key, 'a number', v);
+  return v;
+}
+
+function string(config: vscode.WorkspaceConfiguration, key: string): string {
+  const v = value(config, key);
+  if (typeof v !== 'string') throw invalid(key, 'a string', v);
+  return v;
+}
+
+function choice<T extends string>(config: vscode.WorkspaceConfiguration, key: string, options: readonly T[]): T {
+  const v = value(config, key);
+  if (!(options as readonly unknown[]).includes(v)) throw invalid(key, `one of ${options.join(', ')}`, v);
+  return v as T;
+}
+
+function invalid(key: string, expected: string, got: unknown): ConfigError {
+  return new ConfigError(`caspo.${key} must be ${expected}, got ${JSON.stringify(got)}. Fix it in Settings.`);
+}

@@ -1,0 +1,4 @@
+export * from './bands';
+export * from './methods';
+export * from './reasoningUri';
+export * from './types';

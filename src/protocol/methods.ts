@@ -1,0 +1,28 @@
+/**
+ * Every custom method of the CASPO language server, as one typed constant. Call sites use these
+ * constants, never the method strings.
+ */
+import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+import type {
+  ServerStatusParams,
+  SolveFinishedParams,
+  SolveParams,
+  SolveResult,
+  SolveStartedParams,
+  StepAddedParams,
+} from './types';
+
+/** Solves a problem; steps stream as notifications; `$/cancelRequest` stops it and keeps them. */
+export const solveRequest = new RequestType<SolveParams, SolveResult, void>('caspo/solve');
+
+/** The model is ready and the reasoning document exists (header only). */
+export const solveStartedNotification = new NotificationType<SolveStartedParams>('caspo/solveStarted');
+
+/** A step closed: the document's new text and the step. */
+export const stepAddedNotification = new NotificationType<StepAddedParams>('caspo/stepAdded');
+
+/** The solve ended (answer, token limit, cancel): final text with its summary line. */
+export const solveFinishedNotification = new NotificationType<SolveFinishedParams>('caspo/solveFinished');
+
+/** Model loading, execution provider, tokens/s, and the server's own error reports. */
+export const serverStatusNotification = new NotificationType<ServerStatusParams>('caspo/serverStatus');

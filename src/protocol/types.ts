@@ -1,0 +1,115 @@
+/**
+ * Payloads of the client/server contract. Plain data only: this folder imports nothing but
+ * vscode-languageserver-protocol, so both the extension and the language server can use it.
+ */
+
+/** URI scheme and language id of the read-only reasoning documents. */
+export const REASONING_SCHEME = 'caspo-reasoning';
+export const REASONING_LANGUAGE_ID = 'caspo-reasoning';
+
+/** Diagnostic source and code of a step whose confidence is below the warning threshold. */
+export const DIAGNOSTIC_SOURCE = 'caspo';
+export const LOW_CONFIDENCE_CODE = 'caspo.lowConfidence';
+
+export const EXECUTION_PROVIDERS = ['auto', 'webgpu', 'cuda', 'cpu'] as const;
+export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
+
+/** `modelDefault`: the metric named in the model's caspo.json, else meanEntropy. */
+export const CONFIDENCE_METRICS = ['modelDefault', 'meanEntropy', 'geoMeanProb', 'minProb', 'deepConf'] as const;
+export type ConfidenceMetricChoice = (typeof CONFIDENCE_METRICS)[number];
+
+/** A step at or above `high` is high; at or above `medium` (and below `high`) medium; else low. */
+export interface BandThresholds {
+  high: number;
+  medium: number;
+}
+
+/**
+ * Everything the server needs from the user's settings, already resolved by the client (workspace
+ * trust applied, model path absolute). Sent as `initializationOptions.settings` and as the
+ * `settings` of `workspace/didChangeConfiguration`.
+ */
+export interface ServerSettings {
+  /** Absolute path of the model folder (the embedded model when the setting is empty). */
+  modelDir: string;
+  executionProvider: ExecutionProviderChoice;
+  bands: BandThresholds;
+  /** Steps below this confidence get a Warning diagnostic. */
+  warningThreshold: number;
+  maxTokens: number;
+  /** 0 = greedy decoding; above 0 = sampling at this temperature. */
+  temperature: number;
+  metric: ConfidenceMetricChoice;
+  stepDelimiter: string;
+}
+
+export interface InitializationOptions {
+  settings: ServerSettings;
+}
+
+export interface SolveParams {
+  /** Chosen by the client, unique among its solves: it names the reasoning document. */
+  solveId: string;
+  problem: string;
+}
+
+/** What the client needs of a step: where it is and how sure the model was (for the gutter). */
+export interface StepSummary {
+  index: number;
+  /** 0-based line of the step in the reasoning document. */
+  line: number;
+  /** Calibrated confidence in [0, 1]. */
+  confidence: number;
+  text: string;
+}
+
+/**
+ * Why decoding stopped: the engine's StopReason, or `error` when decoding failed part-way (the
+ * request then answers with an error; the steps already decoded stay in the document).
+ */
+export type SolveStopReason = 'answer' | 'eos' | 'maxTokens' | 'cancelled' | 'error';
+
+/** Every document update carries the whole text: reasoning documents are a few lines long. */
+export interface ReasoningDocumentUpdate {
+  solveId: string;
+  uri: string;
+  text: string;
+}
+
+/** Sent once the model is ready and decoding begins: the client opens the document now. */
+export interface SolveStartedParams extends ReasoningDocumentUpdate {
+  model: string;
+  executionProvider: string;
+}
+
+export interface StepAddedParams extends ReasoningDocumentUpdate {
+  step: StepSummary;
+}
+
+export interface SolveSummary extends ReasoningDocumentUpdate {
+  steps: StepSummary[];
+  answer: string | null;
+  stopReason: SolveStopReason;
+  /** Product of the step confidences (null without steps). */
+  pathConfidence: number | null;
+  generatedTokens: number;
+  wallMs: number;
+  tokensPerSecond: number;
+}
+
+export type SolveFinishedParams = SolveSummary;
+export type SolveResult = SolveSummary;
+
+export type ServerState = 'idle' | 'loadingModel' | 'ready' | 'error';
+
+/** Drives the language status item; `error` also carries crash reports from the server. */
+export interface ServerStatusParams {
+  state: ServerState;
+  /** Model folder name, once loaded. */
+  model?: string;
+  /** e.g. "cpu, 1 thread(s) (webgpu: no adapter; cuda: not bundled)". */
+  executionProvider?: string;
+  /** Of the last finished solve. */
+  tokensPerSecond?: number;
+  message?: string;
+}

@@ -1,0 +1,95 @@
+/**
+ * "CASPO: Solve with CASPO": sends `caspo/solve`, opens the reasoning document beside the problem
+ * when decoding starts, shows the step count in a cancellable progress notification.
+ */
+import * as vscode from 'vscode';
+import { ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
+import type { Ctx } from './ctx';
+import { problemFromEditor } from './problemText';
+import { REASONING_LANGUAGE_ID, solveRequest, type SolveResult } from './protocol';
+
+/** What the command resolves to (tests read it; the user sees the document and messages). */
+export interface SolveOutcome {
+  /** The reasoning document, once decoding started. */
+  uri?: string;
+  result?: SolveResult;
+  /** Set when the solve failed; the user was shown it. */
+  error?: string;
+  /** Cancelled before decoding started (no document). */
+  cancelled?: boolean;
+}
+
+/** `problem`: the text to solve; absent (or a URI from the editor context menu) → selection, line or input box. */
+export function solveCommand(ctx: Ctx) {
+  return async (problemArgument?: unknown): Promise<SolveOutcome | undefined> => {
+    const problem = typeof problemArgument === 'string' ? problemArgument : await problemFromEditor();
+    if (problem === undefined) return undefined;
+    if (problem.trim().length === 0) return fail('There is nothing to solve: select a problem (e.g. 47*38 + 12) or type one.');
+    let client;
+    try {
+      client = await ctx.runningClient();
+    } catch (error) {
+      return fail((error as Error).message);
+    }
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `CASPO: ${shorten(problem)}`, cancellable: true },
+      async (progress, progressToken) => {
+        let uri: string | undefined;
+        let shown: Promise<unknown> = Promise.resolve();
+        let steps = 0;
+        progress.report({ message: 'starting…' });
+        const solve = ctx.solves.track({
+          started: (params) => {
+            uri = params.uri;
+            progress.report({ message: `decoding on ${params.model}…` });
+            shown = showBeside(params.uri);
+          },
+          stepAdded: () => progress.report({ message: `step ${++steps}` }),
+        });
+        const cancelLink = progressToken.onCancellationRequested(() => solve.cancel());
+        try {
+          const result = await client.sendRequest(solveRequest, { solveId: solve.solveId, problem }, solve.token);
+          await shown;
+          await ctx.documents.whenShown(result.uri);
+          return { uri: result.uri, result };
+        } catch (error) {
+          if (error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled) return { cancelled: true };
+          const message = solveErrorMessage(error);
+          if (uri) {
+            ctx.documents.interrupted(uri, `Interrupted: ${message}`);
+            await shown;
+            await ctx.documents.whenShown(uri);
+          }
+          ctx.output.error(`solve ${solve.solveId} failed: ${message}`);
+          return { uri, ...fail(message) };
+        } finally {
+          cancelLink.dispose();
+          solve.dispose();
+        }
+      },
+    );
+  };
+}
+
+async function showBeside(uri: string): Promise<void> {
+  let document = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
+  if (document.languageId !== REASONING_LANGUAGE_ID) document = await vscode.languages.setTextDocumentLanguage(document, REASONING_LANGUAGE_ID);
+  await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true, preview: false });
+}
+
+function solveErrorMessage(error: unknown): string {
+  if (error instanceof ResponseError && (error.code === ErrorCodes.PendingResponseRejected || error.code === ErrorCodes.ConnectionInactive)) {
+    return 'the CASPO language server stopped during this solve (it is being restarted). The steps shown are kept; solve again to continue.';
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+function fail(message: string): SolveOutcome {
+  void vscode.window.showErrorMessage(`CASPO: ${message}`);
+  return { error: message };
+}
+
+function shorten(problem: string): string {
+  const oneLine = problem.trim().replace(/\s+/g, ' ');
+  return oneLine.length > 60 ? `${oneLine.slice(0, 57)}…` : oneLine;
+}

@@ -1,0 +1,122 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import {
+  createProtocolConnection,
+  ExitNotification,
+  InitializedNotification,
+  InitializeRequest,
+  IPCMessageReader,
+  IPCMessageWriter,
+  ShutdownRequest,
+  type ProtocolConnection,
+  type PublishDiagnosticsParams,
+} from 'vscode-languageserver-protocol/node';
+import { PublishDiagnosticsNotification } from 'vscode-languageserver-protocol';
+import {
+  serverStatusNotification,
+  solveFinishedNotification,
+  solveStartedNotification,
+  stepAddedNotification,
+  type ServerSettings,
+  type ServerStatusParams,
+  type SolveFinishedParams,
+  type SolveStartedParams,
+  type StepAddedParams,
+} from '../../../src/protocol';
+
+export const REPO_ROOT = join(__dirname, '..', '..', '..');
+export const EMBEDDED_MODEL_DIR = join(REPO_ROOT, 'models', 'caspo-arith-sft');
+const SERVER_ENTRY = join(REPO_ROOT, 'language-server', 'src', 'server.ts');
+
+/** Settings as the extension would send them with package.json's defaults (cpu: no GPU here). */
+export function testSettings(overrides: Partial<ServerSettings> = {}): ServerSettings {
+  return {
+    modelDir: EMBEDDED_MODEL_DIR,
+    executionProvider: 'cpu',
+    bands: { high: 0.8, medium: 0.5 },
+    warningThreshold: 0.5,
+    maxTokens: 256,
+    temperature: 0,
+    metric: 'modelDefault',
+    stepDelimiter: '\n',
+    ...overrides,
+  };
+}
+
+interface ReceivedParams {
+  started: SolveStartedParams;
+  step: StepAddedParams;
+  finished: SolveFinishedParams;
+  status: ServerStatusParams;
+  diagnostics: PublishDiagnosticsParams;
+}
+type Kind = keyof ReceivedParams;
+type Received = { [K in Kind]: { kind: K; params: ReceivedParams[K] } }[Kind];
+
+/**
+ * The real language server (from source, through tsx) in a child process, spoken to over Node IPC
+ * exactly as vscode-languageclient does. Every notification is recorded in arrival order, and tests
+ * wait for notifications, never for time.
+ */
+export class LanguageServerProcess {
+  readonly received: Received[] = [];
+  /** What the server wrote to stderr (onnxruntime's own warnings go there). */
+  stderr = '';
+  private waiters: { test: (r: Received) => boolean; resolve: (r: Received) => void }[] = [];
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly connection: ProtocolConnection,
+  ) {
+    child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    const record = (entry: Received) => {
+      this.received.push(entry);
+      for (const waiter of this.waiters.filter((w) => w.test(entry))) {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        waiter.resolve(entry);
+      }
+    };
+    connection.onNotification(solveStartedNotification, (params) => record({ kind: 'started', params }));
+    connection.onNotification(stepAddedNotification, (params) => record({ kind: 'step', params }));
+    connection.onNotification(solveFinishedNotification, (params) => record({ kind: 'finished', params }));
+    connection.onNotification(serverStatusNotification, (params) => record({ kind: 'status', params }));
+    connection.onNotification(PublishDiagnosticsNotification.type, (params) => record({ kind: 'diagnostics', params }));
+  }
+
+  static async start(settings: ServerSettings = testSettings()): Promise<LanguageServerProcess> {
+    const child = fork(SERVER_ENTRY, ['--node-ipc'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const connection = createProtocolConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
+    const server = new LanguageServerProcess(child, connection);
+    connection.listen();
+    await connection.sendRequest(InitializeRequest.type, {
+      processId: process.pid,
+      rootUri: null,
+      capabilities: {},
+      initializationOptions: { settings },
+    });
+    await connection.sendNotification(InitializedNotification.type, {});
+    return server;
+  }
+
+  /** Resolves with the first notification (already received or future) that passes `test`. */
+  waitFor<K extends Kind>(kind: K, test: (params: ReceivedParams[K]) => boolean = () => true): Promise<ReceivedParams[K]> {
+    const matches = (r: Received) => r.kind === kind && test(r.params as ReceivedParams[K]);
+    const seen = this.received.find(matches);
+    if (seen) return Promise.resolve(seen.params as ReceivedParams[K]);
+    return new Promise((resolve) => this.waiters.push({ test: matches, resolve: (r) => resolve(r.params as ReceivedParams[K]) }));
+  }
+
+  of<K extends Kind>(kind: K): ReceivedParams[K][] {
+    return this.received.filter((r) => r.kind === kind).map((r) => r.params as ReceivedParams[K]);
+  }
+
+  async stop(): Promise<void> {
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      await this.connection.sendRequest(ShutdownRequest.type);
+      await this.connection.sendNotification(ExitNotification.type);
+      await exited;
+    }
+    this.connection.dispose();
+  }
+}

@@ -1,0 +1,72 @@
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { ModelHost, type LoadedModel } from '../../language-server/src/host/modelHost';
+import type { ModelSpec } from '../../language-server/src/host/settings';
+import { EMBEDDED_MODEL_DIR, REPO_ROOT } from './helpers/languageServerProcess';
+
+describe('model host (embedded model)', function () {
+  this.timeout(60_000);
+  const events: string[] = [];
+  let host: ModelHost;
+  const spec = (executionProvider: ModelSpec['executionProvider'] = 'cpu', modelDir = EMBEDDED_MODEL_DIR): ModelSpec => ({ modelDir, executionProvider });
+  const isDisposed = async (loaded: LoadedModel) => {
+    try {
+      await loaded.model.forward([[1]], loaded.model.emptyCache(1));
+      return false;
+    } catch (error) {
+      return /after dispose/.test((error as Error).message);
+    }
+  };
+
+  beforeEach(() => {
+    events.length = 0;
+    host = new ModelHost({
+      loading: (s) => events.push(`loading ${s.executionProvider}`),
+      loaded: (l) => events.push(`loaded ${l.name}`),
+      failed: (e) => events.push(`failed ${e.message.slice(0, 30)}`),
+      log: () => undefined,
+    });
+  });
+  afterEach(() => host.dispose());
+
+  it('loads nothing until asked, then once for concurrent solves', async () => {
+    host.configure(spec());
+    assert.deepEqual(events, []);
+    const [a, b] = await Promise.all([host.acquire(), host.acquire()]);
+    assert.equal(a.loaded, b.loaded);
+    assert.deepEqual(events, ['loading cpu', 'loaded caspo-arith-sft']);
+    assert.equal(a.loaded.activeProvider, 'cpu, 1 thread(s)');
+    await a.release();
+    await b.release();
+  });
+
+  it('keeps a retired model until its last solve ends, then disposes it; the next solve loads the new one', async () => {
+    host.configure(spec());
+    const lease = await host.acquire();
+    host.configure(spec('auto'));
+    assert.equal(await isDisposed(lease.loaded), false, 'still in use');
+    await lease.release();
+    assert.equal(await isDisposed(lease.loaded), true);
+    const next = await host.acquire();
+    assert.notEqual(next.loaded, lease.loaded);
+    assert.deepEqual(events.filter((e) => e.startsWith('loading')), ['loading cpu', 'loading auto']);
+    await next.release();
+  });
+
+  it('does not keep a failed load: fixing the setting makes the next solve work', async () => {
+    host.configure(spec('cpu', join(REPO_ROOT, 'missing-model')));
+    await assert.rejects(host.acquire(), /CASPO could not load the model in .*missing-model: Model folder .* does not exist\..* Change caspo\.modelPath/);
+    await assert.rejects(host.acquire(), /does not exist/); // tried again, not a cached failure
+    host.configure(spec());
+    await (await host.acquire()).release();
+    assert.deepEqual(events.map((e) => e.split(' ')[0]), ['loading', 'failed', 'loading', 'failed', 'loading', 'loaded']);
+  });
+
+  it('disposes every model on shutdown, even one in use', async () => {
+    host.configure(spec());
+    const lease = await host.acquire();
+    await host.dispose();
+    assert.equal(await isDisposed(lease.loaded), true);
+    await assert.rejects(host.acquire(), /shutting down/);
+  });
+});

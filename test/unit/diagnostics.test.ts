@@ -1,0 +1,54 @@
+import { strict as assert } from 'node:assert';
+import { DiagnosticSeverity } from 'vscode-languageserver';
+import { DiagnosticsPublisher, lowConfidenceDiagnostics } from '../../language-server/src/handlers/diagnostics';
+import { FIRST_STEP_LINE } from '../../language-server/src/trace/reasoningDocument';
+import { LOW_CONFIDENCE_CODE } from '../../src/protocol';
+import { documentWith, step } from './helpers/reasoningFixtures';
+
+describe('low-confidence diagnostics', () => {
+  const document = documentWith([
+    step(0, '47 * 38 = 1786', 0.95),
+    step(1, '1786 + 12 = 1799', 0.42, { metric: 'minProb', score: 0.42 }),
+    step(2, 'Answer: 1799', 0.5),
+  ]);
+
+  it('warns on each step strictly below the threshold, on its line, with the numbers', () => {
+    const diagnostics = lowConfidenceDiagnostics(document, 0.5);
+    assert.equal(diagnostics.length, 1);
+    const [warning] = diagnostics;
+    assert.deepEqual(warning.range, { start: { line: FIRST_STEP_LINE + 1, character: 0 }, end: { line: FIRST_STEP_LINE + 1, character: 16 } });
+    assert.equal(warning.severity, DiagnosticSeverity.Warning);
+    assert.equal(warning.code, LOW_CONFIDENCE_CODE);
+    assert.equal(warning.source, 'caspo');
+    assert.equal(
+      warning.message,
+      'Step 2 has low confidence: 42.0% (minProb score 0.4200), below the warning threshold 50.0%. Weakest token "7" at 60.0%.',
+    );
+  });
+
+  it('follows the threshold: none at 0, every step at 1', () => {
+    assert.deepEqual(lowConfidenceDiagnostics(document, 0), []);
+    assert.deepEqual(
+      lowConfidenceDiagnostics(document, 1).map((d) => d.range.start.line),
+      [FIRST_STEP_LINE, FIRST_STEP_LINE + 1, FIRST_STEP_LINE + 2],
+    );
+  });
+
+  it('publishes per document with the current threshold, and clears', () => {
+    const sent: { uri: string; lines: number[] }[] = [];
+    let threshold = 0.5;
+    const publisher = new DiagnosticsPublisher(
+      (params) => sent.push({ uri: params.uri, lines: params.diagnostics.map((d) => d.range.start.line) }),
+      () => threshold,
+    );
+    publisher.publish(document);
+    threshold = 0.96;
+    publisher.publishAll([document]);
+    publisher.clear(document.uri);
+    assert.deepEqual(sent, [
+      { uri: document.uri, lines: [FIRST_STEP_LINE + 1] },
+      { uri: document.uri, lines: [FIRST_STEP_LINE, FIRST_STEP_LINE + 1, FIRST_STEP_LINE + 2] },
+      { uri: document.uri, lines: [] },
+    ]);
+  });
+});

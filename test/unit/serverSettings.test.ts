@@ -1,0 +1,43 @@
+import { strict as assert } from 'node:assert';
+import { parseServerSettings, SettingsError } from '../../language-server/src/host/settings';
+import type { ServerSettings } from '../../src/protocol';
+
+const GOOD: ServerSettings = {
+  modelDir: '/models/m',
+  executionProvider: 'auto',
+  bands: { high: 0.8, medium: 0.5 },
+  warningThreshold: 0.5,
+  maxTokens: 256,
+  temperature: 0,
+  metric: 'modelDefault',
+  stepDelimiter: '\n',
+};
+
+describe('server settings from the client', () => {
+  it('accepts well-formed settings', () => {
+    assert.deepEqual(parseServerSettings({ ...GOOD, extra: 1 }), GOOD);
+  });
+
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['relative model folder', { modelDir: 'models/m' }, /caspo\.modelPath must be an absolute folder path, got "models\/m"/],
+    ['unknown execution provider', { executionProvider: 'tpu' }, /caspo\.executionProvider must be one of auto, webgpu, cuda, cpu, got "tpu"/],
+    ['bands in the wrong order', { bands: { high: 0.3, medium: 0.5 } }, /caspo\.confidenceBands: .*must not exceed/],
+    ['threshold above 1', { warningThreshold: 2 }, /caspo\.warningThreshold must be a number from 0 to 1, got 2/],
+    ['fractional token budget', { maxTokens: 1.5 }, /caspo\.maxTokens must be a positive integer/],
+    ['negative temperature', { temperature: -1 }, /caspo\.temperature must be a number ≥ 0/],
+    ['unknown metric', { metric: 'perplexity' }, /caspo\.confidenceMetric must be one of modelDefault, meanEntropy/],
+    ['empty delimiter', { stepDelimiter: '' }, /caspo\.stepDelimiter must be a non-empty string/],
+  ];
+  for (const [name, change, message] of cases) {
+    it(`rejects a ${name}, naming the setting`, () => {
+      assert.throws(
+        () => parseServerSettings({ ...GOOD, ...change }),
+        (error: Error) => error instanceof SettingsError && message.test(error.message),
+      );
+    });
+  }
+
+  it('says so when the client sent nothing', () => {
+    assert.throws(() => parseServerSettings(undefined), /sent no CASPO settings/);
+  });
+});

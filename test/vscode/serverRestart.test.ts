@@ -1,0 +1,40 @@
+import { strict as assert } from 'node:assert';
+import { activateExtension, documentOf, LONG_PROBLEM, reasoningUris, solve, solved, stepLines, waitForReasoningDocument } from './helpers';
+import * as vscode from 'vscode';
+
+describe('language server lifecycle', function () {
+  this.timeout(90_000);
+  before(activateExtension);
+
+  it('restarts a server killed mid-solve; the steps shown stay and the next solve works', async () => {
+    await solved('1+2'); // the server is up and has the model
+    const pid = await vscode.commands.executeCommand<number>('caspo.debug.serverPid');
+    assert.ok(Number.isInteger(pid) && pid > 0, `server pid ${pid}`);
+
+    const known = reasoningUris();
+    const solving = solve(LONG_PROBLEM);
+    const partial = await waitForReasoningDocument(known, (text) => stepLines(text).length >= 1);
+    const stepsBefore = stepLines(partial.getText());
+    process.kill(pid, 'SIGKILL');
+
+    const outcome = await solving;
+    assert.match(outcome.error ?? '', /the CASPO language server stopped during this solve/);
+    assert.equal(outcome.uri, partial.uri.toString());
+    const text = documentOf(outcome.uri!).getText();
+    assert.deepEqual(stepLines(text).slice(0, stepsBefore.length), stepsBefore, 'the steps already shown are kept');
+    assert.match(text, /\nInterrupted: the CASPO language server stopped during this solve/);
+
+    const next = await solved('47*38 + 12');
+    assert.equal(next.result.answer, '1798');
+    const newPid = await vscode.commands.executeCommand<number>('caspo.debug.serverPid');
+    assert.ok(newPid !== undefined && newPid !== pid, `a new server process (${pid} → ${newPid})`);
+  });
+
+  it('restarts on request, and the next solve loads the model again', async () => {
+    const pid = await vscode.commands.executeCommand<number>('caspo.debug.serverPid');
+    await vscode.commands.executeCommand('caspo.restartServer');
+    const newPid = await vscode.commands.executeCommand<number>('caspo.debug.serverPid');
+    assert.ok(newPid !== undefined && newPid !== pid, `${pid} → ${newPid}`);
+    assert.equal((await solved('47*38 + 12')).result.answer, '1798');
+  });
+});

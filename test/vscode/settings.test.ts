@@ -1,0 +1,57 @@
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ServerSettings } from '../../src/protocol';
+import { activateExtension, EXTENSION_ID, resetSettings, setSettings, solve, solved } from './helpers';
+
+describe('settings and workspace trust', function () {
+  this.timeout(60_000);
+  before(activateExtension);
+  afterEach(resetSettings);
+
+  const serverSettings = () => vscode.commands.executeCommand<ServerSettings>('caspo.debug.serverSettings');
+
+  it('declares caspo.modelPath restricted in untrusted workspaces', () => {
+    const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+    assert.deepEqual(manifest.capabilities.untrustedWorkspaces, {
+      supported: 'limited',
+      description: manifest.capabilities.untrustedWorkspaces.description,
+      restrictedConfigurations: ['caspo.modelPath'],
+    });
+  });
+
+  it('uses the embedded model by default, and the user setting when given', async () => {
+    const extensionPath = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
+    assert.equal((await serverSettings()).modelDir, path.join(extensionPath, 'models', 'caspo-arith-sft'));
+    await setSettings({ modelPath: '/opt/some-model' });
+    assert.equal((await serverSettings()).modelDir, '/opt/some-model');
+  });
+
+  it('applies a workspace model path only when the workspace is trusted; a bad one is an error that names it, and the server lives on', async function () {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    if (!folder) this.skip(); // needs a folder for workspace settings
+    const pid = await vscode.commands.executeCommand<number>('caspo.debug.serverPid');
+    await setSettings({ modelPath: 'no-such-model' }, vscode.ConfigurationTarget.Workspace);
+    const expected = path.join(folder!.uri.fsPath, 'no-such-model');
+    const outcome = await solve('47*38 + 12');
+    if (vscode.workspace.isTrusted) {
+      assert.equal((await serverSettings()).modelDir, expected);
+      assert.ok(outcome.error?.includes(expected), outcome.error);
+      assert.match(outcome.error!, /Change caspo\.modelPath, or clear it to use the embedded model\./);
+      assert.equal(outcome.uri, undefined, 'no document for a solve that never started');
+      assert.equal(await vscode.commands.executeCommand('caspo.debug.serverPid'), pid, 'the same server process');
+      await resetSettings();
+      assert.equal((await solved('47*38 + 12')).result.answer, '1798');
+    } else {
+      // Untrusted: the workspace value is ignored and the embedded model answers.
+      assert.notEqual((await serverSettings()).modelDir, expected);
+      assert.equal(outcome.result?.answer, '1798');
+    }
+  });
+
+  it('rejects an invalid setting with a message naming it, without calling the server', async () => {
+    await setSettings({ maxTokens: 0 });
+    const outcome = await solve('1+1');
+    assert.match(outcome.error ?? '', /caspo\.maxTokens must be a positive integer, got 0/);
+  });
+});

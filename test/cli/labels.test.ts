@@ -33,11 +33,15 @@ describe('cli step labels', () => {
   });
 
   it('labels each step with the verifier and marks the answer line', () => {
+    // A slip in step 0, carried faithfully: only step 0 is wrong, though the answer is wrong too.
     const solution = labelSolution('47*38 + 12', '1798', rowOf('47 * 38 = 1787\n1787 + 12 = 1799\nAnswer: 1799', [0.4, 0.9, 0.99]));
     assert.equal(solution.status, 'labelled');
     assert.equal(solution.answer, '1799');
     assert.equal(solution.answerCorrect, false);
-    assert.deepEqual(solution.steps.map((s) => s.correct), [false, true, false]);
+    assert.deepEqual(solution.steps.map((s) => s.correct), [false, true, true]);
+    // An answer line that misreports the last result is itself wrong.
+    const misreported = labelSolution('47*38 + 12', '1798', rowOf('47 * 38 = 1786\n1786 + 12 = 1798\nAnswer: 1799', [0.9, 0.9, 0.5]));
+    assert.deepEqual(misreported.steps.map((s) => s.correct), [true, true, false]);
     assert.deepEqual(solution.steps.map((s) => s.isAnswer), [false, false, true]);
     assert.deepEqual(solution.steps.map((s) => s.confidence), [0.4, 0.9, 0.99]);
   });
@@ -51,7 +55,7 @@ describe('cli step labels', () => {
 
   it('summarizes accuracy, AUROC, ECE and Brier over the labelled steps', () => {
     const right = labelSolution('47*38 + 12', '1798', rowOf('47 * 38 = 1786\n1786 + 12 = 1798\nAnswer: 1798', [0.9, 0.8, 0.95]));
-    const wrong = labelSolution('47*38 + 12', '1798', rowOf('47 * 38 = 1787\n1787 + 12 = 1799\nAnswer: 1799', [0.3, 0.85, 0.99]));
+    const wrong = labelSolution('47*38 + 12', '1798', rowOf('47 * 38 = 1787\n1787 + 12 = 1799\nAnswer: 1800', [0.3, 0.85, 0.99]));
     const words = labelSolution('Capital of France?', 'Paris', rowOf('Answer: Rome', [0.5]));
     const report = summarize([[right], [wrong], [words]], CONTEXT);
     assert.equal(report.n, 3);

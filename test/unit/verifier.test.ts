@@ -122,9 +122,13 @@ describe('arithmetic verifier: direct', () => {
   it('labels a slip, carries the wrong value, and explains why', () => {
     const v = verifySolution('12 + 7*3', '7 * 3 = 22\n12 + 22 = 34\nAnswer: 34');
     assert.deepEqual(v.steps.map((s) => [s.correct, s.arithmeticOk, s.operandsOk]),
-      [[false, false, true], [true, true, true], [false, false, false]]);
+      [[false, false, true], [true, true, true], [true, true, true]]);
     assert.equal(v.steps[0].reason, '7 * 3 is 21, not 22');
-    assert.equal(v.steps[2].reason, 'answer 34 but the expression equals 33');
+    // The answer line faithfully reports the carried value; the problem's answer is still wrong.
+    assert.equal(v.answerCorrect, false);
+    const copyError = verifySolution('12 + 7*3', '7 * 3 = 21\n12 + 21 = 33\nAnswer: 34');
+    assert.equal(copyError.steps[2].correct, false);
+    assert.equal(copyError.steps[2].reason, 'answer 34 but the last result is 33');
     assert.equal(v.firstError, 0);
     assert.equal(v.answer, 34);
     assert.equal(v.expected, 33);

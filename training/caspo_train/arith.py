@@ -232,11 +232,17 @@ def verify_solution(problem: str, solution: str) -> Verdict:
         m_answer = ANSWER_RE.match(line)
         if m_answer:
             answer = int(m_answer.group(1))
-            ok = answer == expected and isinstance(state, Num) and state.value == answer
-            reason = "ok" if ok else ("answer differs from the last result" if isinstance(state, Num)
-                                      else "answer given before the expression is reduced")
-            if answer != expected:
-                reason = f"answer {answer} but the expression equals {expected}"
+            # Judged like every other step, on the state the model's own steps left: the answer line
+            # is right when it reports the fully reduced value. Whether that value is the true one is
+            # the problem-level answer_correct, not this step's label.
+            reduced = isinstance(state, Num)
+            ok = reduced and state.value == answer
+            if ok:
+                reason = "ok"
+            elif reduced:
+                reason = f"answer {answer} but the last result is {state.value}"
+            else:
+                reason = "answer given before the expression is reduced"
             labels.append(StepLabel(index, line.strip(), ok, ok, ok, reason))
             break
         m = STEP_RE.match(line)

@@ -200,7 +200,8 @@ def test_shared_cases_agree_with_the_verifier_and_by_hand():
 
 def test_verifier_carries_the_models_value():
     verdict = verify_solution("12 + 7*3", "7 * 3 = 22\n12 + 22 = 34\nAnswer: 34")
-    assert [(s.arithmetic_ok, s.operands_ok) for s in verdict.steps] == [(False, True), (True, True), (False, False)]
+    assert [(s.arithmetic_ok, s.operands_ok) for s in verdict.steps] == [(False, True), (True, True), (True, True)]
+    assert verdict.steps[2].correct and not verdict.answer_correct  # copies the carried value; answer still wrong
     assert verdict.steps[0].reason == "7 * 3 is 21, not 22"
     assert verdict.expected == 33 and verdict.answer == 34
 

@@ -244,11 +244,12 @@ export function verifySolution(problem: string, solution: string): Verdict {
     const mAnswer = ANSWER_RE.exec(line);
     if (mAnswer) {
       answer = parseInteger(mAnswer[1]);
-      const reduced = state.kind === 'num';
-      const ok = answer === expected && state.kind === 'num' && state.value === answer;
-      let reason = ok ? 'ok'
-        : reduced ? 'answer differs from the last result' : 'answer given before the expression is reduced';
-      if (answer !== expected) reason = `answer ${answer} but the expression equals ${expected}`;
+      // Judged like every other step, on the state the model's own steps left: right when it reports
+      // the fully reduced value. Whether that value is the true one is `answerCorrect`.
+      const ok = state.kind === 'num' && state.value === answer;
+      const reason = ok ? 'ok'
+        : state.kind === 'num' ? `answer ${answer} but the last result is ${state.value}`
+          : 'answer given before the expression is reduced';
       labels.push({ index, text, correct: ok, arithmeticOk: ok, operandsOk: ok, reason });
       break;
     }

@@ -30,7 +30,9 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { generate, type DecoderModel } from '../language-server/src/decoding/generate';
+import { createLogitStats, scanLogits } from '../language-server/src/decoding/confidence';
 import { CausalLM } from '../language-server/src/model/causalLM';
+import { createLogitStats as createLegacyStats, scanLogits as scanLegacy } from './legacy/confidence-v0';
 import { benchConfidence, formatConfidenceTable, type ConfidenceBenchRow } from './confidence';
 import { median, parseArgs } from './util';
 
@@ -92,6 +94,11 @@ export interface EngineBenchRow {
   reference: { tokensPerSecond: number; decodeTokensPerSecond: number; firstTokenMs: number; gcMsPerStep: number; cpuMs: number };
   /** engine / reference (for times: reference / engine, so > 1 means the engine is faster). */
   ratio: { tokensPerSecond: number; decodeTokensPerSecond: number; firstTokenMs: number; cpuTime: number };
+  /**
+   * The scan alone on this model's own last-position logits (CPU ms per row, median of interleaved
+   * runs): the current scanLogits and the first committed version (bench/legacy).
+   */
+  scanOnModelLogits: { currentMsPerRow: number; firstVersionMsPerRow: number };
   /** Greedy tokens of row 0 equal between the two before the first EOS (or all N). */
   agreement: { equal: number; compared: number };
   runs: number;
@@ -305,6 +312,32 @@ function agreement(engineIds: number[], referenceIds: number[], eos: readonly nu
   return { equal, compared };
 }
 
+/** CPU ms per row of the current and the first-version scan over the model's prefill logits. */
+async function timeScanOnModel(model: CausalLM, promptIds: number[], runs: number) {
+  const cache = model.emptyCache(1);
+  const { lastLogits, cache: filled } = await model.forward([promptIds], cache);
+  cache.dispose();
+  filled.dispose();
+  const row = lastLogits[0].slice();
+  const stats = createLogitStats(5);
+  const legacyStats = createLegacyStats(5);
+  const reps = Math.max(20, Math.round(3e6 / row.length));
+  const time = (fn: () => unknown) => {
+    const t0 = process.cpuUsage();
+    for (let r = 0; r < reps; r++) fn();
+    return cpuMsSince(t0) / reps;
+  };
+  const current: number[] = [];
+  const first: number[] = [];
+  time(() => scanLogits(row, stats));
+  time(() => scanLegacy(row, legacyStats));
+  for (let run = 0; run < Math.max(5, runs); run++) {
+    current.push(time(() => scanLogits(row, stats)));
+    first.push(time(() => scanLegacy(row, legacyStats)));
+  }
+  return { currentMsPerRow: median(current), firstVersionMsPerRow: median(first) };
+}
+
 async function benchModel(spec: ModelSpec, tjs: Tjs, opts: { tokens: number; runs: number; threads: number }): Promise<EngineBenchRow[]> {
   const engine = await CausalLM.load(spec.dir, { executionProvider: 'cpu', intraOpNumThreads: opts.threads });
   const reference = await loadReference(tjs, spec.dir, opts.threads);
@@ -320,6 +353,7 @@ async function benchModel(spec: ModelSpec, tjs: Tjs, opts: { tokens: number; run
       parameters = null;
     }
   }
+  const scanOnModelLogits = await timeScanOnModel(engine, promptIds, opts.runs);
   const rows: EngineBenchRow[] = [];
   try {
     for (const batch of [1, 4]) {
@@ -384,6 +418,7 @@ async function benchModel(spec: ModelSpec, tjs: Tjs, opts: { tokens: number; run
           firstTokenMs: rWall1 / eWall1,
           cpuTime: m(referenceSamples, (s) => s.cpuMs) / m(engineSamples, (s) => s.cpuMs),
         },
+        scanOnModelLogits,
         agreement: agreement(engineSamples[0].ids, referenceSamples[0].ids, engine.eosTokenIds),
         runs: opts.runs,
       };
@@ -449,17 +484,18 @@ function markdown(report: BenchReport): string {
     'Per decode step (one forward of B rows + B confidence passes). Confidence = RowDecoder.confidenceMs: the one-pass ' +
       'scan, the token choice and the token record. Share = confidence / (wall(N) − prefill forward). GC pauses are not a ' +
       'separate phase: they land inside whichever phase allocates (mostly onnxruntime output buffers), so they are ' +
-      'included in the other columns. Goal: ≤ 2 % at V ≈ 152k.',
+      'included in the other columns. "Scan alone": CPU ms of scanLogits on this model\'s own logits row, now and as first ' +
+      'committed (Math.exp per element), outside the loop. Goal: ≤ 2 % at V ≈ 152k.',
     '',
-    '| model | params | prompt tokens | B | prefill forward ms | forward ms/step | confidence ms/step | confidence ms/row | other ms/step | GC ms/step (engine / reference) | confidence share |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| model | params | prompt tokens | B | prefill forward ms | forward ms/step | confidence ms/step | confidence ms/row | other ms/step | GC ms/step (engine / reference) | confidence share | scan alone ms/row: now / first version |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const r of report.engine) {
     lines.push(
       `| ${r.model} | ${r.parameters === null ? '?' : `${f(r.parameters / 1e6, 1)} M`} | ${r.promptTokens} | ${r.batch} | ` +
         `${f(r.engine.prefillForwardMs, 2)} | ${f(r.engine.forwardMsPerStep, 2)} | ${f(r.engine.confidenceMsPerStep, 3)} | ` +
         `${f(r.engine.confidenceMsPerRow, 3)} | ${f(r.engine.otherMsPerStep, 3)} | ${f(r.engine.gcMsPerStep, 2)} / ${f(r.reference.gcMsPerStep, 2)} | ` +
-        `${f(100 * r.engine.confidenceShare, 1)} % |`,
+        `${f(100 * r.engine.confidenceShare, 1)} % | ${f(r.scanOnModelLogits.currentMsPerRow, 3)} / ${f(r.scanOnModelLogits.firstVersionMsPerRow, 3)} |`,
     );
   }
   if (report.confidence.length > 0) {

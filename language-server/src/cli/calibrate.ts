@@ -134,8 +134,7 @@ export async function runCalibrate(argv: readonly string[]): Promise<number> {
     `wrote ${path}: default metric ${best.metric} (best AUROC); fitted on ${steps.length} steps ` +
       `(${positives} correct, ${steps.length - positives} wrong) from ${records.length} problems × ${samples} samples ` +
       `at temperature ${sampling.temperature}, ${sweep.generatedTokens} tokens in ${(sweep.wallMs / 1000).toFixed(1)} s. ` +
-      `"AUROC ops" leaves out the answer lines (${settings.fit.wrongAnswerLines} of the wrong steps), which the verifier marks ` +
-      'wrong whenever the final answer is wrong, even when they copy an earlier wrong result.\n',
+      `"AUROC ops" leaves out the answer lines (${settings.fit.wrongAnswerLines} of the wrong steps misreport the last result).\n`,
   );
   return EXIT_OK;
 }

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { listSupportedBackends } from 'onnxruntime-node';
 
 /** The user's setting. `auto` tries webgpu, then cuda, then cpu. */
@@ -44,6 +46,11 @@ export function providerCandidates(setting: ExecutionProviderSetting): Execution
  */
 export function providerUnavailableReason(name: ExecutionProviderName): string | null {
   if (name === 'cpu') return null;
+  // On Linux, WebGPU (Dawn) reaches the GPU through Vulkan; without a loader it can only fail, and
+  // trying prints a native warning on stderr, so say so up front.
+  if (name === 'webgpu' && process.platform === 'linux' && !linuxVulkanLoaderPresent()) {
+    return 'no Vulkan loader (libvulkan.so.1) found: install libvulkan1 and a GPU driver with Vulkan support';
+  }
   const backend = listSupportedBackends().find((b) => b.name === name);
   if (backend === undefined) return `not supported by this onnxruntime-node build on ${process.platform}-${process.arch}`;
   if (!backend.bundled) {
@@ -53,6 +60,14 @@ export function providerUnavailableReason(name: ExecutionProviderName): string |
       : 'not bundled in this onnxruntime-node install';
   }
   return null;
+}
+
+const LINUX_LIBRARY_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib/x86_64-linux-gnu',
+  '/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib64', '/lib', '/usr/local/lib'];
+
+function linuxVulkanLoaderPresent(): boolean {
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), ...LINUX_LIBRARY_DIRS];
+  return dirs.some((dir) => existsSync(join(dir, 'libvulkan.so.1')));
 }
 
 /** Shortens onnxruntime's error text to its message (drops source paths and log prefixes). */

@@ -3,9 +3,9 @@
 //
 //   npm test                      everything
 //   npm test -- --grep parity     only mocha tests whose title matches (Python and checks still run)
-//   npm test -- --only mocha      one phase: build | typecheck | fixtures | mocha | python
+//   npm test -- --only mocha      one phase: build | typecheck | fixtures | mocha | vscode | python
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,25 +64,37 @@ phase('typecheck', () => {
   record('typecheck (tsc --noEmit)', ok, detail);
 });
 
-// The training tests and fixtures need Debian's PyTorch; install it once when we may (root).
-function ensureTorchPython() {
-  if (findTorchPython()) return;
-  if (process.getuid?.() === 0) {
-    console.log('No Python with torch + onnx: installing Debian packages (.ci/install-system-deps)');
+// The training tests and fixtures need Debian's PyTorch, the editor tests Debian's chromium and
+// ripgrep: install them once when we may (root).
+function systemDepsMissing() {
+  const missing = [];
+  if (!findTorchPython()) missing.push('Python with torch + onnx');
+  if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
+  if (spawnSync('rg', ['--version'], { stdio: 'ignore' }).status !== 0) missing.push('ripgrep');
+  return missing;
+}
+
+let systemDepsChecked = false;
+function ensureSystemDeps() {
+  if (systemDepsChecked) return;
+  systemDepsChecked = true;
+  const missing = systemDepsMissing();
+  if (missing.length && process.getuid?.() === 0) {
+    console.log(`Missing ${missing.join(', ')}: installing Debian packages (.ci/install-system-deps)`);
     run('bash', ['.ci/install-system-deps']);
     resetTorchPythonCache();
   }
 }
 
 phase('fixtures', () => {
-  ensureTorchPython();
+  ensureSystemDeps();
   const { ok, detail } = run(process.execPath, ['scripts/make-fixtures.mjs']);
   record('test fixtures (few SFT steps + export, Qwen3 GQA export)', ok, detail);
 });
 
 phase('mocha', () => {
   // Mocha runs in a child process with the tsx loader; its JSON summary gives the counts.
-  const files = ['test/unit', 'test/integration', 'test/cli'].flatMap((d) => {
+  const files = ['test/unit', 'test/integration', 'test/cli', 'test/vscode-harness'].flatMap((d) => {
     try {
       return testFiles(path.join(root, d));
     } catch {
@@ -113,8 +125,28 @@ phase('mocha', () => {
   failures.push(...summary.failedTitles);
 });
 
+phase('vscode', () => {
+  ensureSystemDeps();
+  // The in-host suites (out/test/vscode, built by the build phase) in a real VS Code: code-server +
+  // Debian chromium, offline; code-server is installed on first use.
+  const out = path.join(mkdtempSync(path.join(tmpdir(), 'caspo-vscode-')), 'summary.json');
+  const { ok, detail } = run(process.execPath, ['test/vscode-harness/cli.mjs', '--summary', out, ...(grep ? ['--grep', grep] : [])]);
+  let summary;
+  try {
+    summary = JSON.parse(readFileSync(out, 'utf8'));
+  } catch {
+    record('vscode in-host tests (did not report)', false, detail || 'no summary written');
+    return;
+  }
+  totals.passed += summary.passes;
+  totals.failed += summary.failures;
+  totals.skipped += summary.pending;
+  failures.push(...summary.failedTitles.map((t) => `vscode: ${t}`));
+  if (!ok && summary.failures === 0) record('vscode extension host exit', false, detail);
+});
+
 phase('python', () => {
-  ensureTorchPython();
+  ensureSystemDeps();
   const python = findTorchPython();
   if (!python) {
     record('python training tests', false, 'no Python with torch + onnx (run .ci/install-system-deps)');

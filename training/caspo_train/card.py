@@ -1,11 +1,39 @@
 """The model card (README.md in the model folder), written from the run's recipe and metrics."""
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
+
+
+def _engine_section(folder: Path) -> str:
+    """Confidence calibration and the Node engine's evaluation, when `caspo calibrate`/`caspo eval` ran."""
+    caspo, runs = folder / "caspo.json", folder / "engine_eval.json"
+    if not caspo.exists() or not runs.exists():
+        return ""
+    cal = json.loads(caspo.read_text())
+    fit = cal["fit"]
+    auroc = " | ".join(f"{m} {v:.4f}" for m, v in cal["auroc"].items())
+    rows = "\n".join(
+        f"| `{r['command']}` | {_pct(r['result']['accuracy'])} | {r['result']['stepAUROC']} | {r['result']['ece']} | "
+        f"{r['result']['brier']} | {r['result']['generatedTokens']:,} | {r['result']['wallMs'] / 1000:.1f} s |"
+        for r in json.loads(runs.read_text())["runs"])
+    return f"""
+## Step confidence (`caspo.json`, fitted by `caspo calibrate`)
+Fitted on `{fit['input']}` ({fit['problems']} problems x {fit['samples']} samples at temperature
+{fit['temperature']}: {fit['steps']} steps, {fit['negatives']} wrong per the verifier). AUROC of each
+metric against step correctness: {auroc}. Default metric: **{cal['defaultMetric']}** (best AUROC),
+mapped to [0, 1] by a Platt fit per metric.
+
+## Node engine on the held-out split (`caspo eval`, CPU, 1 thread)
+| command | accuracy | step AUROC | ECE (10 bins) | Brier | tokens | wall |
+|---|---|---|---|---|---|---|
+{rows}
+"""
 
 
 def write_model_card(folder: Path, recipe: dict, metrics: dict) -> None:
@@ -51,7 +79,20 @@ Exact-answer accuracy {_pct(metrics['accuracy'])}; steps correct per the verifie
 |---|---|---|
 {kinds}
 
+{_engine_section(Path(folder))}
 `parity.json` holds PyTorch logits for one prompt and 40 cached greedy steps; the Node engine's tests
 compare against it.
 """
     (Path(folder) / "README.md").write_text(text)
+
+
+def main() -> None:
+    """Rewrite a model folder's card from its training.json (plus caspo.json / engine_eval.json)."""
+    folder = Path(sys.argv[1])
+    run = json.loads((folder / "training.json").read_text())
+    write_model_card(folder, run["recipe"], run["heldout"])
+    print(f"wrote {folder / 'README.md'}")
+
+
+if __name__ == "__main__":
+    main()

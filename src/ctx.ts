@@ -12,6 +12,7 @@ import { ConfidenceGutter } from './gutter';
 import type { ModelPathChoice } from './modelPathRule';
 import { REASONING_LANGUAGE_ID, REASONING_SCHEME, serverStatusNotification, type ServerSettings } from './protocol';
 import { ReasoningDocumentStore } from './reasoningDocuments';
+import { ReasoningEditorOpener } from './reasoningEditors';
 import { RestartPolicy } from './restartPolicy';
 import { SolveTracker } from './solveTracker';
 import { ServerStatusItem, type ClientPhase } from './status';
@@ -24,6 +25,7 @@ export class Ctx {
   readonly documents: ReasoningDocumentStore;
   readonly solves: SolveTracker;
   readonly gutter: ConfidenceGutter;
+  readonly editors: ReasoningEditorOpener;
   private readonly statusItem: ServerStatusItem;
   private client: LanguageClient | undefined;
   private clientScope: vscode.Disposable[] = [];
@@ -38,6 +40,7 @@ export class Ctx {
     this.solves = new SolveTracker(this.documents);
     this.statusItem = new ServerStatusItem();
     this.gutter = new ConfidenceGutter(extension.extensionUri, this.documents, readBandThresholds);
+    this.editors = new ReasoningEditorOpener(this.documents, this.output);
     extension.subscriptions.push(
       this.output,
       this.documents,

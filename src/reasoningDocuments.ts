@@ -72,14 +72,25 @@ export class ReasoningDocumentStore implements vscode.TextDocumentContentProvide
   }
 
   /**
+   * Asks VS Code to re-read `uri` if the open document does not show the latest text. A change
+   * announced while the document was being opened is dropped by VS Code (the document was not
+   * open yet), so the opener calls this once the document is open.
+   */
+  refresh(uri: string): void {
+    const text = this.entries.get(key(uri))?.text;
+    const document = openDocument(uri);
+    if (text !== undefined && document && document.getText() !== text) this.changed.fire(document.uri);
+  }
+
+  /**
    * Resolves once the open document shows the store's current text for `uri` (VS Code re-reads a
    * changed virtual document asynchronously), or at once when it is not open.
    */
   whenShown(uri: string): Promise<void> {
     const text = this.entries.get(key(uri))?.text;
-    const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === key(uri));
-    if (text === undefined || !document || document.isClosed || document.getText() === text) return Promise.resolve();
-    return new Promise((resolve) => {
+    const document = openDocument(uri);
+    if (text === undefined || !document || document.getText() === text) return Promise.resolve();
+    const shown = new Promise<void>((resolve) => {
       const list = this.waiters.get(key(uri)) ?? [];
       const waiter: Waiter = {
         text,
@@ -97,6 +108,8 @@ export class ReasoningDocumentStore implements vscode.TextDocumentContentProvide
       list.push(waiter);
       this.waiters.set(key(uri), list);
     });
+    this.refresh(uri);
+    return shown;
   }
 
   dispose(): void {
@@ -126,6 +139,10 @@ export class ReasoningDocumentStore implements vscode.TextDocumentContentProvide
     if (remaining.length > 0) this.waiters.set(k, remaining);
     else this.waiters.delete(k);
   }
+}
+
+function openDocument(uri: string): vscode.TextDocument | undefined {
+  return vscode.workspace.textDocuments.find((d) => d.uri.toString() === key(uri) && !d.isClosed);
 }
 
 /** The server's URI text and VS Code's printing of it agree (safe characters only), but normalize anyway. */

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
 import type { Ctx } from './ctx';
 import { problemFromEditor } from './problemText';
-import { REASONING_LANGUAGE_ID, solveRequest, type SolveResult } from './protocol';
+import { solveRequest, type SolveResult } from './protocol';
 
 /** What the command resolves to (tests read it; the user sees the document and messages). */
 export interface SolveOutcome {
@@ -42,7 +42,7 @@ export function solveCommand(ctx: Ctx) {
           started: (params) => {
             uri = params.uri;
             progress.report({ message: `decoding on ${params.model}…` });
-            shown = showBeside(params.uri);
+            shown = ctx.editors.show(params.uri);
           },
           stepAdded: () => progress.report({ message: `step ${++steps}` }),
         });
@@ -69,12 +69,6 @@ export function solveCommand(ctx: Ctx) {
       },
     );
   };
-}
-
-async function showBeside(uri: string): Promise<void> {
-  let document = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
-  if (document.languageId !== REASONING_LANGUAGE_ID) document = await vscode.languages.setTextDocumentLanguage(document, REASONING_LANGUAGE_ID);
-  await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true, preview: false });
 }
 
 function solveErrorMessage(error: unknown): string {

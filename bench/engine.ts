@@ -50,6 +50,9 @@ interface ModelSpec {
 
 interface EngineSample {
   wallMs: number;
+  prefillRunMs: number;
+  /** Inside onnxruntime's session.run during the decode steps (after the prefill). */
+  decodeRunMs: number;
   cpuMs: number;
   gcMs: number;
   wall1Ms: number;
@@ -62,6 +65,8 @@ interface EngineSample {
 
 interface ReferenceSample {
   wallMs: number;
+  prefillRunMs: number;
+  decodeRunMs: number;
   cpuMs: number;
   gcMs: number;
   wall1Ms: number;
@@ -80,10 +85,15 @@ export interface EngineBenchRow {
     decodeTokensPerSecond: number;
     firstTokenMs: number;
     prefillForwardMs: number;
+    prefillRunMs: number;
     forwardMsPerStep: number;
     confidenceMsPerStep: number;
     confidenceMsPerRow: number;
     otherMsPerStep: number;
+    /** Inside onnxruntime's session.run, per decode step. */
+    runMsPerStep: number;
+    /** Decode wall time outside session.run, per step (confidence, token loop, tensors, GC). */
+    outsideRunMsPerStep: number;
     /** GC pauses during the N-token run, per step (they land inside forward, confidence or other). */
     gcMsPerStep: number;
     /** Confidence pass / decode step time. */
@@ -91,9 +101,29 @@ export interface EngineBenchRow {
     /** Process CPU ms for the N-token run (includes onnxruntime and GC threads). */
     cpuMs: number;
   };
-  reference: { tokensPerSecond: number; decodeTokensPerSecond: number; firstTokenMs: number; gcMsPerStep: number; cpuMs: number };
-  /** engine / reference (for times: reference / engine, so > 1 means the engine is faster). */
-  ratio: { tokensPerSecond: number; decodeTokensPerSecond: number; firstTokenMs: number; cpuTime: number };
+  reference: {
+    tokensPerSecond: number;
+    decodeTokensPerSecond: number;
+    firstTokenMs: number;
+    prefillRunMs: number;
+    runMsPerStep: number;
+    /** Decode wall time outside session.run, per step (transformers.js' own work). */
+    outsideRunMsPerStep: number;
+    gcMsPerStep: number;
+    cpuMs: number;
+  };
+  /**
+   * engine / reference (for times: reference / engine, so > 1 means the engine is faster): the
+   * median over rounds of the ratio within each round, whose two runs ran back to back and saw
+   * about the same load from other processes; `range` is the lowest and highest round's ratio.
+   */
+  ratio: {
+    tokensPerSecond: number;
+    tokensPerSecondRange: [number, number];
+    decodeTokensPerSecond: number;
+    firstTokenMs: number;
+    cpuTime: number;
+  };
   /**
    * The scan alone on this model's own last-position logits (CPU ms per row, median of interleaved
    * runs): the current scanLogits and the first committed version (bench/legacy).
@@ -199,6 +229,34 @@ function cpuMsSince(start: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1000;
 }
 
+/**
+ * Times every `session.run` of one onnxruntime InferenceSession (an own-property wrapper around
+ * the instance's method), so that both engines report the same thing: time inside onnxruntime.
+ */
+class RunTimer {
+  times: number[] = [];
+  constructor(session: { run: (...args: never[]) => Promise<unknown> }) {
+    const original = session.run.bind(session) as (...args: unknown[]) => Promise<unknown>;
+    const times = () => this.times;
+    (session as { run: unknown }).run = async (...args: unknown[]) => {
+      const t0 = performance.now();
+      try {
+        return await original(...args);
+      } finally {
+        times().push(performance.now() - t0);
+      }
+    };
+  }
+  /** The run times since the last call (first = prefill). */
+  take(): number[] {
+    const out = this.times;
+    this.times = [];
+    return out;
+  }
+}
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+
 /** The loaded model, seen through the DecoderModel interface with EOS off and every forward timed. */
 function timedNoEos(model: CausalLM, forwardTimes: number[]): DecoderModel {
   return {
@@ -215,8 +273,9 @@ function timedNoEos(model: CausalLM, forwardTimes: number[]): DecoderModel {
   };
 }
 
-async function runEngine(model: CausalLM, promptIds: number[], batch: number, tokens: number): Promise<EngineSample> {
+async function runEngine(model: CausalLM, timer: RunTimer, promptIds: number[], batch: number, tokens: number): Promise<EngineSample> {
   const forwardTimes: number[] = [];
+  timer.take();
   const decoder = timedNoEos(model, forwardTimes);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -224,6 +283,7 @@ async function runEngine(model: CausalLM, promptIds: number[], batch: number, to
   const t1 = performance.now();
   const cpuMs = cpuMsSince(cpu0);
   const prefillMs = forwardTimes[0];
+  const runs = timer.take();
   const one = await generate(timedNoEos(model, []), { promptIds, maxNewTokens: 1, numRows: batch, stopAtAnswerLine: false });
   if (full.stats.generatedTokens !== batch * tokens) {
     throw new Error(`engine generated ${full.stats.generatedTokens} tokens, expected ${batch * tokens}`);
@@ -231,6 +291,8 @@ async function runEngine(model: CausalLM, promptIds: number[], batch: number, to
   await new Promise((done) => setImmediate(done)); // let the GC observer deliver
   return {
     wallMs: full.stats.wallMs,
+    prefillRunMs: runs[0],
+    decodeRunMs: sum(runs.slice(1)),
     cpuMs,
     gcMs: gcMsBetween(t0, t1),
     wall1Ms: one.stats.wallMs,
@@ -248,6 +310,7 @@ interface TjsTensor {
   data: BigInt64Array;
 }
 interface TjsModel {
+  sessions: Record<string, { run: (...args: never[]) => Promise<unknown> }>;
   generate(options: Record<string, unknown>): Promise<TjsTensor>;
   dispose(): Promise<unknown>;
 }
@@ -269,7 +332,14 @@ async function loadReference(tjs: Tjs, dir: string, threads: number): Promise<Tj
   });
 }
 
-async function runReference(tjs: Tjs, model: TjsModel, promptIds: number[], batch: number, tokens: number): Promise<ReferenceSample> {
+async function runReference(
+  tjs: Tjs,
+  model: TjsModel,
+  timer: RunTimer,
+  promptIds: number[],
+  batch: number,
+  tokens: number,
+): Promise<ReferenceSample> {
   const seq = promptIds.length;
   const ids = new BigInt64Array(batch * seq);
   for (let b = 0; b < batch; b++) for (let s = 0; s < seq; s++) ids[b * seq + s] = BigInt(promptIds[s]);
@@ -288,11 +358,16 @@ async function runReference(tjs: Tjs, model: TjsModel, promptIds: number[], batc
     }
     return { ms, cpuMs, t0, out };
   };
+  timer.take();
   const full = await gen(tokens);
+  const runs = timer.take();
+  if (runs.length !== tokens) throw new Error(`reference ran ${runs.length} forwards for ${tokens} tokens`);
   const one = await gen(1);
   await new Promise((done) => setImmediate(done));
   return {
     wallMs: full.ms,
+    prefillRunMs: runs[0],
+    decodeRunMs: sum(runs.slice(1)),
     cpuMs: full.cpuMs,
     gcMs: gcMsBetween(full.t0, full.t0 + full.ms),
     wall1Ms: one.ms,
@@ -353,25 +428,33 @@ async function benchModel(spec: ModelSpec, tjs: Tjs, opts: { tokens: number; run
       parameters = null;
     }
   }
+  const engineTimer = new RunTimer(engine.session as unknown as { run: (...args: never[]) => Promise<unknown> });
+  const referenceTimer = new RunTimer(reference.sessions.model);
   const scanOnModelLogits = await timeScanOnModel(engine, promptIds, opts.runs);
   const rows: EngineBenchRow[] = [];
   try {
     for (const batch of [1, 4]) {
       // Warm-up (excluded): JIT, onnxruntime's arena and shape-specific kernels.
-      await runEngine(engine, promptIds, batch, opts.tokens);
-      await runReference(tjs, reference, promptIds, batch, opts.tokens);
+      await runEngine(engine, engineTimer, promptIds, batch, opts.tokens);
+      await runReference(tjs, reference, referenceTimer, promptIds, batch, opts.tokens);
       const engineSamples: EngineSample[] = [];
       const referenceSamples: ReferenceSample[] = [];
       for (let run = 0; run < opts.runs; run++) {
         if (run % 2 === 0) {
-          engineSamples.push(await runEngine(engine, promptIds, batch, opts.tokens));
-          referenceSamples.push(await runReference(tjs, reference, promptIds, batch, opts.tokens));
+          engineSamples.push(await runEngine(engine, engineTimer, promptIds, batch, opts.tokens));
+          referenceSamples.push(await runReference(tjs, reference, referenceTimer, promptIds, batch, opts.tokens));
         } else {
-          referenceSamples.push(await runReference(tjs, reference, promptIds, batch, opts.tokens));
-          engineSamples.push(await runEngine(engine, promptIds, batch, opts.tokens));
+          referenceSamples.push(await runReference(tjs, reference, referenceTimer, promptIds, batch, opts.tokens));
+          engineSamples.push(await runEngine(engine, engineTimer, promptIds, batch, opts.tokens));
         }
       }
       const m = <T>(samples: T[], f: (s: T) => number) => median(samples.map(f));
+      const pairs = (f: (e: EngineSample, r: ReferenceSample) => number) => engineSamples.map((e, i) => f(e, referenceSamples[i]));
+      const paired = (f: (e: EngineSample, r: ReferenceSample) => number) => median(pairs(f));
+      const pairedRange = (f: (e: EngineSample, r: ReferenceSample) => number): [number, number] => [
+        Math.min(...pairs(f)),
+        Math.max(...pairs(f)),
+      ];
       const n = opts.tokens;
       const steps = n - 1; // forwards after the prefill
       const eWall = m(engineSamples, (s) => s.wallMs);
@@ -397,10 +480,13 @@ async function benchModel(spec: ModelSpec, tjs: Tjs, opts: { tokens: number; run
           decodeTokensPerSecond: eDecodeTps,
           firstTokenMs: eWall1,
           prefillForwardMs: ePrefill,
+          prefillRunMs: m(engineSamples, (s) => s.prefillRunMs),
           forwardMsPerStep: eForwardStep,
           confidenceMsPerStep: eConfidence / n,
           confidenceMsPerRow: eConfidence / (n * batch),
           otherMsPerStep: eDecodeWall / n - eForwardStep * (steps / n) - eConfidence / n,
+          runMsPerStep: m(engineSamples, (s) => s.decodeRunMs) / steps,
+          outsideRunMsPerStep: m(engineSamples, (s) => s.wallMs - s.prefillRunMs - s.decodeRunMs) / steps,
           gcMsPerStep: m(engineSamples, (s) => s.gcMs) / n,
           confidenceShare: eShare,
           cpuMs: m(engineSamples, (s) => s.cpuMs),
@@ -409,14 +495,18 @@ async function benchModel(spec: ModelSpec, tjs: Tjs, opts: { tokens: number; run
           tokensPerSecond: (batch * n) / (rWall / 1000),
           decodeTokensPerSecond: rDecodeTps,
           firstTokenMs: rWall1,
+          prefillRunMs: m(referenceSamples, (s) => s.prefillRunMs),
+          runMsPerStep: m(referenceSamples, (s) => s.decodeRunMs) / steps,
+          outsideRunMsPerStep: m(referenceSamples, (s) => s.wallMs - s.prefillRunMs - s.decodeRunMs) / steps,
           gcMsPerStep: m(referenceSamples, (s) => s.gcMs) / n,
           cpuMs: m(referenceSamples, (s) => s.cpuMs),
         },
         ratio: {
-          tokensPerSecond: rWall / eWall,
-          decodeTokensPerSecond: eDecodeTps / rDecodeTps,
-          firstTokenMs: rWall1 / eWall1,
-          cpuTime: m(referenceSamples, (s) => s.cpuMs) / m(engineSamples, (s) => s.cpuMs),
+          tokensPerSecond: paired((e, r) => r.wallMs / e.wallMs),
+          tokensPerSecondRange: pairedRange((e, r) => r.wallMs / e.wallMs),
+          decodeTokensPerSecond: paired((e, r) => (r.wallMs - r.wall1Ms) / (e.wallMs - e.wall1Ms)),
+          firstTokenMs: paired((e, r) => r.wall1Ms / e.wall1Ms),
+          cpuTime: paired((e, r) => r.cpuMs / e.cpuMs),
         },
         scanOnModelLogits,
         agreement: agreement(engineSamples[0].ids, referenceSamples[0].ids, engine.eosTokenIds),
@@ -463,41 +553,65 @@ function markdown(report: BenchReport): string {
     '## Throughput: engine vs transformers.js `generate` (reference)',
     '',
     'tok/s = B·N / wall(N); decode tok/s = B·(N−1) / (wall(N) − wall(1)); first token = wall(1) ' +
-      '(prefill + one token). Ratios are engine / reference for tokens/s; CPU-time ratio = reference CPU ms / engine CPU ms ' +
-      'for the N-token run (process CPU time, less sensitive to other load on a shared machine). B = 4: the engine prefills ' +
-      'once and forks 4 rows; the reference runs a batch of 4 prompts.',
+      '(prefill + one token). Absolute figures are medians over the runs. Ratios (> 1: the engine is faster) are the median ' +
+      'over rounds of the ratio within a round (the engine and the reference ran back to back, so they saw about the same ' +
+      'load from other processes), with the lowest–highest round in brackets; CPU-time ratio = reference / engine process ' +
+      'CPU ms for the N-token run. B = 4: the engine prefills once and forks 4 rows; the reference runs a batch of 4 prompts.',
     '',
-    '| model | V | B | engine tok/s | reference tok/s | ratio | engine decode tok/s | reference decode tok/s | ratio | engine first token ms | reference first token ms | CPU-time ratio | greedy tokens equal |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| model | V | B | engine tok/s | reference tok/s | ratio (range) | engine decode tok/s | reference decode tok/s | ratio | engine first token ms | reference first token ms | ratio | CPU-time ratio | greedy tokens equal |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of report.engine) {
     lines.push(
-      `| ${r.model} | ${r.vocab} | ${r.batch} | ${f(r.engine.tokensPerSecond)} | ${f(r.reference.tokensPerSecond)} | ${f(r.ratio.tokensPerSecond, 2)}× | ` +
+      `| ${r.model} | ${r.vocab} | ${r.batch} | ${f(r.engine.tokensPerSecond)} | ${f(r.reference.tokensPerSecond)} | ` +
+        `${f(r.ratio.tokensPerSecond, 2)}× (${r.ratio.tokensPerSecondRange.map((x) => f(x, 2)).join('–')}) | ` +
         `${f(r.engine.decodeTokensPerSecond)} | ${f(r.reference.decodeTokensPerSecond)} | ${f(r.ratio.decodeTokensPerSecond, 2)}× | ` +
-        `${f(r.engine.firstTokenMs)} | ${f(r.reference.firstTokenMs)} | ${f(r.ratio.cpuTime, 2)}× | ${r.agreement.equal}/${r.agreement.compared} |`,
+        `${f(r.engine.firstTokenMs)} | ${f(r.reference.firstTokenMs)} | ${f(r.ratio.firstTokenMs, 2)}× | ${f(r.ratio.cpuTime, 2)}× | ` +
+        `${r.agreement.equal}/${r.agreement.compared} |`,
     );
   }
   lines.push(
     '',
-    '## Engine step breakdown',
+    '## Where a decode step goes',
     '',
-    'Per decode step (one forward of B rows + B confidence passes). Confidence = RowDecoder.confidenceMs: the one-pass ' +
-      'scan, the token choice and the token record. Share = confidence / (wall(N) − prefill forward). GC pauses are not a ' +
-      'separate phase: they land inside whichever phase allocates (mostly onnxruntime output buffers), so they are ' +
-      'included in the other columns. "Scan alone": CPU ms of scanLogits on this model\'s own logits row, now and as first ' +
-      'committed (Math.exp per element), outside the loop. Goal: ≤ 2 % at V ≈ 152k.',
+    'Per decode step (one forward of B rows, then B tokens chosen). "run" = inside onnxruntime\'s `session.run` (timed ' +
+      'the same way for both: a wrapper around the session\'s run method); "outside" = the rest of the decode wall time ' +
+      '(engine: confidence pass, token loop, input tensors, KV cache objects; reference: transformers.js\' logits ' +
+      'processing, argmax, tensor bookkeeping), GC pauses included wherever they land. Confidence = RowDecoder.confidenceMs ' +
+      '(the one-pass scan, the token choice and the token record); share = confidence / (wall(N) − prefill forward). ' +
+      '"Scan alone": CPU ms of `scanLogits` on this model\'s own logits row outside the loop, now and as first committed ' +
+      '(Math.exp per element). Goal: confidence share ≤ 2 % at V ≈ 152k.',
     '',
-    '| model | params | prompt tokens | B | prefill forward ms | forward ms/step | confidence ms/step | confidence ms/row | other ms/step | GC ms/step (engine / reference) | confidence share | scan alone ms/row: now / first version |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| model | params | B | prefill run ms (engine / reference) | run ms/step (engine / reference) | outside ms/step (engine / reference) | engine confidence ms/step (per row) | GC ms/step (engine / reference) | confidence share | scan alone ms/row: now / first version |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const r of report.engine) {
+    const e = r.engine;
+    const ref = r.reference;
     lines.push(
-      `| ${r.model} | ${r.parameters === null ? '?' : `${f(r.parameters / 1e6, 1)} M`} | ${r.promptTokens} | ${r.batch} | ` +
-        `${f(r.engine.prefillForwardMs, 2)} | ${f(r.engine.forwardMsPerStep, 2)} | ${f(r.engine.confidenceMsPerStep, 3)} | ` +
-        `${f(r.engine.confidenceMsPerRow, 3)} | ${f(r.engine.otherMsPerStep, 3)} | ${f(r.engine.gcMsPerStep, 2)} / ${f(r.reference.gcMsPerStep, 2)} | ` +
-        `${f(100 * r.engine.confidenceShare, 1)} % | ${f(r.scanOnModelLogits.currentMsPerRow, 3)} / ${f(r.scanOnModelLogits.firstVersionMsPerRow, 3)} |`,
+      `| ${r.model} | ${r.parameters === null ? '?' : `${f(r.parameters / 1e6, 1)} M`} | ${r.batch} | ` +
+        `${f(e.prefillRunMs, 2)} / ${f(ref.prefillRunMs, 2)} | ${f(e.runMsPerStep, 2)} / ${f(ref.runMsPerStep, 2)} | ` +
+        `${f(e.outsideRunMsPerStep, 2)} / ${f(ref.outsideRunMsPerStep, 2)} | ${f(e.confidenceMsPerStep, 2)} (${f(e.confidenceMsPerRow, 3)}) | ` +
+        `${f(e.gcMsPerStep, 2)} / ${f(ref.gcMsPerStep, 2)} | ${f(100 * e.confidenceShare, 1)} % | ` +
+        `${f(r.scanOnModelLogits.currentMsPerRow, 3)} / ${f(r.scanOnModelLogits.firstVersionMsPerRow, 3)} |`,
     );
   }
+  lines.push('', '## Goals', '');
+  const big = report.engine.filter((r) => r.vocab >= 100000);
+  if (big.length > 0) {
+    const worst = Math.max(...big.map((r) => r.engine.confidenceShare));
+    lines.push(
+      `- Confidence pass ≤ 2 % of the step at V ≈ 152k: ${worst <= 0.02 ? 'met' : 'NOT met'} — ` +
+        big.map((r) => `${r.model} B=${r.batch}: ${f(100 * r.engine.confidenceShare, 1)} %`).join(', ') +
+        '. The pass costs a fixed ~V·7 ns per row, so its share falls as the model (the forward) grows.',
+    );
+  }
+  const slower = report.engine.filter((r) => r.ratio.tokensPerSecond < 1);
+  lines.push(
+    `- Engine ≥ 1.0× the reference's tokens/s: ${slower.length === 0 ? 'met in every row' : `NOT met in ${slower.length} of ${report.engine.length} rows`}` +
+      (slower.length > 0 ? ` (${slower.map((r) => `${r.model} B=${r.batch}: ${f(r.ratio.tokensPerSecond, 2)}×`).join(', ')})` : '') +
+      '. Both run the same onnxruntime session per step; the difference is the work outside `session.run` (table above).',
+  );
   if (report.confidence.length > 0) {
     lines.push(
       '',

@@ -11,9 +11,9 @@
  *   Cody–Waite reduction and a degree-4 polynomial): within 2 ulp of Math.exp (see the unit tests)
  *   and 2–3× cheaper, since Math.exp is a call into C for every element. Two elements go through
  *   the loop at a time into separate accumulators.
- * - Terms with x − max ≤ −64 are skipped: each is below e^−64 ≈ 1.6e−28 of the largest term (1),
- *   so even a million of them move Σ exp and Σ exp·d by less than 1e−20 relative, far under
- *   float64's rounding of the sums themselves.
+ * - Terms with x − max ≤ −64 are skipped: each exp is below e^−64 ≈ 1.6e−28 (the max's term is 1,
+ *   so Σ exp ≥ 1), and even a million of them change Σ exp and Σ exp·(x − max) by less than 1e−20,
+ *   the entropy and log-sum-exp by less than 2e−20: far under float64's rounding of the sums.
  * - Sums are float64. The logits are float32, so x − max is exact for every term that is kept.
  */
 

@@ -1,13 +1,20 @@
 // Command line for the in-host VS Code suites (what `npm test`'s vscode phase and `test:electron` run).
 //
-//   node test/vscode-harness/cli.mjs [--electron] [--extension DIR] [--tests PATH]... [--summary FILE]
-//                                    [--grep RE] [--timeout MS] [--screenshots DIR]
+//   node test/vscode-harness/cli.mjs [--electron] [--extension DIR] [--tests PATH]... [--untrusted-tests PATH]...
+//                                    [--summary FILE] [--grep RE] [--timeout MS] [--screenshots DIR]
 //
 // Defaults: the extension is the repository (package.json at the root), the tests are
 // out/test/vscode/**/*.test.js, failure screenshots go to test-artifacts/vscode/. Without --electron
-// the tests run offline in code-server + chromium (installed on first use). Prints
-// `vscode: N passed, N failed` and exits with the extension host's exit code.
-import { mkdtempSync, readFileSync } from 'node:fs';
+// the tests run offline in code-server + chromium (installed on first use), in two sessions:
+//   1. every test, workspace trust off (the folder counts as trusted);
+//   2. the --untrusted-tests (default, unless --tests is given: the workspace-trust suite
+//      out/test/vscode/settings.test.js) again with trust on, so the folder opens untrusted
+//      (Restricted Mode) and the suite takes its untrusted branch. The harness tells the tests
+//      which session they are in: CASPO_VSCODE_WORKSPACE_TRUST=enabled|disabled.
+// Desktop VS Code under @vscode/test-electron always disables trust, so --electron runs only 1.
+// Prints `vscode: N passed, N failed` (both sessions), writes their merged summary to --summary and
+// exits non-zero when a session's extension host did or a test failed.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +27,7 @@ const { values } = parseArgs({
     electron: { type: 'boolean', default: false },
     extension: { type: 'string', default: root },
     tests: { type: 'string', multiple: true },
+    'untrusted-tests': { type: 'string', multiple: true },
     summary: { type: 'string' },
     grep: { type: 'string' },
     timeout: { type: 'string', default: '300000' },
@@ -27,37 +35,68 @@ const { values } = parseArgs({
   },
 });
 
-const summaryPath = values.summary ?? path.join(mkdtempSync(path.join(tmpdir(), 'caspo-vscode-')), 'summary.json');
+const scratch = mkdtempSync(path.join(tmpdir(), 'caspo-vscode-'));
 const options = {
   extensionDevelopmentPath: path.resolve(values.extension),
   testFiles: values.tests?.map((t) => path.resolve(t)),
-  summaryPath,
   grep: values.grep,
   timeoutMs: Number(values.timeout),
   screenshotDir: path.resolve(values.screenshots),
 };
+const untrustedTests = (values['untrusted-tests'] ?? (values.tests ? [] : [path.join(root, 'out', 'test', 'vscode', 'settings.test.js')]))
+  .map((t) => path.resolve(t));
+const sessions = [{ name: 'trust off', options: { ...options, summaryPath: path.join(scratch, 'trust-off.json') } }];
+if (untrustedTests.length && !values.electron) {
+  sessions.push({
+    name: 'untrusted workspace',
+    options: { ...options, testFiles: untrustedTests, workspaceTrust: true, summaryPath: path.join(scratch, 'untrusted.json') },
+  });
+}
 
-let exitCode;
-try {
-  if (values.electron) {
-    const { runElectronTests } = await import('./electron.mjs');
-    exitCode = await runElectronTests(options);
-  } else {
-    console.log(installCodeServer());
-    exitCode = await runExtensionTests(options);
+async function runSession({ name, options: sessionOptions }) {
+  let exitCode;
+  try {
+    if (values.electron) {
+      const { runElectronTests } = await import('./electron.mjs');
+      exitCode = await runElectronTests(sessionOptions);
+    } else {
+      exitCode = await runExtensionTests(sessionOptions);
+    }
+  } catch (err) {
+    console.error(`vscode tests (${name}) could not run: ${err.message}`);
+    return { exitCode: 2, summary: undefined };
   }
-} catch (err) {
-  console.error(`vscode tests could not run: ${err.message}`);
-  process.exit(2);
+  try {
+    return { exitCode, summary: JSON.parse(readFileSync(sessionOptions.summaryPath, 'utf8')) };
+  } catch {
+    console.error(`vscode tests (${name}): the extension host exited ${exitCode} without writing ${sessionOptions.summaryPath}`);
+    return { exitCode: exitCode || 2, summary: undefined };
+  }
 }
 
-let summary;
-try {
-  summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
-} catch {
-  console.error(`vscode tests: the extension host exited ${exitCode} without writing ${summaryPath}`);
-  process.exit(exitCode || 2);
+if (!values.electron) console.log(installCodeServer());
+const results = [];
+for (const session of sessions) {
+  if (sessions.length > 1) console.log(`vscode session: ${session.name}`);
+  results.push({ ...session, ...(await runSession(session)) });
 }
-for (const title of summary.failedTitles) console.log(`  failed: ${title}`);
-console.log(`vscode: ${summary.passes} passed, ${summary.failures} failed${summary.pending ? `, ${summary.pending} skipped` : ''}`);
-process.exit(exitCode !== 0 ? exitCode : summary.failures ? 1 : 0);
+
+if (results.every((r) => !r.summary)) process.exit(Math.max(...results.map((r) => r.exitCode)) || 2);
+// One summary for both sessions; a session that reported nothing counts as one failure.
+const merged = { passes: 0, failures: 0, pending: 0, failedTitles: [] };
+for (const { name, summary, exitCode } of results) {
+  const label = (title) => (name === 'trust off' ? title : `[${name}] ${title}`);
+  if (!summary) {
+    merged.failures += 1;
+    merged.failedTitles.push(label(`no results (extension host exit ${exitCode})`));
+    continue;
+  }
+  merged.passes += summary.passes;
+  merged.failures += summary.failures;
+  merged.pending += summary.pending;
+  merged.failedTitles.push(...summary.failedTitles.map(label));
+}
+if (values.summary) writeFileSync(values.summary, JSON.stringify(merged));
+for (const title of merged.failedTitles) console.log(`  failed: ${title}`);
+console.log(`vscode: ${merged.passes} passed, ${merged.failures} failed${merged.pending ? `, ${merged.pending} skipped` : ''}`);
+process.exit(results.some((r) => r.exitCode !== 0) || merged.failures ? 1 : 0);

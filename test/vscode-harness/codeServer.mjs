@@ -24,6 +24,15 @@ export const BASE_USER_SETTINGS = Object.freeze({
   'chat.disableAIFeatures': true,
 });
 
+// With workspaceTrust: trust is on, as in a user's VS Code, and a folder the fresh user-data has never
+// seen is untrusted (Restricted Mode). No start-up prompt, so the folder stays untrusted and nothing
+// modal blocks the workbench; files from outside the folder open without asking.
+export const WORKSPACE_TRUST_USER_SETTINGS = Object.freeze({
+  'security.workspace.trust.enabled': true,
+  'security.workspace.trust.startupPrompt': 'never',
+  'security.workspace.trust.untrustedFiles': 'open',
+});
+
 const live = new Set();
 
 // Every descendant of `pid`, read from /proc (children first found, then theirs).
@@ -121,11 +130,12 @@ async function waitForHealthz(origin, child, deadline) {
 }
 
 /**
- * Start code-server. Resolves once /healthz answers.
- * @param {{ userSettings?: object, env?: Record<string,string>, startTimeoutMs?: number, log?: (line: string) => void }} [options]
+ * Start code-server. Resolves once /healthz answers. workspaceTrust: true starts it without
+ * --disable-workspace-trust and with WORKSPACE_TRUST_USER_SETTINGS, so the opened folder is untrusted.
+ * @param {{ userSettings?: object, workspaceTrust?: boolean, env?: Record<string,string>, startTimeoutMs?: number, log?: (line: string) => void }} [options]
  * @returns {Promise<{ origin: string, port: number, pid: number, userDataDir: string, output: () => string, stop: () => Promise<void> }>}
  */
-export async function startCodeServer({ userSettings = {}, env = {}, startTimeoutMs = 60_000, log } = {}) {
+export async function startCodeServer({ userSettings = {}, workspaceTrust = false, env = {}, startTimeoutMs = 60_000, log } = {}) {
   if (!isCodeServerInstalled()) {
     throw new Error(`code-server ${CODE_SERVER_VERSION} is not installed: run \`node scripts/install-code-server.mjs\` (needs .ci/install-system-deps)`);
   }
@@ -139,7 +149,7 @@ export async function startCodeServer({ userSettings = {}, env = {}, startTimeou
   };
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
   mkdirSync(path.join(dirs.userData, 'User'), { recursive: true });
-  writeFileSync(path.join(dirs.userData, 'User', 'settings.json'), JSON.stringify({ ...BASE_USER_SETTINGS, ...userSettings }, null, 2));
+  writeFileSync(path.join(dirs.userData, 'User', 'settings.json'), JSON.stringify({ ...BASE_USER_SETTINGS, ...(workspaceTrust ? WORKSPACE_TRUST_USER_SETTINGS : {}), ...userSettings }, null, 2));
 
   const args = [
     codeServerBin,
@@ -150,7 +160,7 @@ export async function startCodeServer({ userSettings = {}, env = {}, startTimeou
     '--extensions-dir', dirs.extensions,
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--ignore-last-opened',
   ];

@@ -68,6 +68,7 @@ export async function runElectronTests({
       extensionTestsPath,
       launchArgs: [folder, '--user-data-dir', userData, '--extensions-dir', path.join(scratch, 'extensions'), '--disable-extensions', '--disable-gpu'],
       extensionTestsEnv: {
+        CASPO_VSCODE_WORKSPACE_TRUST: 'disabled', // runTests always passes --disable-workspace-trust
         ...(testFiles ? { CASPO_VSCODE_TEST_FILES: JSON.stringify(testFiles) } : {}),
         ...(summaryPath ? { CASPO_VSCODE_TEST_SUMMARY: summaryPath } : {}),
         ...(grep ? { CASPO_VSCODE_TEST_GREP: grep } : {}),

@@ -1,7 +1,7 @@
 // Tests of the VS Code test harness itself, with the sample extension in ./sample: its in-host tests
 // pass through a real extension host, a deliberately failing one is counted as a failure, a test
-// module that never reports ends in the harness's timeout, and the workbench can be driven by the
-// command palette like a person would.
+// module that never reports ends in the harness's timeout, the workbench can be driven by the
+// command palette like a person would, and workspaceTrust opens the folder untrusted.
 //
 //   npx mocha --import=tsx test/vscode-harness/harness.test.ts
 import assert from 'node:assert/strict';
@@ -81,5 +81,16 @@ describe('VS Code test harness (code-server + chromium, real extension host)', f
     });
     assert.equal(text.replace(/\u00a0/g, ' ').trim(), GREETING);
     assert.ok(statSync(screenshot).size > 10_000, `screenshot ${screenshot} should hold a rendered workbench`);
+  });
+
+  it('opens the folder untrusted (Restricted Mode) with workspaceTrust', async () => {
+    // (Trust off, the default, is checked in host: test/vscode/settings.test.ts asserts isTrusted.)
+    await withWorkbench({
+      extensionDevelopmentPath: sample,
+      workspaceTrust: true,
+      screenshotDir: artifacts,
+      timeoutMs: 180_000,
+      ui: (page) => page.locator('.monaco-workbench .part.statusbar', { hasText: 'Restricted Mode' }).waitFor(),
+    });
   });
 });

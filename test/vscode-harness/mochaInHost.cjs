@@ -9,6 +9,8 @@
 //   CASPO_VSCODE_TEST_SUMMARY  where to write the JSON summary (optional)
 //   CASPO_VSCODE_TEST_GREP     only tests whose full title matches (optional)
 //   CASPO_VSCODE_TEST_TIMEOUT  per-test timeout in ms (default 60000)
+// and, for the tests themselves, CASPO_VSCODE_WORKSPACE_TRUST: 'enabled' when the session runs with
+// workspace trust on (its folder untrusted), 'disabled' when trust is off.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');

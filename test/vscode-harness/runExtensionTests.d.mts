@@ -14,6 +14,11 @@ export interface WorkbenchOptions {
   workspaceFolder?: string;
   /** User settings merged over the harness's quiet defaults (codeServer.mjs BASE_USER_SETTINGS). */
   userSettings?: Record<string, unknown>;
+  /**
+   * true: start code-server with workspace trust on (no --disable-workspace-trust, no start-up prompt),
+   * so the folder, new to the throw-away user-data, opens untrusted (Restricted Mode). Default false: trust off.
+   */
+  workspaceTrust?: boolean;
   /** Where a screenshot goes when the session fails, and where workbench.screenshot() writes. */
   screenshotDir?: string;
   /** Limit for the whole session, start-up included (default 180000). */

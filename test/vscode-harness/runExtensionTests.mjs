@@ -51,6 +51,7 @@ async function session(options, payloadExtra, drive) {
     extensionDevelopmentPath,
     workspaceFolder,
     userSettings = {},
+    workspaceTrust = false,
     screenshotDir,
     timeoutMs = 180_000,
     env = {},
@@ -79,7 +80,7 @@ async function session(options, payloadExtra, drive) {
   try {
     const deadline = Date.now() + timeoutMs;
     const left = () => Math.max(deadline - Date.now(), 1);
-    server = await startCodeServer({ userSettings, env, startTimeoutMs: timeoutMs });
+    server = await startCodeServer({ userSettings, workspaceTrust, env, startTimeoutMs: timeoutMs });
     const remote = (p) => `vscode-remote://127.0.0.1:${server.port}${p}`;
     const payload = [['extensionDevelopmentPath', remote(extensionDevelopmentPath)], ...payloadExtra(remote)];
     const url = `${server.origin}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
@@ -144,6 +145,7 @@ async function session(options, payloadExtra, drive) {
  *   grep?: string, testTimeoutMs?: number,
  *   workspaceFolder?: string,           absolute folder to open (default: an empty temp folder)
  *   userSettings?: object,              merged over the harness's quiet defaults
+ *   workspaceTrust?: boolean,           true: trust on as in a user's VS Code, the folder untrusted (default: trust off)
  *   screenshotDir?: string,             where a screenshot goes when the session fails
  *   timeoutMs?: number,                 whole session (default 180 s)
  *   env?: Record<string,string>,        extra environment for code-server and the extension host
@@ -156,6 +158,8 @@ export async function runExtensionTests(options) {
   requireAbsolute('extensionTestsPath', extensionTestsPath);
   for (const f of testFiles ?? []) requireAbsolute('testFiles entry', f);
   const env = {
+    // Lets a suite check it runs in the session it was meant for (see cli.mjs).
+    CASPO_VSCODE_WORKSPACE_TRUST: options.workspaceTrust ? 'enabled' : 'disabled',
     ...(testFiles ? { CASPO_VSCODE_TEST_FILES: JSON.stringify(testFiles) } : {}),
     ...(summaryPath ? { CASPO_VSCODE_TEST_SUMMARY: summaryPath } : {}),
     ...(grep ? { CASPO_VSCODE_TEST_GREP: grep } : {}),
@@ -171,7 +175,7 @@ export async function runExtensionTests(options) {
  * Resolves with ui's result.
  * @template T
  * @param {{ extensionDevelopmentPath: string, ui: (page: import('playwright-core').Page, workbench: Workbench) => Promise<T>,
- *   workspaceFolder?: string, userSettings?: object, screenshotDir?: string, timeoutMs?: number, env?: Record<string,string> }} options
+ *   workspaceFolder?: string, userSettings?: object, workspaceTrust?: boolean, screenshotDir?: string, timeoutMs?: number, env?: Record<string,string> }} options
  * @returns {Promise<T>}
  */
 export async function withWorkbench(options) {
@@ -190,11 +194,14 @@ function workbenchHelpers(page, screenshotDir) {
   return {
     // F1, type the title, wait for the matching palette row, Enter. The palette lists an
     // extension's commands only once its package.json is scanned, so retry until the row shows.
+    // The workbench is clicked for focus only when nothing in it has focus: a click in an editor
+    // would move its cursor, and commands read the current line.
     async runCommand(title, { timeoutMs = 60_000 } = {}) {
       const deadline = Date.now() + timeoutMs;
       const input = page.locator('.quick-input-widget .quick-input-box input');
       for (;;) {
-        await page.locator('.monaco-workbench .part.editor').click();
+        const focused = await page.evaluate(() => document.activeElement?.closest('.monaco-workbench') != null);
+        if (!focused) await page.locator('.monaco-workbench .part.editor').click();
         await page.keyboard.press('F1');
         await input.waitFor({ state: 'visible' });
         await page.keyboard.type(title);

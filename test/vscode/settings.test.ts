@@ -27,6 +27,14 @@ describe('settings and workspace trust', function () {
     assert.equal((await serverSettings()).modelDir, '/opt/some-model');
   });
 
+  // The harness runs this suite twice (test/vscode-harness/cli.mjs): with workspace trust off (the
+  // folder counts as trusted) and with trust on, where the folder, new to its user-data, is untrusted.
+  it('runs in the workspace trust state its harness session was started for', function () {
+    const trust = process.env.CASPO_VSCODE_WORKSPACE_TRUST;
+    if (trust === undefined) this.skip(); // started by some other runner
+    assert.equal(vscode.workspace.isTrusted, trust === 'disabled', `CASPO_VSCODE_WORKSPACE_TRUST=${trust}`);
+  });
+
   it('applies a workspace model path only when the workspace is trusted; a bad one is an error that names it, and the server lives on', async function () {
     const folder = vscode.workspace.workspaceFolders?.[0];
     if (!folder) this.skip(); // needs a folder for workspace settings
@@ -43,9 +51,18 @@ describe('settings and workspace trust', function () {
       await resetSettings();
       assert.equal((await solved('47*38 + 12')).result.answer, '1798');
     } else {
-      // Untrusted: the workspace value is ignored and the embedded model answers.
-      assert.notEqual((await serverSettings()).modelDir, expected);
-      assert.equal(outcome.result?.answer, '1798');
+      // Untrusted: the workspace value is ignored and the embedded model answers, on the same server.
+      // (VS Code hides restricted workspace values from inspect(), so resetSettings cannot see this
+      // one: remove it here.)
+      try {
+        const extensionPath = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
+        assert.equal((await serverSettings()).modelDir, path.join(extensionPath, 'models', 'caspo-arith-sft'));
+        assert.equal(outcome.error, undefined);
+        assert.equal(outcome.result?.answer, '1798');
+        assert.equal(await vscode.commands.executeCommand('caspo.debug.serverPid'), pid, 'the same server process');
+      } finally {
+        await vscode.workspace.getConfiguration('caspo').update('modelPath', undefined, vscode.ConfigurationTarget.Workspace);
+      }
     }
   });
 

@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLI_BUNDLE, COMMON_OPTIONS, EXTERNAL, PRODUCT_BUNDLES } from './lib/bundles.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -17,15 +18,11 @@ const vscodeSuites = existsSync(join(root, 'test/vscode'))
   : [];
 
 const bundles = [
-  { entry: 'language-server/src/cli/main.ts', outfile: 'dist/cli.js' },
-  { entry: 'language-server/src/server.ts', outfile: 'dist/server.js' },
-  // The extension (client); `vscode` is the editor's own module.
-  { entry: 'src/main.ts', outfile: 'dist/extension.js', external: ['vscode'] },
+  CLI_BUNDLE,
+  ...PRODUCT_BUNDLES,
   ...vscodeSuites,
 ];
 
-// Native addon: loaded at run time from node_modules, never bundled.
-const external = ['onnxruntime-node'];
 
 let built = 0;
 for (const { entry, outfile, external: extra = [] } of bundles) {
@@ -37,13 +34,9 @@ for (const { entry, outfile, external: extra = [] } of bundles) {
   await build({
     entryPoints: [entryPath],
     outfile: join(root, outfile),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
+    ...COMMON_OPTIONS,
     sourcemap: true,
-    external: [...external, ...extra],
-    logLevel: 'warning',
+    external: [...EXTERNAL, ...extra],
   });
   console.log(`build: ${entry} -> ${outfile}`);
   built++;

@@ -23,6 +23,7 @@ import { builtinModules } from 'node:module';
 import { inflateRawSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { COMMON_OPTIONS, EXTERNAL, PRODUCT_BUNDLES } from './lib/bundles.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const TARGET = 'linux-x64';
@@ -34,12 +35,6 @@ export const defaultVsixPath = () => {
   return path.join(root, 'out', `${name}-${version}-${TARGET}.vsix`);
 };
 
-// Same entry points and externals as scripts/build.mjs (keep the two in step).
-const BUNDLES = [
-  { entry: 'src/main.ts', outfile: 'dist/extension.js', external: ['vscode'] },
-  { entry: 'language-server/src/server.ts', outfile: 'dist/server.js', external: [] },
-];
-const EXTERNAL = ['onnxruntime-node'];
 // Files copied to the stage as they are (the allowlist still filters them).
 const COPIED = ['README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore', 'media', 'models/caspo-arith-sft'];
 
@@ -49,21 +44,17 @@ const packageName = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2
 async function buildProduction(stage) {
   const { build } = await import('esbuild');
   const externals = new Set();
-  for (const { entry, outfile, external } of BUNDLES) {
+  for (const { entry, outfile, external } of PRODUCT_BUNDLES) {
     const result = await build({
       entryPoints: [path.join(root, entry)],
       outfile: path.join(stage, outfile),
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
+      ...COMMON_OPTIONS,
       minify: true,
       keepNames: true, // readable class names in the log and in crash reports
       sourcemap: false,
       legalComments: 'none',
       external: [...EXTERNAL, ...external],
       metafile: true,
-      logLevel: 'warning',
     });
     for (const output of Object.values(result.metafile.outputs)) {
       for (const imp of output.imports) {

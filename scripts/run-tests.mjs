@@ -94,7 +94,7 @@ phase('fixtures', () => {
 
 phase('mocha', () => {
   // Mocha runs in a child process with the tsx loader; its JSON summary gives the counts.
-  const files = ['test/unit', 'test/integration', 'test/cli', 'test/vscode-harness'].flatMap((d) => {
+  const files = ['test/unit', 'test/integration', 'test/cli', 'test/vscode-harness', 'test/vscode-ui'].flatMap((d) => {
     try {
       return testFiles(path.join(root, d));
     } catch {

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { bandThresholdProblem, CONFIDENCE_METRICS, EXECUTION_PROVIDERS, type BandThresholds, type ServerSettings } from './protocol';
 import { chooseModelPath, resolveModelDir, type ModelPathChoice } from './modelPathRule';
+import { workspaceModelPathFromFiles } from './restrictedWorkspaceSettings';
 
 export const SECTION = 'caspo';
 
@@ -21,7 +22,10 @@ export interface ResolvedSettings {
 /** Reads and checks every setting the server needs, applying the workspace-trust rule to the model path. */
 export function readSettings(embeddedModelDir: string): ResolvedSettings {
   const config = vscode.workspace.getConfiguration(SECTION);
-  const modelPath = chooseModelPath(config.inspect<string>('modelPath') ?? {}, vscode.workspace.isTrusted);
+  const trusted = vscode.workspace.isTrusted;
+  const inspection = config.inspect<string>('modelPath') ?? {};
+  // Untrusted: VS Code hides the workspace value; read it from the files only to say it is ignored.
+  const modelPath = chooseModelPath(trusted ? inspection : { ...inspection, workspaceValue: workspaceModelPathFromFiles() }, trusted);
   let modelDir: string;
   try {
     modelDir = resolveModelDir(modelPath.value, { embeddedModelDir, workspaceRoot: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath });

@@ -2,7 +2,8 @@
  * The CASPO language server: LSP wiring only. The engine (model/, decoding/) does the work; the
  * handlers/ adapt it to LSP; host/ owns the model and the solves' documents.
  */
-import { createConnection, ProposedFeatures, TextDocumentSyncKind, type InitializeResult } from 'vscode-languageserver/node';
+import { createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind, type InitializeResult } from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
 import {
   serverStatusNotification,
   solveFinishedNotification,
@@ -40,10 +41,17 @@ const currentSettings = (): ServerSettings => {
   return settings;
 };
 const registry = new SolveRegistry();
+// The editor's copies of the reasoning documents: diagnostics must only name lines it already has.
+const editorDocuments = new TextDocuments(TextDocument);
 const diagnostics = new DiagnosticsPublisher(
   (params) => void connection.sendDiagnostics(params),
   () => currentSettings().warningThreshold,
+  (uri) => editorDocuments.get(uri)?.getText(),
 );
+editorDocuments.onDidChangeContent(({ document }) => {
+  const reasoning = registry.byUri(document.uri);
+  if (reasoning) diagnostics.publish(reasoning);
+});
 const models = new ModelHost({
   loading: (spec) => status.loading(spec),
   loaded: (loaded) => status.loaded(loaded),
@@ -63,8 +71,9 @@ connection.onInitialize((params): InitializeResult => {
   applySettings((params.initializationOptions as InitializationOptions | undefined)?.settings);
   return {
     capabilities: {
-      // The server renders the reasoning documents itself, so it needs no copy of their text.
-      textDocumentSync: TextDocumentSyncKind.None,
+      // The server renders the reasoning documents itself; it follows the editor's copy only to
+      // publish diagnostics against the lines the editor has.
+      textDocumentSync: TextDocumentSyncKind.Incremental,
       hoverProvider: true,
       inlayHintProvider: true,
       documentSymbolProvider: true,
@@ -105,6 +114,8 @@ connection.onRequest(
 connection.onHover(guarded('textDocument/hover', sink, (params) => hoverAt(registry, params, currentSettings().bands)));
 connection.languages.inlayHint.on(guarded('textDocument/inlayHint', sink, (params) => inlayHintsFor(registry, params)));
 connection.onDocumentSymbol(guarded('textDocument/documentSymbol', sink, (params) => documentSymbolsFor(registry, params)));
+
+editorDocuments.listen(connection);
 
 connection.onShutdown(async () => {
   await models.dispose();

@@ -34,12 +34,31 @@ describe('low-confidence diagnostics', () => {
     );
   });
 
+  it('names only lines the editor already has, and nothing before it opens the document', () => {
+    const sent: number[][] = [];
+    let editorText: string | undefined;
+    const publisher = new DiagnosticsPublisher(
+      (params) => sent.push(params.diagnostics.map((d) => d.range.start.line)),
+      () => 1,
+      () => editorText,
+    );
+    publisher.publish(document);
+    assert.deepEqual(sent, [], 'not open in the editor yet: nothing to anchor a diagnostic to');
+    const lines = document.text().split('\n');
+    editorText = lines.slice(0, FIRST_STEP_LINE + 1).join('\n'); // the editor has only the first step so far
+    publisher.publish(document);
+    editorText = document.text();
+    publisher.publish(document);
+    assert.deepEqual(sent, [[FIRST_STEP_LINE], [FIRST_STEP_LINE, FIRST_STEP_LINE + 1, FIRST_STEP_LINE + 2]]);
+  });
+
   it('publishes per document with the current threshold, and clears', () => {
     const sent: { uri: string; lines: number[] }[] = [];
     let threshold = 0.5;
     const publisher = new DiagnosticsPublisher(
       (params) => sent.push({ uri: params.uri, lines: params.diagnostics.map((d) => d.range.start.line) }),
       () => threshold,
+      () => document.text(),
     );
     publisher.publish(document);
     threshold = 0.96;

@@ -2,12 +2,18 @@ import { DiagnosticSeverity, type Diagnostic, type PublishDiagnosticsParams } fr
 import { DIAGNOSTIC_SOURCE, LOW_CONFIDENCE_CODE } from '../../../src/protocol';
 import { formatPercent, stepLineText, type ReasoningDocument } from '../trace/reasoningDocument';
 
-/** A Warning on every step whose confidence is below `warningThreshold`, with the numbers. */
-export function lowConfidenceDiagnostics(document: ReasoningDocument, warningThreshold: number): Diagnostic[] {
+/**
+ * A Warning on every step whose confidence is below `warningThreshold`, with the numbers. With
+ * `clientLines` (the text the editor has now), only steps whose line is already there: a
+ * diagnostic for a line the editor has not received yet would be clamped to its last line and then
+ * drift with every appended step.
+ */
+export function lowConfidenceDiagnostics(document: ReasoningDocument, warningThreshold: number, clientLines?: readonly string[]): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   for (const step of document.steps) {
     if (!(step.confidence < warningThreshold)) continue;
     const line = document.lineOfStep(step.index);
+    if (clientLines && !(clientLines[line] ?? '').startsWith(stepLineText(step.text))) continue;
     const weakest = step.weakestToken
       ? ` Weakest token ${JSON.stringify(step.weakestToken.text)} at ${formatPercent(step.weakestToken.prob)}.`
       : '';
@@ -24,15 +30,22 @@ export function lowConfidenceDiagnostics(document: ReasoningDocument, warningThr
   return diagnostics;
 }
 
-/** Pushes the diagnostics of reasoning documents as their steps arrive and when the threshold changes. */
+/**
+ * Pushes the diagnostics of reasoning documents as their steps arrive, as the editor's copy of the
+ * text catches up, and when the threshold changes — always against the text the editor has.
+ */
 export class DiagnosticsPublisher {
   constructor(
     private readonly send: (params: PublishDiagnosticsParams) => void,
     private readonly warningThreshold: () => number,
+    /** The editor's current text of a document, or undefined while it has not opened it. */
+    private readonly clientText: (uri: string) => string | undefined,
   ) {}
 
   publish(document: ReasoningDocument): void {
-    this.send({ uri: document.uri, diagnostics: lowConfidenceDiagnostics(document, this.warningThreshold()) });
+    const text = this.clientText(document.uri);
+    if (text === undefined) return; // published again when the editor opens it
+    this.send({ uri: document.uri, diagnostics: lowConfidenceDiagnostics(document, this.warningThreshold(), text.split(/\r?\n/)) });
   }
 
   publishAll(documents: readonly ReasoningDocument[]): void {

@@ -11,7 +11,7 @@ import {
   type ProtocolConnection,
   type PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol/node';
-import { PublishDiagnosticsNotification } from 'vscode-languageserver-protocol';
+import { DidChangeTextDocumentNotification, DidOpenTextDocumentNotification, PublishDiagnosticsNotification } from 'vscode-languageserver-protocol';
 import {
   serverStatusNotification,
   solveFinishedNotification,
@@ -76,9 +76,32 @@ export class LanguageServerProcess {
         waiter.resolve(entry);
       }
     };
-    connection.onNotification(solveStartedNotification, (params) => record({ kind: 'started', params }));
-    connection.onNotification(stepAddedNotification, (params) => record({ kind: 'step', params }));
-    connection.onNotification(solveFinishedNotification, (params) => record({ kind: 'finished', params }));
+    // Like VS Code's content provider: open each reasoning document when its solve starts and send
+    // the new text on every update (the server anchors diagnostics to the text the editor has).
+    const versions = new Map<string, number>();
+    const mirror = ({ uri, text }: { uri: string; text: string }) => {
+      const version = (versions.get(uri) ?? 0) + 1;
+      versions.set(uri, version);
+      if (version === 1) {
+        void connection.sendNotification(DidOpenTextDocumentNotification.type, {
+          textDocument: { uri, languageId: 'caspo-reasoning', version, text },
+        });
+      } else {
+        void connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ text }] });
+      }
+    };
+    connection.onNotification(solveStartedNotification, (params) => {
+      mirror(params);
+      record({ kind: 'started', params });
+    });
+    connection.onNotification(stepAddedNotification, (params) => {
+      mirror(params);
+      record({ kind: 'step', params });
+    });
+    connection.onNotification(solveFinishedNotification, (params) => {
+      mirror(params);
+      record({ kind: 'finished', params });
+    });
     connection.onNotification(serverStatusNotification, (params) => record({ kind: 'status', params }));
     connection.onNotification(PublishDiagnosticsNotification.type, (params) => record({ kind: 'diagnostics', params }));
   }

@@ -4,7 +4,8 @@
  * onnxruntime-node build, same intra-op thread count, same prompt, same number of new tokens.
  *
  *   node --import tsx bench/engine.ts [--tokens 64] [--runs 5] [--threads 1] [--no-wide]
- *                                     [--models a,b] [--out docs/bench] [--no-write]
+ *                                     [--models a,b] [--out docs/bench] [--no-write] [--no-confidence]
+ *   node --import tsx bench/engine.ts --render docs/bench/engine.json   (engine.md from saved results)
  *
  * Models: the embedded models/caspo-arith-sft (V = 259), the GQA test fixture with the real Qwen3
  * tokenizer (test/fixtures/generated/qwen3-gqa, V = 151,936, hidden 64; made with
@@ -550,6 +551,12 @@ function markdown(report: BenchReport): string {
       '(engine: no EOS ids and no answer-line stop; reference: `min_new_tokens = max_new_tokens`), ' +
       `one warm-up round excluded, median of ${report.settings.runs} interleaved runs.`,
     '',
+    'Models: `caspo-arith-sft` (the embedded SFT model, byte tokenizer, V = 259, hidden 256, 6 layers); `qwen3-gqa` ' +
+      '(the GQA test fixture: random weights, real Qwen3 tokenizer, V = 151,936, hidden 64, 2 layers, 4 query / 2 KV heads); ' +
+      '`bench/qwen3-h512` (bench-only, same recipe with hidden 512, 4 layers, 8 query / 2 KV heads; made by this script with ' +
+      '`caspo_train.fixture` when missing). Random-weight models are used for speed only; their logits are as wide as ' +
+      'real ones (qwen3-gqa: −19 … +17).',
+    '',
     '## Throughput: engine vs transformers.js `generate` (reference)',
     '',
     'tok/s = B·N / wall(N); decode tok/s = B·(N−1) / (wall(N) − wall(1)); first token = wall(1) ' +
@@ -609,7 +616,7 @@ function markdown(report: BenchReport): string {
   const slower = report.engine.filter((r) => r.ratio.tokensPerSecond < 1);
   lines.push(
     `- Engine ≥ 1.0× the reference's tokens/s: ${slower.length === 0 ? 'met in every row' : `NOT met in ${slower.length} of ${report.engine.length} rows`}` +
-      (slower.length > 0 ? ` (${slower.map((r) => `${r.model} B=${r.batch}: ${f(r.ratio.tokensPerSecond, 2)}×`).join(', ')})` : '') +
+      (slower.length > 0 ? ` (${slower.map((r) => `${r.model} B=${r.batch}: ${f(r.ratio.tokensPerSecond, 3)}×`).join(', ')})` : '') +
       '. Both run the same onnxruntime session per step; the difference is the work outside `session.run` (table above).',
   );
   if (report.confidence.length > 0) {
@@ -646,6 +653,13 @@ async function main() {
   if (!(tokens >= 2) || !(runs >= 1) || !(threads >= 1)) throw new Error('--tokens ≥ 2, --runs ≥ 1, --threads ≥ 1');
   const only = typeof args.models === 'string' ? args.models.split(',') : null;
   const outDir = resolve(root, typeof args.out === 'string' ? args.out : join('docs', 'bench'));
+  if (typeof args.render === 'string') {
+    // Re-render engine.md from a saved engine.json (no measuring).
+    const saved = JSON.parse(readFileSync(resolve(args.render), 'utf8')) as BenchReport;
+    writeFileSync(join(outDir, 'engine.md'), markdown(saved));
+    console.log(`wrote ${join(outDir, 'engine.md')} from ${args.render}`);
+    return;
+  }
   const report: BenchReport = {
     date: new Date().toISOString(),
     machine: machine(),

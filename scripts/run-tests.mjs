@@ -32,6 +32,22 @@ function record(name, ok, detail = '') {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${!ok && detail ? ` — ${detail}` : ''}`);
 }
 
+/** Adds a runner's JSON summary {passes, failures, pending, failedTitles} to the totals. */
+function addSummary(label, file, ok, detail) {
+  let summary;
+  try {
+    summary = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    record(`${label} (did not report)`, false, detail || 'no summary written');
+    return;
+  }
+  totals.passed += summary.passes;
+  totals.failed += summary.failures;
+  totals.skipped += summary.pending;
+  failures.push(...summary.failedTitles.map((t) => `${label}: ${t}`));
+  if (!ok && summary.failures === 0) record(`${label} exit`, false, detail);
+}
+
 function run(cmd, cmdArgs, opts = {}) {
   const result = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', ...opts });
   if (result.error) return { ok: false, detail: result.error.message };
@@ -111,18 +127,8 @@ phase('mocha', () => {
     ...(grep ? ['--grep', grep] : []),
     ...files,
   ];
-  const { detail } = run(process.execPath, mochaArgs);
-  let summary;
-  try {
-    summary = JSON.parse(readFileSync(out, 'utf8'));
-  } catch {
-    record('mocha (did not report)', false, detail || 'no summary written');
-    return;
-  }
-  totals.passed += summary.passes;
-  totals.failed += summary.failures;
-  totals.skipped += summary.pending;
-  failures.push(...summary.failedTitles);
+  const { ok, detail } = run(process.execPath, mochaArgs);
+  addSummary('mocha', out, ok, detail);
 });
 
 phase('vscode', () => {
@@ -131,18 +137,7 @@ phase('vscode', () => {
   // Debian chromium, offline; code-server is installed on first use.
   const out = path.join(mkdtempSync(path.join(tmpdir(), 'caspo-vscode-')), 'summary.json');
   const { ok, detail } = run(process.execPath, ['test/vscode-harness/cli.mjs', '--summary', out, ...(grep ? ['--grep', grep] : [])]);
-  let summary;
-  try {
-    summary = JSON.parse(readFileSync(out, 'utf8'));
-  } catch {
-    record('vscode in-host tests (did not report)', false, detail || 'no summary written');
-    return;
-  }
-  totals.passed += summary.passes;
-  totals.failed += summary.failures;
-  totals.skipped += summary.pending;
-  failures.push(...summary.failedTitles.map((t) => `vscode: ${t}`));
-  if (!ok && summary.failures === 0) record('vscode extension host exit', false, detail);
+  addSummary('vscode', out, ok, detail);
 });
 
 phase('python', () => {

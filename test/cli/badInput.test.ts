@@ -113,7 +113,7 @@ describe('caspo: bad input', function () {
 
     it('an unknown value lists the valid ones', async () => {
       assertClean(await runCaspo(['solve', '--ep', 'gpu', '2+3']), 2, /--ep must be one of auto, webgpu, cuda, cpu; got "gpu"/);
-      assertClean(await runCaspo(['solve', '--strategy', 'beam', '2+3']), 2, /--strategy must be one of greedy, sample/);
+      assertClean(await runCaspo(['solve', '--strategy', 'mcts', '2+3']), 2, /--strategy must be one of greedy, sample, sc, bok, beam, cat; got "mcts"/);
       assertClean(await runCaspo(['solve', '--metric', 'vibes', '2+3']), 2, /--metric must be one of meanEntropy, geoMeanProb, minProb, deepConf/);
     });
 

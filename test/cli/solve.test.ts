@@ -38,7 +38,8 @@ function assertTraceShape(json: Record<string, unknown>): void {
     }
   });
   const stats = json.stats as Record<string, number>;
-  assert.deepEqual(Object.keys(stats), ['promptTokens', 'generatedTokens', 'wallMs', 'confidenceMs']);
+  // The trace's four stats first, then the strategy's work (every strategy reports both).
+  assert.deepEqual(Object.keys(stats), ['promptTokens', 'generatedTokens', 'wallMs', 'confidenceMs', 'forwardPasses', 'expandedSteps']);
   assert.ok(stats.promptTokens > 0);
   const stepTokens = steps.reduce((sum, s) => sum + s.tokens.length, 0);
   assert.ok(stats.generatedTokens >= stepTokens, `${stats.generatedTokens} generated < ${stepTokens} in steps`);

@@ -64,6 +64,23 @@ describe('KvCache', () => {
     assert.equal(cacheOf([1, 1, 4, 1]).trim(4).pastLength, 4);
   });
 
+  it('concat stacks the rows of caches of one length, in order, as copies', () => {
+    const a = cacheOf([2, 2, 3, 2]);
+    const b = cacheOf([1, 2, 3, 2]);
+    const joined = KvCache.concat([a, b]);
+    assert.deepEqual([joined.batchSize, joined.pastLength, joined.numLayers], [3, 3, 2]);
+    for (const [j, source, row] of [[0, a, 0], [1, a, 1], [2, b, 0]] as const) {
+      for (let h = 0; h < 2; h++) for (let t = 0; t < 3; t++) for (let d = 0; d < 2; d++) {
+        assert.equal(at(joined.layers[1].value, j, h, t, d), at(source.layers[1].value, row, h, t, d));
+        assert.equal(at(joined.layers[0].key, j, h, t, d), at(source.layers[0].key, row, h, t, d));
+      }
+    }
+    (joined.layers[0].key.data as Float32Array)[0] = -1;
+    assert.equal(at(a.layers[0].key, 0, 0, 0, 0), 0);
+    assert.throws(() => KvCache.concat([a, cacheOf([1, 2, 4, 2])]), /KvCache.concat: shapes differ \(past 4 vs 3/);
+    assert.throws(() => KvCache.concat([]), /at least one cache/);
+  });
+
   it('dispose releases every tensor once and any later use throws', () => {
     let disposed = 0;
     const counted = (t: Tensor) => Object.assign(t, { dispose: () => void disposed++ });

@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { DEFAULT_TOP_K } from '../decoding/confidence';
 import type { SamplingOptions } from '../decoding/sampling';
 import { ConfidenceCalibration, loadConfidenceCalibration } from '../decoding/stepConfidence';
+import { STRATEGY_NAMES } from '../decoding/strategyResult';
 import { CausalLM } from '../model/causalLM';
 import type { ExecutionProviderSetting } from '../model/executionProvider';
 import { RuntimeError, UsageError } from './errors';
@@ -112,7 +113,8 @@ export interface SamplingFlags {
   seed?: number;
 }
 
-export const STRATEGIES = ['greedy', 'sample'] as const;
+/** What `--strategy` accepts: every engine strategy. */
+export const STRATEGIES = STRATEGY_NAMES;
 
 /**
  * The decoding settings from --strategy/--temperature/--top-p/--seed. Sampling knobs given with

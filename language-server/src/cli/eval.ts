@@ -1,4 +1,5 @@
 import { STEP_METRICS, type StepMetric } from '../decoding/stepConfidence';
+import type { StrategySettings } from '../decoding/strategyResult';
 import { auroc, brierScore, expectedCalibrationError } from '../eval/metrics';
 import { describeFlags, parseArgs } from './args';
 import { openModel, samplingFromFlags } from './engine';
@@ -8,15 +9,24 @@ import { readProblemsFile } from './input';
 import { onInterrupt } from './interrupt';
 import { createProgress } from './progress';
 import type { LabelledSolution } from './stepLabels';
+import { SEARCH_FLAGS, strategyFromFlags } from './strategyFlags';
+import { decodeWithStrategy } from './strategySweep';
 import { decodeAndLabel } from './sweep';
 
 export const EVAL_FLAGS = {
   json: { kind: 'boolean', help: 'print the report as one JSON line' },
   input: { kind: 'string', valueName: 'FILE.jsonl', help: 'problems, one {"problem", "answer"} object per line (required)' },
-  samples: { kind: 'number', valueName: 'K', integer: true, min: 1, help: 'solutions per problem (default 1; K > 1 needs --strategy sample)' },
+  samples: {
+    kind: 'number',
+    valueName: 'K',
+    integer: true,
+    min: 1,
+    help: 'sampled solutions per problem: independent ones with --strategy sample (default 1), the K of sc and bok (default 10)',
+  },
   limit: { kind: 'number', valueName: 'N', integer: true, min: 1, help: 'only the first N problems' },
   ...MODEL_FLAGS,
   ...SAMPLING_FLAGS,
+  ...SEARCH_FLAGS,
   ...METRIC_FLAG,
 } as const;
 
@@ -24,7 +34,8 @@ export const EVAL_USAGE = `Usage: caspo eval --json --input FILE.jsonl [flags]
 
 Decodes every problem, scores the answers, labels each step with the arithmetic verifier and
 reports accuracy and how well step confidence predicts step correctness (AUROC, ECE over 10
-equal-width bins, Brier).
+equal-width bins, Brier). With sc, bok, beam or cat, the strategy's answer is scored and the steps
+of the path it chose are labelled; cat also reports its confidence-weighted vote's accuracy.
 
 Flags:
 ${describeFlags(EVAL_FLAGS)}`;
@@ -46,6 +57,7 @@ export interface EvalReport {
   strategy: string;
   samples: number;
   solutions: number;
+  /** sample with K > 1: majority vote over the K; sc: its majority (= accuracy); cat: its confidence-weighted vote. */
   voteAccuracy?: number;
   steps: number;
   correctSteps: number;
@@ -61,6 +73,11 @@ export interface EvalReport {
   cancelled?: boolean;
   model: string;
   executionProvider: string;
+  /** sc, bok, beam, cat: their settings (defaults filled in) and the work done. */
+  settings?: StrategySettings;
+  forwardPasses?: number;
+  expandedSteps?: number;
+  confidenceMs?: number;
 }
 
 /** `caspo eval`: returns the exit code. */
@@ -72,11 +89,11 @@ export async function runEval(argv: readonly string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`eval takes no positional arguments (got ${JSON.stringify(positionals[0])}). Give the problems with --input FILE.jsonl.`);
   if (flags.input === undefined) throw new UsageError('eval needs --input FILE.jsonl (one {"problem", "answer"} object per line).');
-  const sampling = samplingFromFlags(flags);
-  const samples = flags.samples ?? 1;
-  if (samples > 1 && sampling.kind === 'greedy') {
-    throw new UsageError(`--samples ${samples} needs --strategy sample: greedy decoding gives ${samples} identical solutions.`);
+  const greedyDefault = (flags.strategy ?? 'greedy') === 'greedy';
+  if (greedyDefault && (flags.samples ?? 1) > 1) {
+    throw new UsageError(`--samples ${flags.samples} needs --strategy sample: greedy decoding gives ${flags.samples} identical solutions.`);
   }
+  const { strategy, settings } = strategyFromFlags({ ...flags, samples: greedyDefault ? undefined : flags.samples }, { samplesForSample: true });
   const records = readProblemsFile(flags.input).slice(0, flags.limit);
 
   const { model, calibration, name } = await openModel({ modelDir: flags.model, executionProvider: flags.ep, threads: flags.threads });
@@ -84,43 +101,82 @@ export async function runEval(argv: readonly string[]): Promise<number> {
   const progress = createProgress('eval', records.length);
   let correct = 0;
   let total = 0;
+  const countAnswers = (solutions: readonly LabelledSolution[]) => {
+    for (const s of solutions) correct += Number(s.answerCorrect);
+    total += solutions.length;
+  };
   const interrupt = onInterrupt();
-  let sweep;
+  const common = {
+    model,
+    calibration,
+    metric,
+    maxTokens: flags['max-tokens'] ?? DEFAULT_MAX_TOKENS,
+    source: `input file ${flags.input}`,
+    signal: interrupt.signal,
+  };
+  let report: EvalReport;
+  let cancelled: boolean;
   try {
-    sweep = await decodeAndLabel(records, {
-      model,
-      calibration,
-      metric,
-      sampling,
-      samples,
-      maxTokens: flags['max-tokens'] ?? DEFAULT_MAX_TOKENS,
-      source: `input file ${flags.input}`,
-      signal: interrupt.signal,
-      onProblem: (done, solutions) => {
-        for (const s of solutions) correct += Number(s.answerCorrect);
-        total += solutions.length;
-        progress.update(done, `accuracy ${((100 * correct) / total).toFixed(1)}%`);
-      },
-    });
+    if (strategy === 'greedy' || strategy === 'sample') {
+      const sampling = samplingFromFlags(flags);
+      const samples = flags.samples ?? 1;
+      const sweep = await decodeAndLabel(records, {
+        ...common,
+        sampling,
+        samples,
+        onProblem: (done, solutions) => {
+          countAnswers(solutions);
+          progress.update(done, `accuracy ${((100 * correct) / total).toFixed(1)}%`);
+        },
+      });
+      cancelled = sweep.cancelled;
+      report = summarize(sweep.solutions, {
+        metric,
+        calibrated: calibration.isFitted(metric),
+        strategy,
+        samples,
+        generatedTokens: sweep.generatedTokens,
+        wallMs: sweep.wallMs,
+        model: name,
+        executionProvider: model.executionProvider.active,
+      });
+    } else {
+      const sweep = await decodeWithStrategy(records, {
+        ...common,
+        strategy,
+        settings,
+        onProblem: (done, solution) => {
+          countAnswers([solution]);
+          progress.update(done, `accuracy ${((100 * correct) / total).toFixed(1)}%`);
+        },
+      });
+      cancelled = sweep.cancelled;
+      report = summarize(sweep.solutions, {
+        metric,
+        calibrated: calibration.isFitted(metric),
+        strategy,
+        samples: sweep.settings.samples ?? 1,
+        generatedTokens: sweep.generatedTokens,
+        wallMs: sweep.wallMs,
+        model: name,
+        executionProvider: model.executionProvider.active,
+      });
+      if (strategy === 'cat' || strategy === 'sc') {
+        report.voteAccuracy = round(ratio(sweep.voteCorrect.filter(Boolean).length, sweep.voteCorrect.length) ?? 0);
+      } else delete report.voteAccuracy;
+      report.settings = sweep.settings;
+      report.forwardPasses = sweep.forwardPasses;
+      report.expandedSteps = sweep.expandedSteps;
+      report.confidenceMs = Math.round(sweep.confidenceMs);
+    }
   } finally {
     interrupt.dispose();
     progress.done();
     await model.dispose();
   }
-
-  const report = summarize(sweep.solutions, {
-    metric,
-    calibrated: calibration.isFitted(metric),
-    strategy: sampling.kind,
-    samples,
-    generatedTokens: sweep.generatedTokens,
-    wallMs: sweep.wallMs,
-    model: name,
-    executionProvider: model.executionProvider.active,
-  });
-  if (sweep.cancelled) report.cancelled = true;
+  if (cancelled) report.cancelled = true;
   process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : formatReport(report));
-  return sweep.cancelled ? EXIT_CANCELLED : EXIT_OK;
+  return cancelled ? EXIT_CANCELLED : EXIT_OK;
 }
 
 interface SummaryContext {
@@ -215,13 +271,20 @@ function formatReport(r: EvalReport): string {
   const num = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
   const lines = [
     `problems ${r.n}, solutions ${r.solutions} (${r.strategy}${r.samples > 1 ? `, ${r.samples} per problem` : ''})${r.cancelled ? ' — cancelled, partial' : ''}`,
-    `answer accuracy ${pct(r.accuracy)}${r.voteAccuracy !== undefined ? `, majority vote ${pct(r.voteAccuracy)}` : ''}`,
+    `answer accuracy ${pct(r.accuracy)}${r.strategy === 'cat' ? ' (best path)' : ''}${
+      r.voteAccuracy !== undefined ? `, ${r.strategy === 'cat' ? 'confidence-weighted' : 'majority'} vote ${pct(r.voteAccuracy)}` : ''
+    }`,
     `steps ${r.steps}, correct ${pct(r.stepAccuracy)}`,
     `confidence ${r.metric} (${r.calibrated ? 'calibrated' : 'default mapping'}): AUROC ${num(r.stepAUROC)}, ECE ${num(r.ece)}, Brier ${num(r.brier)}`,
     `AUROC by metric: ${STEP_METRICS.map((m) => `${m} ${num(r.aurocByMetric[m])}`).join(', ')}`,
     `AUROC on operation lines only: ${num(r.operationStepAUROC)} (${r.wrongAnswerLines} wrong answer lines left out)`,
     `${r.generatedTokens} tokens in ${(r.wallMs / 1000).toFixed(1)} s · model ${r.model} on ${r.executionProvider}`,
   ];
+  if (r.forwardPasses !== undefined) {
+    lines.push(
+      `work: ${r.forwardPasses} forwards, ${r.expandedSteps} candidate steps, confidence ${pct((r.confidenceMs ?? 0) / Math.max(1, r.wallMs))} of the time · settings ${JSON.stringify(r.settings)}`,
+    );
+  }
   if (r.note) lines.push(`note: ${r.note}`);
   return `${lines.join('\n')}\n`;
 }

@@ -15,10 +15,14 @@ export const MODEL_FLAGS = {
 
 /** How tokens are chosen. */
 export const SAMPLING_FLAGS = {
-  strategy: { kind: 'choice', choices: STRATEGIES, help: 'greedy (default) or sample' },
-  temperature: { kind: 'number', valueName: 'T', min: 0, minExclusive: true, help: 'sampling temperature (default 1.0; sample only)' },
-  'top-p': { kind: 'number', valueName: 'P', min: 0, minExclusive: true, max: 1, help: 'nucleus mass (default 1.0; sample only)' },
-  seed: { kind: 'number', valueName: 'N', integer: true, min: -2147483648, max: 2147483647, help: 'random seed (default 0; sample only)' },
+  strategy: {
+    kind: 'choice',
+    choices: STRATEGIES,
+    help: 'greedy (default), sample, sc (self-consistency@K), bok (best-of-K), beam (step-level beam search) or cat (confidence-aware tree search)',
+  },
+  temperature: { kind: 'number', valueName: 'T', min: 0, minExclusive: true, help: 'sampling temperature (default 1.0; every strategy but greedy)' },
+  'top-p': { kind: 'number', valueName: 'P', min: 0, minExclusive: true, max: 1, help: 'nucleus mass (default 1.0; every strategy but greedy)' },
+  seed: { kind: 'number', valueName: 'N', integer: true, min: -2147483648, max: 2147483647, help: 'random seed (default 0; every strategy but greedy)' },
   'max-tokens': { kind: 'number', valueName: 'N', integer: true, min: 1, help: `token budget per solution (default ${DEFAULT_MAX_TOKENS})` },
 } as const satisfies FlagSpecs;
 

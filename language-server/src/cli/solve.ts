@@ -1,28 +1,35 @@
-import { generate, type GeneratedRow } from '../decoding/generate';
 import type { GeneratedStep } from '../decoding/rowDecoder';
-import type { SamplingOptions } from '../decoding/sampling';
 import type { StepMetric } from '../decoding/stepConfidence';
-import type { StopReason } from '../decoding/stopping';
+import { runStrategy } from '../decoding/strategies';
+import { stepNodeIds, type StrategyName, type StrategyResult, type StrategySettings } from '../decoding/strategyResult';
+import type { PathStopReason } from '../decoding/treeNodes';
+import { treeToRoundedJSON } from '../trace/treeJson';
 import { toJSON, traceFromRow } from '../trace/types';
 import { confidenceBand } from './bands';
 import { describeFlags, parseArgs, type ParsedFlags } from './args';
-import { encodeProblem, openModel, requireProblemText, samplingFromFlags, type OpenedModel } from './engine';
+import { encodeProblem, openModel, requireProblemText, type OpenedModel } from './engine';
 import { EXIT_CANCELLED, EXIT_OK, UsageError } from './errors';
 import { DEFAULT_MAX_TOKENS, METRIC_FLAG, MODEL_FLAGS, SAMPLING_FLAGS } from './flags';
 import { readStdinText } from './input';
 import { onInterrupt } from './interrupt';
+import { SAMPLES_HELP, SEARCH_FLAGS, strategyFromFlags } from './strategyFlags';
+import { describeStrategy } from './strategySummary';
 import { createPalette, formatMs, formatProviders, formatStepLine, shouldUseColor, tokensPerSecond, type Palette } from './terminal';
 
 export const SOLVE_FLAGS = {
-  json: { kind: 'boolean', help: 'print one JSON object instead of the coloured steps' },
+  json: { kind: 'boolean', help: 'print one JSON object (steps with their pruned siblings, the whole reasoning tree) instead of the coloured steps' },
   ...MODEL_FLAGS,
   ...SAMPLING_FLAGS,
+  samples: { kind: 'number', valueName: 'K', integer: true, min: 1, help: `${SAMPLES_HELP})` },
+  ...SEARCH_FLAGS,
   ...METRIC_FLAG,
 } as const;
 
 export const SOLVE_USAGE = `Usage: caspo solve [flags] "<problem>"   (or "-" to read the problem from stdin)
 
-Solves a problem step by step and shows each step's calibrated confidence.
+Solves a problem step by step and shows each step's calibrated confidence. With --strategy cat
+the steps come from a tree search that prunes unsure candidate steps; each step line says how many
+candidates were pruned beside it, and --json prints them and the whole tree.
 
 Flags:
 ${describeFlags(SOLVE_FLAGS)}`;
@@ -36,13 +43,13 @@ export async function runSolve(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${SOLVE_USAGE}\n`);
     return EXIT_OK;
   }
-  const sampling = samplingFromFlags(flags);
+  const { strategy, settings } = strategyFromFlags(flags);
   const problem = await problemFrom(positionals);
   requireProblemText(problem, 'the problem');
 
   const opened = await openModel({ modelDir: flags.model, executionProvider: flags.ep, threads: flags.threads });
   try {
-    return await solveWith(opened, problem, flags, sampling);
+    return await solveWith(opened, problem, flags, strategy, settings);
   } finally {
     await opened.model.dispose();
   }
@@ -55,83 +62,97 @@ async function problemFrom(positionals: string[]): Promise<string> {
   return positionals.join(' ');
 }
 
-async function solveWith(opened: OpenedModel, problem: string, flags: SolveFlags, sampling: SamplingOptions): Promise<number> {
+async function solveWith(opened: OpenedModel, problem: string, flags: SolveFlags, strategy: StrategyName, settings: StrategySettings): Promise<number> {
   const { model, calibration } = opened;
   const metric: StepMetric = flags.metric ?? calibration.defaultMetric;
   const { promptIds, maxNewTokens } = encodeProblem(model, problem, flags['max-tokens'] ?? DEFAULT_MAX_TOKENS, 'the problem');
   const json = flags.json === true;
   const palette = createPalette(shouldUseColor(process.stdout));
+  // One-row strategies stream their steps as they close; the others show the chosen path at the end.
+  const streams = !json && (strategy === 'greedy' || strategy === 'sample');
   // Listen for Ctrl-C before the header goes out, so from then on it always cancels cleanly.
   const interrupt = onInterrupt();
   if (!json) process.stdout.write(`${palette.bold('Problem:')} ${problem.trim()}\n`);
-  let result;
+  let result: StrategyResult;
   try {
-    result = await generate(model, {
-      promptIds,
-      maxNewTokens,
-      sampling,
-      calibration,
-      metric,
-      signal: interrupt.signal,
-      onStep: json ? undefined : ({ step }) => process.stdout.write(`${formatStepLine(step.index, step.text, step.confidence, palette)}\n`),
-    });
+    result = await runStrategy(
+      model,
+      strategy,
+      {
+        promptIds,
+        maxNewTokens,
+        calibration,
+        metric,
+        signal: interrupt.signal,
+        onStep: streams ? ({ step }) => process.stdout.write(`${formatStepLine(step.index, step.text, step.confidence, palette)}\n`) : undefined,
+      },
+      settings,
+    );
   } finally {
     interrupt.dispose();
   }
-  const row = result.rows[0];
-  const trace = traceFromRow(row, {
-    problem,
-    strategy: sampling.kind,
-    model: opened.name,
-    executionProvider: model.executionProvider.active,
-    stats: result.stats,
-  });
+  const path = result.path;
+  const trace = traceFromRow(path, { problem, strategy, model: opened.name, executionProvider: model.executionProvider.active, stats: result.stats });
+  const nodeIds = stepNodeIds(result, path.steps);
+  const prunedAt = nodeIds.map((id) =>
+    id === null ? [] : result.tree.prunedSiblings(id).map((n) => ({ id: n.id, text: n.text, confidence: round6(n.confidence) })),
+  );
 
   if (json) {
     const base = toJSON(trace);
     const output = {
       ...base,
-      steps: base.steps.map((step, i) => ({ ...step, rawScore: round6(row.steps[i].score) })),
+      steps: base.steps.map((step, i) => ({ ...step, rawScore: round6(path.steps[i].score), nodeId: nodeIds[i], pruned: prunedAt[i] })),
+      stats: { ...base.stats, forwardPasses: result.stats.forwardPasses, expandedSteps: result.stats.expandedSteps },
       metric,
       calibrated: calibration.isFitted(metric),
-      stopReason: row.stopReason,
+      stopReason: result.stopReason,
       modelDir: model.dir,
       rejectedProviders: model.executionProvider.rejected,
-      sampling,
+      sampling: result.tree.settings.sampling,
+      settings: result.settings,
+      ...(result.threshold !== undefined ? { threshold: result.threshold === null ? null : round6(result.threshold) } : {}),
+      vote: result.vote && { ...result.vote, tally: result.vote.tally.map((t) => ({ ...t, weight: round6(t.weight) })) },
+      pathNodeIds: result.pathNodeIds,
+      tree: treeToRoundedJSON(result.tree),
     };
     process.stdout.write(`${JSON.stringify(output)}\n`);
   } else {
-    process.stdout.write(summaryLines(opened, row, trace.answer, result.stats, metric, palette));
+    if (!streams) {
+      path.steps.forEach((step, i) => {
+        const pruned = prunedAt[i].length > 0 ? palette.dim(`  (${prunedAt[i].length} pruned)`) : '';
+        process.stdout.write(`${formatStepLine(step.index, step.text, step.confidence, palette)}${pruned}\n`);
+      });
+    }
+    process.stdout.write(summaryLines(opened, result, trace.answer, metric, palette));
   }
-  return row.stopReason === 'cancelled' ? EXIT_CANCELLED : EXIT_OK;
+  return result.stopReason === 'cancelled' ? EXIT_CANCELLED : EXIT_OK;
 }
 
-function summaryLines(
-  opened: OpenedModel,
-  row: GeneratedRow,
-  answer: string | null,
-  stats: { generatedTokens: number; wallMs: number },
-  metric: StepMetric,
-  palette: Palette,
-): string {
+function summaryLines(opened: OpenedModel, result: StrategyResult, answer: string | null, metric: StepMetric, palette: Palette): string {
   const lines: string[] = [];
-  const why: Record<StopReason, string> = {
+  const why: Record<PathStopReason, string> = {
     cancelled: 'cancelled (Ctrl-C) — the steps above are what was decoded',
     maxTokens: 'stopped at the token limit (raise --max-tokens)',
     eos: 'the model ended without an answer line',
+    budget: 'the step budget ran out before any path finished (raise --budget); the steps above are the best unfinished path',
     answer: '',
   };
   lines.push(`${palette.bold('Answer:')} ${answer ?? '(none)'}`);
-  if (why[row.stopReason]) lines.push(palette.dim(why[row.stopReason]));
-  const weakest = lowestStep(row.steps);
+  if (why[result.stopReason]) lines.push(palette.dim(why[result.stopReason]));
+  const weakest = lowestStep(result.path.steps);
   if (weakest && confidenceBand(weakest.confidence) === 'low') {
     lines.push(palette.dim(`weakest step: ${weakest.index + 1} (${(weakest.confidence * 100).toFixed(1)}%)`));
   }
+  const search = describeStrategy(result);
+  if (search) lines.push(palette.dim(search));
+  const stats = result.stats;
   const calibrated = opened.calibration.isFitted(metric) ? 'calibrated' : 'default mapping, not fitted in caspo.json';
+  const forwards = result.strategy === 'greedy' || result.strategy === 'sample' ? '' : ` (${stats.forwardPasses} forwards)`;
   lines.push(
     palette.dim(
       `model ${opened.name} · ${formatProviders(opened.model.executionProvider)} · ` +
-        `${stats.generatedTokens} tokens in ${formatMs(stats.wallMs)} (${tokensPerSecond(stats.generatedTokens, stats.wallMs)} tokens/s) · ` +
+        `${stats.generatedTokens} tokens${forwards} in ${formatMs(stats.wallMs)} (${tokensPerSecond(stats.generatedTokens, stats.wallMs)} tokens/s) · ` +
         `confidence ${metric} (${calibrated})`,
     ),
   );

@@ -41,7 +41,7 @@ export function answersMatch(given: string | null, expected: string): boolean {
 }
 
 /** Scores one generated solution: answer against `expected`, each step with the exact verifier. */
-export function labelSolution(problem: string, expected: string, row: GeneratedRow): LabelledSolution {
+export function labelSolution(problem: string, expected: string, row: Pick<GeneratedRow, 'text' | 'steps'>): LabelledSolution {
   const answer = parseAnswer(row.text);
   const answerCorrect = answersMatch(answer, expected);
   let labels;

@@ -70,5 +70,10 @@ export async function decodeAndLabel(records: readonly ProblemRecord[], options:
 /** Each problem gets its own random stream (rows within it are split further by the engine). */
 function perProblemSampling(sampling: SamplingOptions, problemIndex: number): SamplingOptions {
   if (sampling.kind === 'greedy') return sampling;
-  return { ...sampling, seed: (sampling.seed + Math.imul(problemIndex + 1, 0x632be5ab)) | 0 };
+  return { ...sampling, seed: perProblemSeed(sampling.seed, problemIndex) };
+}
+
+/** The seed of problem `problemIndex` of a sweep run with `seed`. */
+export function perProblemSeed(seed: number, problemIndex: number): number {
+  return (seed + Math.imul(problemIndex + 1, 0x632be5ab)) | 0;
 }

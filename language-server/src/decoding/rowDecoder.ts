@@ -72,7 +72,21 @@ export class RowDecoder {
     const id = this.parts.sampler.choose(logits, this.stats);
     const { logSumExp: _unused, ...confidence } = confidenceOfChosen(logits, this.stats, id);
     this.confidenceMs += performance.now() - started;
+    return this.append(confidence);
+  }
 
+  /**
+   * Appends a token chosen earlier, with its recorded evidence (no logits): rebuilds the state of a
+   * recorded path, e.g. to continue a pruned branch of a reasoning tree.
+   */
+  replay(token: Omit<GeneratedToken, 'text'>): RowAdvance {
+    if (this.finished) throw new Error(`RowDecoder.replay after the row stopped (${this.stopReason})`);
+    const { id, prob, logProb, entropy, maxProb, topK } = token;
+    return this.append({ id, prob, logProb, entropy, maxProb, topK: topK.slice() });
+  }
+
+  private append(confidence: Omit<GeneratedToken, 'text'>): RowAdvance {
+    const id = confidence.id;
     const token: GeneratedToken = { ...confidence, text: this.parts.detokenizer.push(id) };
     const tokenIndex = this.tokens.push(token) - 1;
     this.text += token.text;
@@ -104,11 +118,14 @@ export class RowDecoder {
     return last ? [this.addStep(last.text, last.tokenIndices)] : [];
   }
 
-  /** An independent copy (same tokens, steps and sampler/detokenizer state) for a forked branch. */
-  clone(): RowDecoder {
+  /**
+   * An independent copy (same tokens, steps and sampler/detokenizer state) for a forked branch;
+   * with `sampler`, the copy chooses its tokens with that one instead (a branch's own stream).
+   */
+  clone(sampler?: TokenSampler): RowDecoder {
     const copy = new RowDecoder({
       ...this.parts,
-      sampler: this.parts.sampler.clone(),
+      sampler: sampler ?? this.parts.sampler.clone(),
       detokenizer: this.parts.detokenizer.clone(),
       segmenter: this.parts.segmenter.clone(),
     });

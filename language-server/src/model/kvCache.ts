@@ -102,6 +102,45 @@ export class KvCache {
     return new KvCache(this.layers.map((layer) => ({ key: copyRows(layer.key), value: copyRows(layer.value) })));
   }
 
+  /**
+   * One cache holding the rows of `caches` in order (copies). All must have the same past length,
+   * layer count, heads and head size: branches of equal length can then share one batched forward.
+   */
+  static concat(caches: readonly KvCache[]): KvCache {
+    if (caches.length === 0) throw new Error('KvCache.concat needs at least one cache');
+    const first = caches[0];
+    for (const cache of caches) {
+      if (
+        cache.pastLength !== first.pastLength ||
+        cache.numLayers !== first.numLayers ||
+        cache.numKeyValueHeads !== first.numKeyValueHeads ||
+        cache.headDim !== first.headDim
+      ) {
+        throw new Error(
+          `KvCache.concat: shapes differ (past ${cache.pastLength} vs ${first.pastLength}, layers ${cache.numLayers} vs ` +
+            `${first.numLayers}, heads ${cache.numKeyValueHeads} vs ${first.numKeyValueHeads}, head size ${cache.headDim} vs ${first.headDim})`,
+        );
+      }
+    }
+    const batch = caches.reduce((sum, cache) => sum + cache.batchSize, 0);
+    const dims = [batch, first.numKeyValueHeads, first.pastLength, first.headDim];
+    const join = (tensors: KvTensor[]): Tensor => {
+      const to = new Float32Array(batch * first.numKeyValueHeads * first.pastLength * first.headDim);
+      let offset = 0;
+      for (const tensor of tensors) {
+        const from = floatData(tensor);
+        to.set(from, offset);
+        offset += from.length;
+      }
+      return new Tensor('float32', to, dims);
+    };
+    const layers: KvLayer[] = [];
+    for (let i = 0; i < first.numLayers; i++) {
+      layers.push({ key: join(caches.map((c) => c.layers[i].key)), value: join(caches.map((c) => c.layers[i].value)) });
+    }
+    return new KvCache(layers);
+  }
+
   /** A new cache holding only the first `length` positions of every row. */
   trim(length: number): KvCache {
     if (!Number.isInteger(length) || length < 0 || length > this.pastLength) {

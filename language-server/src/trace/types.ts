@@ -55,8 +55,8 @@ export interface TraceContext {
   stats: GenerationStats;
 }
 
-/** Builds the trace of one generated row. */
-export function traceFromRow(row: GeneratedRow, context: TraceContext): Trace {
+/** Builds the trace of one generated row (or any decoded path: a strategy's chosen one). */
+export function traceFromRow(row: Pick<GeneratedRow, 'text' | 'steps' | 'tokens'>, context: TraceContext): Trace {
   return {
     problem: context.problem,
     answer: parseAnswer(row.text),

@@ -1,0 +1,205 @@
+import { strict as assert } from 'node:assert';
+import { cat, type CatSettings } from '../../language-server/src/decoding/cat';
+import { ConfidenceCalibration } from '../../language-server/src/decoding/stepConfidence';
+import type { StrategyResult } from '../../language-server/src/decoding/strategyResult';
+import { allotCandidates } from '../../language-server/src/decoding/treeSearch';
+import type { ReasoningTree } from '../../language-server/src/trace/tree';
+import { ScriptedStepModel, tableScript } from './helpers/scriptedStepModel';
+
+/**
+ * The scripted model writes one of these steps after the steps so far. With the minProb metric and
+ * the fixed (uncalibrated) mapping, a step's confidence is its probability here: its first token
+ * carries the choice, every other token has probability 1.
+ */
+const SCRIPT = tableScript({
+  '': [
+    { text: 'A1', prob: 0.6 },
+    { text: 'B1', prob: 0.3 },
+    { text: 'C1', prob: 0.1 },
+  ],
+  A1: [{ text: 'Answer: 1', prob: 1 }],
+  B1: [
+    { text: 'B2', prob: 0.8 },
+    { text: 'X2', prob: 0.2 },
+  ],
+  'B1 / B2': [{ text: 'Answer: 2', prob: 1 }],
+  'B1 / X2': [{ text: 'Answer: 9', prob: 1 }],
+  C1: [{ text: 'Answer: 3', prob: 1 }],
+});
+
+const calibration = new ConfidenceCalibration(259, 5);
+
+async function runCat(settings: Partial<CatSettings>, model = new ScriptedStepModel(SCRIPT)): Promise<StrategyResult & { model: ScriptedStepModel }> {
+  const result = await cat(model, { promptIds: model.promptIds, maxNewTokens: 60, calibration, metric: 'minProb' }, settings);
+  return { ...result, model };
+}
+
+/** One line per node: id, text, status (/why pruned), flagged, draws. */
+function shape(tree: ReasoningTree): string[] {
+  return tree.nodes.map(
+    (n) => `${n.id} ${JSON.stringify(n.text)} ${n.status}${n.prunedBy ? `/${n.prunedBy}` : ''}${n.flagged ? ' flagged' : ''} [${n.draws}]`,
+  );
+}
+
+function near(actual: number, expected: number, what: string): void {
+  assert.ok(Math.abs(actual - expected) < 1e-6, `${what}: ${actual} is not ${expected}`);
+}
+
+describe('CaT on a scripted model', () => {
+  it('branches b candidates per boundary, merges duplicates, keeps up to w by path score, and answers with the best completed path', async () => {
+    // Seed 5 draws A1, B1, C1 at the root; every later candidate of a node draws the same step.
+    const r = await runCat({ branches: 3, width: 3, threshold: { kind: 'fixed', value: 0.2 }, seed: 5 });
+    assert.deepEqual(shape(r.tree), [
+      'root "" kept []',
+      '0 "A1" kept [0]',
+      '1 "B1" kept [1]',
+      '2 "C1" pruned/threshold [2]',
+      '0.0 "Answer: 1" completed [0,1,2]',
+      '1.0 "B2" kept [0,1,2]',
+      '1.0.0 "Answer: 2" completed [0,1,2]',
+    ]);
+    const node = (id: string) => r.tree.get(id);
+    near(node('1').confidence, 0.3, 'B1 confidence');
+    near(node('1.0').confidence, 0.8, 'B2 confidence');
+    near(node('1.0.0').pathScore, Math.log(0.3) + Math.log(0.8) + Math.log(1), 'path score = Σ log confidence');
+    assert.equal(node('2').tokenIds.length, 3, 'a pruned candidate keeps its tokens ("C1\\n")');
+    assert.equal(node('1.0').prefixTokenCount, 3);
+    assert.deepEqual(r.tree.tokenPath('1.0'), [...r.model.promptIds, ...'B1\nB2\n'].map((c) => (typeof c === 'number' ? c : c.charCodeAt(0))));
+
+    assert.equal(r.answer, '1');
+    assert.deepEqual(r.pathNodeIds, ['0', '0.0']);
+    assert.equal(r.path.text, 'A1\nAnswer: 1\n');
+    assert.deepEqual(r.path.steps.map((s) => s.text), ['A1', 'Answer: 1']);
+    assert.equal(r.stopReason, 'answer');
+    assert.equal(r.vote?.answer, '1');
+    assert.deepEqual(r.vote?.tally.map((t) => [t.answer, Number(t.weight.toFixed(6)), t.paths]), [
+      ['1', 0.6, 1],
+      ['2', 0.24, 1],
+    ]);
+
+    // Work: 3 + 2·3 + 3 draws; tokens of every draw; one forward per position, all rows together.
+    assert.equal(r.stats.expandedSteps, 12);
+    assert.equal(r.stats.generatedTokens, 3 * 3 + 3 * 10 + 3 * 3 + 3 * 10);
+    assert.equal(r.stats.forwardPasses, 3 + 10 + 10);
+    assert.equal(r.model.forwardPasses, r.stats.forwardPasses);
+    assert.deepEqual(
+      r.model.batchSizes.slice(0, 5),
+      [1, 3, 3, 2, 6],
+      'prefill once, the root\'s 3 candidates together; then each kept node\'s last id is fed once and its candidates fork from it',
+    );
+    // Nothing is re-fed: the prompt once, each draw's ids but its last, and the last id of each node
+    // that branches (A1, B1, B2) once for all its candidates.
+    assert.equal(r.model.fedTokens, r.model.promptIds.length + (r.stats.generatedTokens - r.stats.expandedSteps) + 3);
+  });
+
+  it('prunes below τ and beyond the width; pruned candidates stay in the tree', async () => {
+    const r = await runCat({ branches: 3, width: 1, threshold: { kind: 'fixed', value: 0.2 }, seed: 5 });
+    assert.deepEqual(shape(r.tree), [
+      'root "" kept []',
+      '0 "A1" kept [0]',
+      '1 "B1" pruned/width [1]',
+      '2 "C1" pruned/threshold [2]',
+      '0.0 "Answer: 1" completed [0,1,2]',
+    ]);
+    assert.deepEqual(r.tree.prunedSiblings('0').map((n) => n.id), ['1', '2']);
+    assert.equal(r.answer, '1');
+    assert.equal(r.stats.expandedSteps, 6);
+  });
+
+  it('continues the best candidate, flagged, when every candidate is below τ', async () => {
+    const r = await runCat({ branches: 3, width: 2, threshold: { kind: 'fixed', value: 0.7 }, seed: 5 });
+    assert.deepEqual(shape(r.tree), [
+      'root "" kept []',
+      '0 "A1" flagged flagged [0]',
+      '1 "B1" pruned/threshold [1]',
+      '2 "C1" pruned/threshold [2]',
+      '0.0 "Answer: 1" completed [0,1,2]',
+    ]);
+    assert.equal(r.answer, '1');
+
+    // A final step can be rescued too: it is then 'completed' and flagged (seed 0 draws both answers, a tie at 0.5).
+    const unsure = new ScriptedStepModel(tableScript({ '': [{ text: 'S', prob: 1 }], S: [{ text: 'Answer: 4', prob: 0.5 }, { text: 'Answer: 5', prob: 0.5 }] }));
+    const u = await runCat({ branches: 2, width: 2, threshold: { kind: 'fixed', value: 0.9 }, seed: 0 }, unsure);
+    assert.deepEqual(shape(u.tree), [
+      'root "" kept []',
+      '0 "S" kept [0,1]',
+      '0.0 "Answer: 5" completed flagged [0]',
+      '0.1 "Answer: 4" pruned/threshold [1]',
+    ]);
+    assert.equal(u.answer, '5');
+  });
+
+  it('adaptive τ: no threshold pruning during the warm-up, then the percentile of the warm-up confidences', async () => {
+    // Seed 0 draws B1, A1, A1 at the root (warm-up: 0.3, 0.6, 0.6 → median 0.6), and B2, X2, X2 after B1.
+    const r = await runCat({ branches: 3, width: 3, threshold: { kind: 'percentile', percentile: 50, warmupSteps: 3 }, seed: 0 });
+    near(r.threshold as number, 0.6, 'τ');
+    assert.deepEqual(shape(r.tree), [
+      'root "" kept []',
+      '0 "B1" kept [0]', // 0.3 < τ, but the warm-up round is not judged by τ
+      '1 "A1" kept [1,2]',
+      '1.0 "Answer: 1" completed [0,1,2]',
+      '0.0 "B2" kept [0]',
+      '0.1 "X2" pruned/threshold [1,2]',
+      '0.0.0 "Answer: 2" completed [0,1,2]',
+    ]);
+
+    // A warm-up longer than the first round spans two rounds: τ comes from all 6 draws.
+    const longer = await runCat({ branches: 3, width: 3, threshold: { kind: 'percentile', percentile: 0, warmupSteps: 4 }, seed: 0 });
+    near(longer.threshold as number, 0.2, 'τ = the lowest of 0.3, 0.6, 0.6, 1, 1, 1, 0.8, 0.2, 0.2');
+    assert.equal(longer.tree.get('0.1').status, 'kept', 'X2 was drawn during the warm-up');
+  });
+
+  it('stops expanding when the budget is spent: the best nodes get their candidates first, the rest are pruned', async () => {
+    const r = await runCat({ branches: 3, width: 3, threshold: { kind: 'fixed', value: 0 }, seed: 0, budget: 5 });
+    assert.deepEqual(shape(r.tree), [
+      'root "" kept []',
+      '0 "B1" pruned/budget [0]',
+      '1 "A1" kept [1,2]',
+      '1.0 "Answer: 1" completed [0,1]',
+    ]);
+    assert.equal(r.stats.expandedSteps, 5);
+    assert.equal(r.answer, '1');
+
+    // Too small to finish any path: no answer, the best unfinished path is returned, stop reason 'budget'.
+    const cut = await runCat({ branches: 3, width: 3, threshold: { kind: 'fixed', value: 0 }, seed: 0, budget: 3 });
+    assert.deepEqual(shape(cut.tree), ['root "" kept []', '0 "B1" pruned/budget [0]', '1 "A1" pruned/budget [1,2]']);
+    assert.equal(cut.answer, null);
+    assert.equal(cut.stopReason, 'budget');
+    assert.deepEqual(cut.pathNodeIds, ['1']);
+    assert.equal(cut.path.text, 'A1\n');
+    assert.equal(cut.vote?.answer, null);
+  });
+
+  it('is reproducible from its seed, and the seed matters', async () => {
+    const settings = { branches: 3, width: 3, threshold: { kind: 'fixed', value: 0 } as const };
+    const a = await runCat({ ...settings, seed: 5 });
+    const b = await runCat({ ...settings, seed: 5 });
+    assert.deepEqual(b.tree.toJSON(), a.tree.toJSON());
+    const c = await runCat({ ...settings, seed: 0 });
+    assert.notDeepEqual(shape(c.tree), shape(a.tree));
+  });
+
+  it('validates its settings and stops when cancelled', async () => {
+    await assert.rejects(runCat({ threshold: { kind: 'fixed', value: 1.5 } }), /threshold must be in \[0, 1\]/);
+    await assert.rejects(runCat({ threshold: { kind: 'percentile', percentile: 120, warmupSteps: 4 } }), /percentile must be in \[0, 100\]/);
+    await assert.rejects(runCat({ branches: 0 }), /branches must be a positive integer/);
+    await assert.rejects(runCat({ temperature: 0 }), /temperature must be a positive number/);
+
+    const model = new ScriptedStepModel(SCRIPT);
+    const controller = new AbortController();
+    const r = await cat(
+      model,
+      { promptIds: model.promptIds, maxNewTokens: 60, calibration, metric: 'minProb', signal: controller.signal, onNode: (n) => n.depth === 1 && controller.abort() },
+      { seed: 5, width: 3, threshold: { kind: 'fixed', value: 0 } },
+    );
+    assert.equal(r.stopReason, 'cancelled');
+    assert.equal(r.answer, null);
+    assert.ok(r.tree.nodes.every((n) => n.depth <= 1), 'nothing expanded after the abort');
+  });
+
+  it('allots the budget to the best frontier nodes first', () => {
+    assert.deepEqual(allotCandidates(3, 4, 20), [4, 4, 4]);
+    assert.deepEqual(allotCandidates(3, 4, 6), [4, 2, 0]);
+    assert.deepEqual(allotCandidates(2, 4, 0), [0, 0]);
+  });
+});

@@ -1,6 +1,9 @@
 /** Every command, registered from one table of factories `(ctx) => handler`. */
 import * as vscode from 'vscode';
 import type { Ctx } from './ctx';
+import { RE_EXPAND_COMMAND } from './protocol';
+import { REVEAL_LINE_COMMAND } from './reasoningTreeView';
+import { reExpandBranchCommand, reExpandNodeCommand, revealLine } from './reExpandCommands';
 import { solveCommand } from './solveCommand';
 
 type CommandFactory = (ctx: Ctx) => (...args: never[]) => unknown;
@@ -14,10 +17,16 @@ const COMMANDS: Record<string, CommandFactory> = {
   },
   'caspo.restartServer': (ctx) => () => ctx.restart(),
   'caspo.showLog': (ctx) => () => ctx.output.show(true),
+  // Behind the code lens and the quick fix (hidden from the palette: they need a step's pruned branches).
+  [RE_EXPAND_COMMAND]: reExpandBranchCommand,
+  // The Reasoning Tree view's action on a pruned node, and a click on a shown node.
+  'caspo.reExpandNode': reExpandNodeCommand,
+  [REVEAL_LINE_COMMAND]: (ctx) => (uri: string, line: number) => revealLine(ctx, uri, line),
   // Internal: not in the command palette; integration tests read what they cannot see otherwise.
   'caspo.debug.serverPid': (ctx) => () => ctx.serverPid(),
   'caspo.debug.serverSettings': (ctx) => () => ctx.resolveSettings().server,
   'caspo.debug.gutter': (ctx) => (uri: string) => ctx.gutter.paintedLines(uri),
+  'caspo.debug.reasoningTree': (ctx) => (uri?: string) => ctx.reasoningTree.snapshot(uri),
 };
 
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {

@@ -3,7 +3,15 @@
  * (`contributes.configuration`); a missing or mistyped value is an error naming the setting.
  */
 import * as vscode from 'vscode';
-import { bandThresholdProblem, CONFIDENCE_METRICS, EXECUTION_PROVIDERS, type BandThresholds, type ServerSettings } from './protocol';
+import {
+  bandThresholdProblem,
+  CONFIDENCE_METRICS,
+  EXECUTION_PROVIDERS,
+  SEARCH_STRATEGIES,
+  type BandThresholds,
+  type CatSettings,
+  type ServerSettings,
+} from './protocol';
 import { chooseModelPath, resolveModelDir, type ModelPathChoice } from './modelPathRule';
 import { workspaceModelPathFromFiles } from './restrictedWorkspaceSettings';
 
@@ -54,8 +62,37 @@ export function readSettings(embeddedModelDir: string): ResolvedSettings {
       temperature,
       metric: choice(config, 'confidenceMetric', CONFIDENCE_METRICS),
       stepDelimiter,
+      strategy: choice(config, 'strategy', SEARCH_STRATEGIES),
+      cat: readCatSettings(config),
     },
   };
+}
+
+/** CaT's search settings (`caspo.cat.*`); the server checks them again against the engine's rules. */
+function readCatSettings(config: vscode.WorkspaceConfiguration): CatSettings {
+  const integer = (key: string, min: number) => {
+    const v = number(config, key);
+    if (!Number.isInteger(v) || v < min) throw invalid(key, `an integer ≥ ${min}`, v);
+    return v;
+  };
+  const threshold = number(config, 'cat.threshold');
+  if (threshold < 0 || threshold > 1) throw invalid('cat.threshold', 'a number from 0 to 1', threshold);
+  const percentile = config.get<unknown>('cat.thresholdPercentile');
+  const percentileOk = percentile === null || (typeof percentile === 'number' && percentile >= 0 && percentile <= 100);
+  if (!percentileOk) throw invalid('cat.thresholdPercentile', 'a number from 0 to 100, or null for the fixed threshold', percentile);
+  return {
+    branches: integer('cat.branches', 1),
+    width: integer('cat.width', 1),
+    threshold,
+    thresholdPercentile: percentile as number | null,
+    budget: integer('cat.budget', 1),
+    temperature: catTemperature(number(config, 'cat.temperature')),
+  };
+}
+
+function catTemperature(value: number): number {
+  if (!(value > 0)) throw invalid('cat.temperature', 'a number above 0 (CaT samples its candidates)', value);
+  return value;
 }
 
 /** The gutter's band thresholds, or undefined while they are invalid (the user is told elsewhere). */

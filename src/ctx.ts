@@ -13,6 +13,7 @@ import type { ModelPathChoice } from './modelPathRule';
 import { REASONING_LANGUAGE_ID, REASONING_SCHEME, serverStatusNotification, type ServerSettings } from './protocol';
 import { ReasoningDocumentStore } from './reasoningDocuments';
 import { ReasoningEditorOpener } from './reasoningEditors';
+import { ReasoningTreeView } from './reasoningTreeView';
 import { RestartPolicy } from './restartPolicy';
 import { SolveTracker } from './solveTracker';
 import { ServerStatusItem, type ClientPhase } from './status';
@@ -26,6 +27,7 @@ export class Ctx {
   readonly solves: SolveTracker;
   readonly gutter: ConfidenceGutter;
   readonly editors: ReasoningEditorOpener;
+  readonly reasoningTree: ReasoningTreeView;
   private readonly statusItem: ServerStatusItem;
   private client: LanguageClient | undefined;
   private clientScope: vscode.Disposable[] = [];
@@ -41,6 +43,7 @@ export class Ctx {
     this.statusItem = new ServerStatusItem();
     this.gutter = new ConfidenceGutter(extension.extensionUri, this.documents, readBandThresholds);
     this.editors = new ReasoningEditorOpener(this.documents, this.output);
+    this.reasoningTree = new ReasoningTreeView(readBandThresholds, this.output);
     extension.subscriptions.push(
       this.output,
       this.documents,
@@ -48,6 +51,8 @@ export class Ctx {
       this.solves,
       this.statusItem,
       this.gutter,
+      this.reasoningTree,
+      this.solves.onDidStartSolve(({ uri }) => this.reasoningTree.follow(uri)),
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (affectsCaspo(event)) void this.settingsChanged();
       }),
@@ -95,6 +100,7 @@ export class Ctx {
     this.client = client;
     this.clientScope.push(
       ...this.solves.attach(client),
+      ...this.reasoningTree.attach(client),
       client.onNotification(serverStatusNotification, (status) => this.statusItem.serverStatus(status)),
       client.onDidChangeState(({ newState }) => this.statusItem.clientPhase(phaseOf(newState))),
     );

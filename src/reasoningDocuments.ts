@@ -4,7 +4,7 @@
  * Code when a document changed so it re-reads it.
  */
 import * as vscode from 'vscode';
-import type { SolveStartedParams, SolveSummary, StepAddedParams, StepSummary } from './protocol';
+import type { DocumentChangedParams, SolveStartedParams, SolveSummary, StepAddedParams, StepSummary } from './protocol';
 
 /** How many solves' documents the extension keeps (the oldest go first). */
 const KEPT_DOCUMENTS = 100;
@@ -54,6 +54,11 @@ export class ReasoningDocumentStore implements vscode.TextDocumentContentProvide
   }
 
   finished(params: SolveSummary): void {
+    this.set(params.uri, { text: params.text, steps: params.steps });
+  }
+
+  /** Re-rendered by the server (a re-expanded branch): the new text and every step line, branches included. */
+  rerendered(params: DocumentChangedParams): void {
     this.set(params.uri, { text: params.text, steps: params.steps });
   }
 

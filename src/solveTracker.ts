@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { BaseLanguageClient } from 'vscode-languageclient';
 import {
+  documentChangedNotification,
   solveFinishedNotification,
   solveStartedNotification,
   stepAddedNotification,
@@ -34,6 +35,9 @@ interface Active {
 export class SolveTracker implements vscode.Disposable {
   private counter = 0;
   private readonly active = new Map<string, Active>();
+  private readonly started = new vscode.EventEmitter<SolveStartedParams>();
+  /** Any solve's reasoning document began (the Reasoning Tree view follows the newest). */
+  readonly onDidStartSolve = this.started.event;
 
   constructor(private readonly documents: ReasoningDocumentStore) {}
 
@@ -43,12 +47,14 @@ export class SolveTracker implements vscode.Disposable {
       client.onNotification(solveStartedNotification, (params) => {
         this.documents.began(params);
         this.active.get(params.solveId)?.events.started(params);
+        this.started.fire(params);
       }),
       client.onNotification(stepAddedNotification, (params) => {
         this.documents.stepAdded(params);
         this.active.get(params.solveId)?.events.stepAdded(params);
       }),
       client.onNotification(solveFinishedNotification, (params) => this.documents.finished(params)),
+      client.onNotification(documentChangedNotification, (params) => this.documents.rerendered(params)),
     ];
   }
 
@@ -80,5 +86,6 @@ export class SolveTracker implements vscode.Disposable {
 
   dispose(): void {
     this.cancelAll();
+    this.started.dispose();
   }
 }

@@ -2,21 +2,31 @@
  * The CASPO language server: LSP wiring only. The engine (model/, decoding/) does the work; the
  * handlers/ adapt it to LSP; host/ owns the model and the solves' documents.
  */
-import { createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind, type InitializeResult } from 'vscode-languageserver/node';
+import { CodeActionKind, createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind, type InitializeResult } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import {
+  documentChangedNotification,
+  expandBranchRequest,
+  reasoningTreeRequest,
   serverStatusNotification,
   solveFinishedNotification,
   solveRequest,
   solveStartedNotification,
   stepAddedNotification,
+  treeChangedNotification,
+  type DocumentChangedParams,
   type InitializationOptions,
+  type TreeChangedParams,
   type ServerSettings,
 } from '../../src/protocol';
+import { codeActionsFor } from './handlers/codeActions';
+import { codeLensesFor } from './handlers/codeLens';
 import { DiagnosticsPublisher } from './handlers/diagnostics';
 import { documentSymbolsFor } from './handlers/documentSymbols';
+import { handleExpandBranch } from './handlers/expandBranch';
 import { hoverAt } from './handlers/hover';
 import { inlayHintsFor } from './handlers/inlayHints';
+import { reasoningTreeFor } from './handlers/reasoningTree';
 import { handleSolve } from './handlers/solve';
 import { ServerStatusReporter } from './handlers/status';
 import { connectionSink, guarded, reportUnhandledErrors } from './host/crashReports';
@@ -77,6 +87,9 @@ connection.onInitialize((params): InitializeResult => {
       hoverProvider: true,
       inlayHintProvider: true,
       documentSymbolProvider: true,
+      // "N pruned branches — re-expand" on steps whose siblings CaT pruned, and the quick fix on their warnings.
+      codeLensProvider: { resolveProvider: false },
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
     },
     serverInfo: { name: 'caspo-language-server' },
   };
@@ -92,6 +105,9 @@ connection.onDidChangeConfiguration(({ settings: raw }) => {
   }
 });
 
+const treeChanged = (p: TreeChangedParams) => void connection.sendNotification(treeChangedNotification, p);
+const documentChanged = (p: DocumentChangedParams) => void connection.sendNotification(documentChangedNotification, p);
+
 connection.onRequest(
   solveRequest,
   guarded(solveRequest.method, sink, (params, token) =>
@@ -106,14 +122,26 @@ connection.onRequest(
         started: (p) => void connection.sendNotification(solveStartedNotification, p),
         stepAdded: (p) => void connection.sendNotification(stepAddedNotification, p),
         finished: (p) => void connection.sendNotification(solveFinishedNotification, p),
+        treeChanged,
+        documentChanged,
       },
     }),
   ),
 );
 
+connection.onRequest(
+  expandBranchRequest,
+  guarded(expandBranchRequest.method, sink, (params, token) =>
+    handleExpandBranch(params, token, { models, registry, diagnostics, log: sink.log, notify: { treeChanged, documentChanged } }),
+  ),
+);
+connection.onRequest(reasoningTreeRequest, guarded(reasoningTreeRequest.method, sink, (params) => reasoningTreeFor(registry, params)));
+
 connection.onHover(guarded('textDocument/hover', sink, (params) => hoverAt(registry, params, currentSettings().bands)));
 connection.languages.inlayHint.on(guarded('textDocument/inlayHint', sink, (params) => inlayHintsFor(registry, params)));
 connection.onDocumentSymbol(guarded('textDocument/documentSymbol', sink, (params) => documentSymbolsFor(registry, params)));
+connection.onCodeLens(guarded('textDocument/codeLens', sink, (params) => codeLensesFor(registry, params)));
+connection.onCodeAction(guarded('textDocument/codeAction', sink, (params) => codeActionsFor(registry, params)));
 
 editorDocuments.listen(connection);
 

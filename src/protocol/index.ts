@@ -2,3 +2,4 @@ export * from './bands';
 export * from './methods';
 export * from './reasoningUri';
 export * from './types';
+export * from './branches';

@@ -4,6 +4,14 @@
  */
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 import type {
+  DocumentChangedParams,
+  ExpandBranchParams,
+  ExpandBranchResult,
+  ReasoningTreeParams,
+  ReasoningTreeResult,
+  TreeChangedParams,
+} from './branches';
+import type {
   ServerStatusParams,
   SolveFinishedParams,
   SolveParams,
@@ -26,3 +34,15 @@ export const solveFinishedNotification = new NotificationType<SolveFinishedParam
 
 /** Model loading, execution provider, tokens/s, and the server's own error reports. */
 export const serverStatusNotification = new NotificationType<ServerStatusParams>('caspo/serverStatus');
+
+/** The reasoning tree of a solve: every node CaT expanded, kept, flagged or pruned. */
+export const reasoningTreeRequest = new RequestType<ReasoningTreeParams, ReasoningTreeResult, void>('caspo/reasoningTree');
+
+/** A solve's tree changed (new candidates, a re-expanded branch); ask for it again to show it. */
+export const treeChangedNotification = new NotificationType<TreeChangedParams>('caspo/treeChanged');
+
+/** Continues a pruned branch to its answer and appends it to the reasoning document as an alternative path. */
+export const expandBranchRequest = new RequestType<ExpandBranchParams, ExpandBranchResult, void>('caspo/expandBranch');
+
+/** The reasoning document was re-rendered beyond appending a step (e.g. an alternative path was added). */
+export const documentChangedNotification = new NotificationType<DocumentChangedParams>('caspo/documentChanged');

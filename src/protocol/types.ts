@@ -2,6 +2,7 @@
  * Payloads of the client/server contract. Plain data only: this folder imports nothing but
  * vscode-languageserver-protocol, so both the extension and the language server can use it.
  */
+import type { SearchStrategy } from './branches';
 
 /** URI scheme and language id of the read-only reasoning documents. */
 export const REASONING_SCHEME = 'caspo-reasoning';
@@ -41,6 +42,23 @@ export interface ServerSettings {
   temperature: number;
   metric: ConfidenceMetricChoice;
   stepDelimiter: string;
+  strategy: SearchStrategy;
+  /** Used when `strategy` is `cat`. */
+  cat: CatSettings;
+}
+
+/** CaT's search: `branches` candidates per step boundary, at most `width` survive, prune below τ. */
+export interface CatSettings {
+  branches: number;
+  width: number;
+  /** Fixed τ in [0, 1]: candidates below it are pruned. */
+  threshold: number;
+  /** Adaptive τ: this percentile (0–100) of the confidences seen in a warm-up; null = the fixed τ. */
+  thresholdPercentile: number | null;
+  /** Most steps expanded in all (every candidate counts). */
+  budget: number;
+  /** Candidates are sampled at this temperature (> 0: at 0 every candidate would be the same). */
+  temperature: number;
 }
 
 export interface InitializationOptions {
@@ -61,13 +79,16 @@ export interface StepSummary {
   /** Calibrated confidence in [0, 1]. */
   confidence: number;
   text: string;
+  /** Set on the lines of a re-expanded branch: the pruned node the alternative starts from. */
+  alternative?: string;
 }
 
 /**
- * Why decoding stopped: the engine's StopReason, or `error` when decoding failed part-way (the
- * request then answers with an error; the steps already decoded stay in the document).
+ * Why decoding stopped: the engine's StopReason, `budget` when CaT's step budget ran out before a
+ * path finished, or `error` when decoding failed part-way (the request then answers with an error;
+ * the steps already decoded stay in the document).
  */
-export type SolveStopReason = 'answer' | 'eos' | 'maxTokens' | 'cancelled' | 'error';
+export type SolveStopReason = 'answer' | 'eos' | 'maxTokens' | 'budget' | 'cancelled' | 'error';
 
 /** Every document update carries the whole text: reasoning documents are a few lines long. */
 export interface ReasoningDocumentUpdate {

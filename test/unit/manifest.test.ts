@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseServerSettings } from '../../language-server/src/host/settings';
-import { CONFIDENCE_BANDS, CONFIDENCE_METRICS, EXECUTION_PROVIDERS } from '../../src/protocol';
+import { CONFIDENCE_BANDS, CONFIDENCE_METRICS, EXECUTION_PROVIDERS, SEARCH_STRATEGIES } from '../../src/protocol';
 
 const root = join(__dirname, '..', '..');
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -20,6 +20,7 @@ describe('extension manifest (package.json)', () => {
   it('offers exactly the execution providers and metrics the protocol knows', () => {
     assert.deepEqual(properties['caspo.executionProvider'].enum, [...EXECUTION_PROVIDERS]);
     assert.deepEqual(properties['caspo.confidenceMetric'].enum, [...CONFIDENCE_METRICS]);
+    assert.deepEqual(properties['caspo.strategy'].enum, [...SEARCH_STRATEGIES]);
   });
 
   it('has defaults the server accepts', () => {
@@ -32,6 +33,15 @@ describe('extension manifest (package.json)', () => {
       temperature: defaultOf('temperature'),
       metric: defaultOf('confidenceMetric'),
       stepDelimiter: defaultOf('stepDelimiter'),
+      strategy: defaultOf('strategy'),
+      cat: {
+        branches: defaultOf('cat.branches'),
+        width: defaultOf('cat.width'),
+        threshold: defaultOf('cat.threshold'),
+        thresholdPercentile: defaultOf('cat.thresholdPercentile'),
+        budget: defaultOf('cat.budget'),
+        temperature: defaultOf('cat.temperature'),
+      },
     });
     assert.equal(settings.stepDelimiter, '\n');
     assert.equal(defaultOf('modelPath'), '', 'an empty model path means the embedded model');

@@ -11,6 +11,8 @@ const GOOD: ServerSettings = {
   temperature: 0,
   metric: 'modelDefault',
   stepDelimiter: '\n',
+  strategy: 'cat',
+  cat: { branches: 3, width: 2, threshold: 0.5, thresholdPercentile: null, budget: 40, temperature: 1 },
 };
 
 describe('server settings from the client', () => {
@@ -27,6 +29,12 @@ describe('server settings from the client', () => {
     ['negative temperature', { temperature: -1 }, /caspo\.temperature must be a number ≥ 0/],
     ['unknown metric', { metric: 'perplexity' }, /caspo\.confidenceMetric must be one of modelDefault, meanEntropy/],
     ['empty delimiter', { stepDelimiter: '' }, /caspo\.stepDelimiter must be a non-empty string/],
+    ['unknown strategy', { strategy: 'mcts' }, /caspo\.strategy must be one of cat, greedy, got "mcts"/],
+    ['missing CaT settings', { cat: undefined }, /caspo\.cat must be an object of CaT settings/],
+    ['zero branches', { cat: { ...GOOD.cat, branches: 0 } }, /caspo\.cat\.branches must be an integer ≥ 1, got 0/],
+    ['CaT threshold above 1', { cat: { ...GOOD.cat, threshold: 1.5 } }, /caspo\.cat\.threshold must be a number from 0 to 1, got 1\.5/],
+    ['zero CaT temperature', { cat: { ...GOOD.cat, temperature: 0 } }, /caspo\.cat\.temperature must be a number above 0/],
+    ['percentile above 100', { cat: { ...GOOD.cat, thresholdPercentile: 120 } }, /caspo\.cat\.thresholdPercentile must be a number from 0 to 100, or null/],
   ];
   for (const [name, change, message] of cases) {
     it(`rejects a ${name}, naming the setting`, () => {

@@ -85,6 +85,13 @@ const TOUCHED = [
   'temperature',
   'confidenceMetric',
   'stepDelimiter',
+  'strategy',
+  'cat.branches',
+  'cat.width',
+  'cat.threshold',
+  'cat.thresholdPercentile',
+  'cat.budget',
+  'cat.temperature',
 ];
 
 export async function setSettings(values: Record<string, unknown>, target = vscode.ConfigurationTarget.Global): Promise<void> {

@@ -10,21 +10,22 @@ import { formatPercent, stepLineText, type ReasoningDocument } from '../trace/re
  */
 export function lowConfidenceDiagnostics(document: ReasoningDocument, warningThreshold: number, clientLines?: readonly string[]): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
-  for (const step of document.steps) {
+  for (const { step, line, alternative, branching } of document.shownSteps()) {
     if (!(step.confidence < warningThreshold)) continue;
-    const line = document.lineOfStep(step.index);
     if (clientLines && !(clientLines[line] ?? '').startsWith(stepLineText(step.text))) continue;
     const weakest = step.weakestToken
       ? ` Weakest token ${JSON.stringify(step.weakestToken.text)} at ${formatPercent(step.weakestToken.prob)}.`
       : '';
+    const pruned = branching?.prunedSiblings.length ?? 0;
+    const fix = pruned === 0 ? '' : ` CaT pruned ${pruned} alternative${pruned === 1 ? '' : 's'} here: the quick fix re-expands them.`;
     diagnostics.push({
       range: { start: { line, character: 0 }, end: { line, character: stepLineText(step.text).length } },
       severity: DiagnosticSeverity.Warning,
       source: DIAGNOSTIC_SOURCE,
       code: LOW_CONFIDENCE_CODE,
       message:
-        `Step ${step.index + 1} has low confidence: ${formatPercent(step.confidence)} ` +
-        `(${step.metric} score ${step.score.toFixed(4)}), below the warning threshold ${formatPercent(warningThreshold)}.${weakest}`,
+        `Step ${step.index + 1}${alternative ? ` (alternative from step ${alternative.fromStep + 1})` : ''} has low confidence: ${formatPercent(step.confidence)} ` +
+        `(${step.metric} score ${step.score.toFixed(4)}), below the warning threshold ${formatPercent(warningThreshold)}.${weakest}${fix}`,
     });
   }
   return diagnostics;

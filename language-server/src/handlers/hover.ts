@@ -2,8 +2,8 @@ import { MarkupKind, type Hover, type HoverParams } from 'vscode-languageserver'
 import { confidenceBand, type BandThresholds } from '../../../src/protocol';
 import type { StepMetric } from '../decoding/stepConfidence';
 import type { SolveRegistry } from '../host/solveRegistry';
-import { formatPercent, stepLineText, type ReasoningDocument } from '../trace/reasoningDocument';
-import type { ReasoningStep } from '../trace/reasoningStep';
+import { formatPercent, stepLineText, type ReasoningDocument, type ShownStep } from '../trace/reasoningDocument';
+import { pathConfidence, type ReasoningStep } from '../trace/reasoningStep';
 
 const METRIC_MEANING: Record<StepMetric, string> = {
   meanEntropy: 'minus the mean token entropy, in nats',
@@ -15,10 +15,18 @@ const METRIC_MEANING: Record<StepMetric, string> = {
 /** How many of the weakest token's alternatives a hover lists. */
 const ALTERNATIVES_SHOWN = 5;
 
-/** The hover of a step line: confidence, band, metric and raw score, weakest token, path confidence. */
+/** How many pruned siblings a hover names with their confidence. */
+const PRUNED_SHOWN = 5;
+
+/**
+ * The hover of a step line: confidence, band, metric and raw score, weakest token, path confidence,
+ * and how many sibling candidates CaT pruned there.
+ */
 export function stepHoverMarkdown(document: ReasoningDocument, step: ReasoningStep, bands: BandThresholds): string {
+  const shown = document.shownStepOf(step);
+  const where = shown?.alternative ? ` (alternative from step ${shown.alternative.fromStep + 1})` : '';
   const lines = [
-    `**Step ${step.index + 1}: ${formatPercent(step.confidence)} confidence (${confidenceBand(step.confidence, bands)})**`,
+    `**Step ${step.index + 1}${where}: ${formatPercent(step.confidence)} confidence (${confidenceBand(step.confidence, bands)})**`,
     '',
     `- Metric: \`${step.metric}\` (${METRIC_MEANING[step.metric]}): raw score ${step.score.toFixed(4)}, ` +
       `${step.calibrated ? 'calibrated by the model’s caspo.json' : 'default mapping (no calibration in caspo.json)'}`,
@@ -29,12 +37,27 @@ export function stepHoverMarkdown(document: ReasoningDocument, step: ReasoningSt
     const alternatives = weakest.alternatives.slice(0, ALTERNATIVES_SHOWN).map((a) => `${codeSpan(a.text)} ${formatPercent(a.prob)}`);
     if (alternatives.length > 0) lines.push(`- Top alternatives there: ${alternatives.join(', ')}`);
   }
-  const path = document.pathConfidence(step.index);
+  const path = shown ? pathConfidence(shown.path) : document.pathConfidence(step.index);
   if (path !== null) {
     const through = step.index === 0 ? 'step 1' : `steps 1–${step.index + 1}`;
-    lines.push(`- Path confidence: ${formatPercent(path)} (product of the step confidences of ${through})`);
+    lines.push(`- Path confidence: ${formatPercent(path)} (product of the step confidences of ${through}${where ? ' on this branch' : ''})`);
   }
+  const pruned = shown ? prunedLine(shown) : null;
+  if (pruned) lines.push(pruned);
   return lines.join('\n');
+}
+
+/** "- CaT pruned 2 sibling candidates here: `"…"` 41.2%, …" or null when none was pruned. */
+function prunedLine(shown: ShownStep): string | null {
+  const siblings = shown.branching?.prunedSiblings ?? [];
+  if (siblings.length === 0) return null;
+  const listed = [...siblings]
+    .sort((a, b) => b.confidence - a.confidence)
+    .slice(0, PRUNED_SHOWN)
+    .map((s) => `${codeSpan(s.text)} ${formatPercent(s.confidence)}`);
+  const more = siblings.length > PRUNED_SHOWN ? `, and ${siblings.length - PRUNED_SHOWN} more` : '';
+  const count = siblings.length === 1 ? '1 sibling candidate' : `${siblings.length} sibling candidates`;
+  return `- CaT pruned ${count} here: ${listed.join(', ')}${more} (re-expand from the code lens)`;
 }
 
 /** A token as an inline code span, quoted so spaces and newlines are visible. */

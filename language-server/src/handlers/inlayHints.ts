@@ -8,8 +8,7 @@ export function inlayHintsFor(registry: SolveRegistry, params: InlayHintParams):
   if (!document) return [];
   const { start, end } = params.range;
   const hints: InlayHint[] = [];
-  for (const step of document.steps) {
-    const line = document.lineOfStep(step.index);
+  for (const { step, line } of document.shownSteps()) {
     if (line < start.line || line > end.line) continue;
     hints.push({
       position: { line, character: stepLineText(step.text).length },

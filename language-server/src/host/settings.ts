@@ -3,7 +3,9 @@ import {
   bandThresholdProblem,
   CONFIDENCE_METRICS,
   EXECUTION_PROVIDERS,
+  SEARCH_STRATEGIES,
   type BandThresholds,
+  type CatSettings,
   type ServerSettings,
 } from '../../../src/protocol';
 
@@ -40,6 +42,8 @@ export function parseServerSettings(raw: unknown): ServerSettings {
   }
   if (!(CONFIDENCE_METRICS as readonly unknown[]).includes(s.metric)) throw bad('confidenceMetric', `one of ${CONFIDENCE_METRICS.join(', ')}`, s.metric);
   if (typeof s.stepDelimiter !== 'string' || s.stepDelimiter.length === 0) throw bad('stepDelimiter', 'a non-empty string', s.stepDelimiter);
+  if (!(SEARCH_STRATEGIES as readonly unknown[]).includes(s.strategy)) throw bad('strategy', `one of ${SEARCH_STRATEGIES.join(', ')}`, s.strategy);
+  const cat = parseCatSettings(s.cat, bad);
 
   return {
     modelDir: s.modelDir,
@@ -50,6 +54,34 @@ export function parseServerSettings(raw: unknown): ServerSettings {
     temperature: s.temperature,
     metric: s.metric as ServerSettings['metric'],
     stepDelimiter: s.stepDelimiter,
+    strategy: s.strategy as ServerSettings['strategy'],
+    cat,
+  };
+}
+
+function parseCatSettings(raw: unknown, bad: (setting: string, expected: string, value: unknown) => SettingsError): CatSettings {
+  if (typeof raw !== 'object' || raw === null) throw bad('cat', 'an object of CaT settings (branches, width, threshold, thresholdPercentile, budget)', raw);
+  const c = raw as Record<string, unknown>;
+  const integer = (key: 'branches' | 'width' | 'budget'): number => {
+    const v = c[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad(`cat.${key}`, 'an integer ≥ 1', v);
+    return v;
+  };
+  if (!isUnitNumber(c.threshold)) throw bad('cat.threshold', 'a number from 0 to 1', c.threshold);
+  if (typeof c.temperature !== 'number' || !Number.isFinite(c.temperature) || c.temperature <= 0) {
+    throw bad('cat.temperature', 'a number above 0 (CaT samples its candidates)', c.temperature);
+  }
+  const percentile = c.thresholdPercentile;
+  if (percentile !== null && !(typeof percentile === 'number' && percentile >= 0 && percentile <= 100)) {
+    throw bad('cat.thresholdPercentile', 'a number from 0 to 100, or null for the fixed threshold', percentile);
+  }
+  return {
+    branches: integer('branches'),
+    width: integer('width'),
+    threshold: c.threshold,
+    thresholdPercentile: percentile as number | null,
+    budget: integer('budget'),
+    temperature: c.temperature,
   };
 }
 

@@ -1,5 +1,6 @@
 import { solveIdFromUri } from '../../../src/protocol';
 import type { ReasoningDocument } from '../trace/reasoningDocument';
+import type { SolveSearch } from './solveSearch';
 
 /** How many finished reasoning documents the server keeps for hovers and hints. */
 export const KEPT_FINISHED_SOLVES = 50;
@@ -11,6 +12,8 @@ export const KEPT_FINISHED_SOLVES = 50;
  */
 export class SolveRegistry {
   private readonly documents = new Map<string, ReasoningDocument>();
+  /** The reasoning trees of the CaT solves among them. */
+  private readonly searches = new Map<string, SolveSearch>();
 
   /** Registers a new solve; a solve id may be used once per server. */
   add(document: ReasoningDocument): void {
@@ -22,6 +25,20 @@ export class SolveRegistry {
 
   has(solveId: string): boolean {
     return this.documents.has(solveId);
+  }
+
+  get(solveId: string): ReasoningDocument | undefined {
+    return this.documents.get(solveId);
+  }
+
+  /** Keeps the tree of a registered solve (CaT) for the tree view and re-expansion. */
+  addSearch(solveId: string, search: SolveSearch): void {
+    if (!this.documents.has(solveId)) throw new Error(`solve "${solveId}" is not registered`);
+    this.searches.set(solveId, search);
+  }
+
+  searchOf(solveId: string): SolveSearch | undefined {
+    return this.searches.get(solveId);
   }
 
   byUri(uri: string): ReasoningDocument | undefined {
@@ -37,7 +54,10 @@ export class SolveRegistry {
   evictFinished(): string[] {
     const finished = this.all().filter((document) => document.finished);
     const evicted = finished.slice(0, Math.max(0, finished.length - KEPT_FINISHED_SOLVES));
-    for (const document of evicted) this.documents.delete(document.solveId);
+    for (const document of evicted) {
+      this.documents.delete(document.solveId);
+      this.searches.delete(document.solveId);
+    }
     return evicted.map((document) => document.uri);
   }
 }

@@ -1,4 +1,4 @@
-import type { SolveStopReason, StepSummary } from '../../../src/protocol';
+import type { AlternativeSummary, SolveStopReason, StepSummary } from '../../../src/protocol';
 import { pathConfidence, type ReasoningStep } from './reasoningStep';
 
 /**
@@ -15,6 +15,13 @@ import { pathConfidence, type ReasoningStep } from './reasoningStep';
  *   5  Answer: 1798            ← step 3
  *   6
  *   7  Answer 1798 · 3 steps · 45 tokens in 0.22 s (204 tokens/s) · path confidence 97.1% (...)
+ *   8
+ *   9  Alternative from step 2 (pruned at 41.2%): Answer 1799 · 2 steps · path confidence 39.9%
+ *  10  1786 + 13 = 1799        ← step 2 of the re-expanded branch
+ *  11  Answer: 1799            ← step 3 of it
+ *
+ * Re-expanded branches are appended below the summary once the solve has ended, so no line above
+ * them ever moves.
  */
 export const FIRST_STEP_LINE = 3;
 
@@ -33,10 +40,51 @@ export interface SolveEnding {
   wallMs: number;
   /** Why decoding failed, when stopReason is 'error'. */
   error?: string;
+  /** A tree search's work: the nodes it expanded and how many it pruned. */
+  search?: { candidates: number; pruned: number };
+}
+
+/** A candidate CaT pruned beside a shown step. */
+export interface PrunedSibling {
+  nodeId: string;
+  text: string;
+  confidence: number;
+}
+
+/** Where a shown step sits in the reasoning tree: its node, and the siblings pruned beside it. */
+export interface StepBranching {
+  nodeId: string;
+  prunedSiblings: readonly PrunedSibling[];
+}
+
+/** A re-expanded branch: its lines from where it leaves the chosen path to its end. */
+export interface AlternativePath {
+  /** The pruned node it was expanded from. */
+  nodeId: string;
+  /** 0-based step at which its path leaves the chosen one (steps before it are shared). */
+  fromStep: number;
+  prunedConfidence: number;
+  /** Its steps from `fromStep` on; step.index is the step's number in its own path, minus one. */
+  steps: readonly { step: ReasoningStep; branching?: StepBranching }[];
+  answer: string | null;
+  stopReason: SolveStopReason;
+}
+
+/** A step line of the document, on the chosen path or a re-expanded branch. */
+export interface ShownStep {
+  line: number;
+  step: ReasoningStep;
+  branching?: StepBranching;
+  /** Its path's steps from the first through this one (the path confidence multiplies them). */
+  path: readonly ReasoningStep[];
+  /** Set on the lines of a re-expanded branch. */
+  alternative?: AlternativePath;
 }
 
 export class ReasoningDocument {
   readonly steps: ReasoningStep[] = [];
+  private readonly branchings: (StepBranching | undefined)[] = [];
+  private readonly alternativePaths: AlternativePath[] = [];
   private ending: SolveEnding | null = null;
 
   constructor(
@@ -53,12 +101,42 @@ export class ReasoningDocument {
     return this.ending;
   }
 
-  /** Appends the next step; returns what the client needs of it. */
-  addStep(step: ReasoningStep): StepSummary {
+  /** Appends the next step of the chosen path; returns what the client needs of it. */
+  addStep(step: ReasoningStep, branching?: StepBranching): StepSummary {
     if (this.ending) throw new Error(`solve ${this.solveId} has ended; no more steps can be added`);
     if (step.index !== this.steps.length) throw new Error(`solve ${this.solveId}: expected step ${this.steps.length}, got ${step.index}`);
     this.steps.push(step);
+    this.branchings.push(branching);
     return this.summaryOf(step);
+  }
+
+  /** Records what the tree says about a chosen step (its pruned siblings may be known only later). */
+  setBranching(index: number, branching: StepBranching): void {
+    if (this.steps[index] === undefined) throw new Error(`solve ${this.solveId} has no step ${index}`);
+    this.branchings[index] = branching;
+  }
+
+  get alternatives(): readonly AlternativePath[] {
+    return this.alternativePaths;
+  }
+
+  alternativeFrom(nodeId: string): AlternativePath | undefined {
+    return this.alternativePaths.find((alternative) => alternative.nodeId === nodeId);
+  }
+
+  /** Appends a re-expanded branch below the summary line (only once the solve has ended). */
+  addAlternative(alternative: AlternativePath): AlternativeSummary {
+    if (!this.ending) throw new Error(`solve ${this.solveId} is still running; re-expand its branches once it has ended`);
+    if (this.alternativeFrom(alternative.nodeId)) throw new Error(`solve ${this.solveId}: branch ${alternative.nodeId} is already shown`);
+    if (alternative.steps.length === 0) throw new Error(`solve ${this.solveId}: branch ${alternative.nodeId} has no steps to show`);
+    if (alternative.fromStep < 0 || alternative.fromStep > this.steps.length) {
+      throw new Error(`solve ${this.solveId}: branch ${alternative.nodeId} leaves the chosen path at step ${alternative.fromStep}, which it does not have`);
+    }
+    alternative.steps.forEach(({ step }, i) => {
+      if (step.index !== alternative.fromStep + i) throw new Error(`branch ${alternative.nodeId}: expected step ${alternative.fromStep + i}, got ${step.index}`);
+    });
+    this.alternativePaths.push(alternative);
+    return this.alternativeSummary(alternative);
   }
 
   finish(ending: SolveEnding): void {
@@ -70,13 +148,63 @@ export class ReasoningDocument {
     return FIRST_STEP_LINE + index;
   }
 
-  /** The step shown on `line`, if that line is a step. */
+  /** The step shown on `line` (chosen path or re-expanded branch), if that line is a step. */
   stepAtLine(line: number): ReasoningStep | undefined {
-    return this.steps[line - FIRST_STEP_LINE];
+    return this.shownStepAtLine(line)?.step;
   }
 
+  shownStepAtLine(line: number): ShownStep | undefined {
+    return this.shownSteps().find((shown) => shown.line === line);
+  }
+
+  /** The shown line of a step object (chosen path or re-expanded branch). */
+  shownStepOf(step: ReasoningStep): ShownStep | undefined {
+    return this.shownSteps().find((shown) => shown.step === step);
+  }
+
+  /** Every step line, chosen path first, then each re-expanded branch in the order they were added. */
+  shownSteps(): ShownStep[] {
+    const shown: ShownStep[] = this.steps.map((step, i) => ({
+      line: this.lineOfStep(i),
+      step,
+      branching: this.branchings[i],
+      path: this.steps.slice(0, i + 1),
+    }));
+    let line = this.lineOfStep(this.steps.length) + 2; // below the blank line and the summary
+    for (const alternative of this.alternativePaths) {
+      line += 2; // a blank line, then the heading
+      const path = this.steps.slice(0, alternative.fromStep);
+      for (const { step, branching } of alternative.steps) {
+        path.push(step);
+        shown.push({ line: line++, step, branching, path: path.slice(), alternative });
+      }
+    }
+    return shown;
+  }
+
+  /** The chosen path's steps (what a solve's result lists). */
   summaries(): StepSummary[] {
     return this.steps.map((step) => this.summaryOf(step));
+  }
+
+  /** Every step line, re-expanded branches included (what the gutter paints). */
+  shownSummaries(): StepSummary[] {
+    return this.shownSteps().map(shownSummary);
+  }
+
+  alternativeSummary(alternative: AlternativePath): AlternativeSummary {
+    const shown = this.shownSteps().filter((s) => s.alternative === alternative);
+    if (shown.length === 0) throw new Error(`solve ${this.solveId}: branch ${alternative.nodeId} is not shown`);
+    return {
+      nodeId: alternative.nodeId,
+      fromStep: alternative.fromStep,
+      prunedConfidence: alternative.prunedConfidence,
+      headingLine: shown[0].line - 1,
+      steps: shown.map(shownSummary),
+      answer: alternative.answer,
+      stopReason: alternative.stopReason,
+      pathConfidence: pathConfidence(shown[shown.length - 1].path) ?? 0,
+    };
   }
 
   pathConfidence(throughIndex?: number): number | null {
@@ -92,6 +220,10 @@ export class ReasoningDocument {
       ...this.steps.map((step) => stepLineText(step.text)),
     ];
     if (this.ending) lines.push('', summaryLine(this.ending, this.steps.length, this.pathConfidence()));
+    for (const alternative of this.alternativePaths) {
+      const path = [...this.steps.slice(0, alternative.fromStep), ...alternative.steps.map(({ step }) => step)];
+      lines.push('', alternativeHeading(alternative, pathConfidence(path)), ...alternative.steps.map(({ step }) => stepLineText(step.text)));
+    }
     return lines;
   }
 
@@ -121,6 +253,32 @@ export function tokensPerSecond(generatedTokens: number, wallMs: number): number
   return wallMs > 0 ? (generatedTokens * 1000) / wallMs : 0;
 }
 
+function shownSummary(shown: ShownStep): StepSummary {
+  const summary: StepSummary = { index: shown.step.index, line: shown.line, confidence: shown.step.confidence, text: shown.step.text };
+  if (shown.alternative) summary.alternative = shown.alternative.nodeId;
+  return summary;
+}
+
+/** "Alternative from step 2 (pruned at 41.2%): Answer 1799 · 2 steps · path confidence 39.9%" */
+export function alternativeHeading(alternative: AlternativePath, path: number | null): string {
+  const count = alternative.steps.length;
+  const outcome: Record<SolveStopReason, string> = {
+    answer: `Answer ${alternative.answer ?? '(none)'}`,
+    eos: 'no answer line',
+    maxTokens: 'stopped at the token limit',
+    budget: 'stopped when the budget ran out',
+    cancelled: 'cancelled',
+    error: 'failed',
+  };
+  const pathPart = path === null ? '' : ` · path confidence ${formatPercent(path)}`;
+  return `${alternativeTitle(alternative)}: ${outcome[alternative.stopReason]} · ${count} step${count === 1 ? '' : 's'}${pathPart}`;
+}
+
+/** "Alternative from step 2 (pruned at 41.2%)" */
+export function alternativeTitle(alternative: Pick<AlternativePath, 'fromStep' | 'prunedConfidence'>): string {
+  return `Alternative from step ${alternative.fromStep + 1} (pruned at ${formatPercent(alternative.prunedConfidence)})`;
+}
+
 /** The last line: how the solve ended and what it cost. */
 export function summaryLine(ending: SolveEnding, stepCount: number, path: number | null): string {
   const steps = `${stepCount} step${stepCount === 1 ? '' : 's'}`;
@@ -128,6 +286,7 @@ export function summaryLine(ending: SolveEnding, stepCount: number, path: number
     answer: `Answer ${ending.answer ?? '(none)'} · ${steps}`,
     eos: `The model ended without an answer line · ${steps}`,
     maxTokens: `Stopped at the token limit (caspo.maxTokens) · ${steps}`,
+    budget: `Stopped when CaT's step budget (caspo.cat.budget) ran out · ${steps}`,
     cancelled: `Cancelled after ${steps}; the steps above were decoded before the cancel`,
     error: `Decoding failed after ${steps}: ${oneLine(ending.error ?? 'unknown error')}`,
   };
@@ -135,5 +294,6 @@ export function summaryLine(ending: SolveEnding, stepCount: number, path: number
     tokensPerSecond(ending.generatedTokens, ending.wallMs),
   )} tokens/s)`;
   const pathPart = path === null ? '' : ` · path confidence ${formatPercent(path)} (product of step confidences)`;
-  return `${head[ending.stopReason]} · ${speed}${pathPart}`;
+  const searchPart = ending.search ? ` · CaT: ${ending.search.candidates} distinct candidate steps, ${ending.search.pruned} pruned` : '';
+  return `${head[ending.stopReason]} · ${speed}${searchPart}${pathPart}`;
 }

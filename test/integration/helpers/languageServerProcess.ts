@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   createProtocolConnection,
@@ -13,24 +14,48 @@ import {
 } from 'vscode-languageserver-protocol/node';
 import { DidChangeTextDocumentNotification, DidOpenTextDocumentNotification, PublishDiagnosticsNotification } from 'vscode-languageserver-protocol';
 import {
+  documentChangedNotification,
   serverStatusNotification,
   solveFinishedNotification,
   solveStartedNotification,
   stepAddedNotification,
+  treeChangedNotification,
+  type CatSettings,
+  type DocumentChangedParams,
   type ServerSettings,
   type ServerStatusParams,
   type SolveFinishedParams,
   type SolveStartedParams,
   type StepAddedParams,
+  type TreeChangedParams,
 } from '../../../src/protocol';
 
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
 export const EMBEDDED_MODEL_DIR = join(REPO_ROOT, 'models', 'caspo-arith-sft');
 const SERVER_ENTRY = join(REPO_ROOT, 'language-server', 'src', 'server.ts');
 
+const MANIFEST_SETTINGS: Record<string, { default: unknown }> = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).contributes
+  .configuration.properties;
+const manifestDefault = <T>(key: string) => MANIFEST_SETTINGS[`caspo.${key}`].default as T;
+
+/** package.json's CaT settings, as the extension sends them by default. */
+export function defaultCatSettings(overrides: Partial<CatSettings> = {}): CatSettings {
+  return {
+    branches: manifestDefault('cat.branches'),
+    width: manifestDefault('cat.width'),
+    threshold: manifestDefault('cat.threshold'),
+    thresholdPercentile: manifestDefault('cat.thresholdPercentile'),
+    budget: manifestDefault('cat.budget'),
+    temperature: manifestDefault('cat.temperature'),
+    ...overrides,
+  };
+}
+
 /** Settings as the extension would send them with package.json's defaults (cpu: no GPU here). */
 export function testSettings(overrides: Partial<ServerSettings> = {}): ServerSettings {
   return {
+    strategy: manifestDefault('strategy'),
+    cat: defaultCatSettings(),
     modelDir: EMBEDDED_MODEL_DIR,
     executionProvider: 'cpu',
     bands: { high: 0.8, medium: 0.5 },
@@ -49,6 +74,8 @@ interface ReceivedParams {
   finished: SolveFinishedParams;
   status: ServerStatusParams;
   diagnostics: PublishDiagnosticsParams;
+  changed: DocumentChangedParams;
+  tree: TreeChangedParams;
 }
 type Kind = keyof ReceivedParams;
 type Received = { [K in Kind]: { kind: K; params: ReceivedParams[K] } }[Kind];
@@ -102,6 +129,11 @@ export class LanguageServerProcess {
       mirror(params);
       record({ kind: 'finished', params });
     });
+    connection.onNotification(documentChangedNotification, (params) => {
+      mirror(params);
+      record({ kind: 'changed', params });
+    });
+    connection.onNotification(treeChangedNotification, (params) => record({ kind: 'tree', params }));
     connection.onNotification(serverStatusNotification, (params) => record({ kind: 'status', params }));
     connection.onNotification(PublishDiagnosticsNotification.type, (params) => record({ kind: 'diagnostics', params }));
   }

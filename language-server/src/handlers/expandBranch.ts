@@ -1,0 +1,128 @@
+import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken } from 'vscode-languageserver';
+import type { DocumentChangedParams, ExpandBranchParams, ExpandBranchResult } from '../../../src/protocol';
+import { expandBranch } from '../decoding/expandBranch';
+import type { ModelHost } from '../host/modelHost';
+import type { SolveRegistry } from '../host/solveRegistry';
+import type { SolveSearch } from '../host/solveSearch';
+import type { AlternativePath, ReasoningDocument } from '../trace/reasoningDocument';
+import type { ReasoningTree } from '../trace/tree';
+import type { DiagnosticsPublisher } from './diagnostics';
+import { knownSolve } from './reasoningTree';
+import type { SolveNotifier } from './solveLifecycle';
+import { branchingOf, isShownNode, stepFromNode } from './treeSteps';
+
+export interface ExpandServices {
+  models: ModelHost;
+  registry: SolveRegistry;
+  notify: Pick<SolveNotifier, 'treeChanged' | 'documentChanged'>;
+  diagnostics: DiagnosticsPublisher;
+  log(message: string): void;
+}
+
+/**
+ * `caspo/expandBranch`: continues a pruned node of a finished CaT solve to its answer, exactly as
+ * the search would have continued it (the engine's expandBranch), and appends the path as an
+ * alternative below the document's summary. Expanding a node twice returns the section already
+ * there. `$/cancelRequest` stops it between forwards; nothing is added then.
+ */
+export async function handleExpandBranch(params: ExpandBranchParams, token: CancellationToken, services: ExpandServices): Promise<ExpandBranchResult> {
+  const document = knownSolve(services.registry, params?.solveId, 'caspo/expandBranch');
+  const search = services.registry.searchOf(document.solveId);
+  if (!search) {
+    throw new ResponseError(ErrorCodes.InvalidParams, `Solve ${document.solveId} used greedy decoding: nothing was pruned. Set caspo.strategy to "cat" and solve again.`);
+  }
+  const tree = search.tree;
+  if (!document.finished || !tree) throw new ResponseError(LSPErrorCodes.RequestFailed, `Solve ${document.solveId} is still running: re-expand its branches once it has ended.`);
+  const nodeId = params.nodeId;
+  if (typeof nodeId !== 'string' || !tree.has(nodeId)) {
+    throw new ResponseError(ErrorCodes.InvalidParams, `caspo/expandBranch: solve ${document.solveId} has no node ${JSON.stringify(nodeId)}`);
+  }
+  const node = tree.get(nodeId);
+  if (node.status !== 'pruned') {
+    throw new ResponseError(ErrorCodes.InvalidParams, `Node ${nodeId} was not pruned (it is ${node.status}); only pruned branches can be re-expanded.`);
+  }
+  return search.exclusive(async () => {
+    const shown = document.alternativeFrom(nodeId);
+    if (shown) return result(document, shown, true);
+    const alternative = await continueBranch(document, search, tree, nodeId, token, services);
+    document.addAlternative(alternative);
+    const changed = documentUpdate(document);
+    services.notify.documentChanged(changed);
+    services.diagnostics.publish(document);
+    services.notify.treeChanged({ solveId: document.solveId, uri: document.uri });
+    return result(document, alternative, false);
+  });
+}
+
+async function continueBranch(
+  document: ReasoningDocument,
+  search: SolveSearch,
+  tree: ReasoningTree,
+  nodeId: string,
+  token: CancellationToken,
+  services: ExpandServices,
+): Promise<AlternativePath> {
+  const lease = await services.models.acquire().catch((error: Error) => {
+    throw new ResponseError(LSPErrorCodes.RequestFailed, error.message);
+  });
+  const abort = new AbortController();
+  const onCancel = token.onCancellationRequested(() => abort.abort());
+  if (token.isCancellationRequested) abort.abort();
+  try {
+    if (lease.loaded !== search.loaded) {
+      throw new ResponseError(
+        LSPErrorCodes.RequestFailed,
+        `The model changed since solve ${document.solveId} (caspo.modelPath or caspo.executionProvider): its branches can only be continued by the model that decoded them. Solve the problem again.`,
+      );
+    }
+    const { loaded } = lease;
+    const expansion = await expandBranch(loaded.model, tree, nodeId, {
+      calibration: loaded.calibration,
+      signal: abort.signal,
+      onNode: (added) => {
+        search.saw(added);
+        services.notify.treeChanged({ solveId: document.solveId, uri: document.uri });
+      },
+    });
+    if (expansion.path.stopReason === 'cancelled') throw new ResponseError(LSPErrorCodes.RequestCancelled, 'Re-expanding the branch was cancelled.');
+    services.log(`solve ${document.solveId}: re-expanded ${nodeId} to ${expansion.leafId} (${expansion.stats.generatedTokens} tokens in ${Math.round(expansion.stats.wallMs)} ms)`);
+    return alternativeFrom(search, nodeId, expansion.pathNodeIds, expansion.answer, expansion.path.stopReason);
+  } finally {
+    onCancel.dispose();
+    void lease.release();
+  }
+}
+
+/** The lines of a re-expanded path from where it leaves the chosen one. */
+export function alternativeFrom(
+  search: SolveSearch,
+  nodeId: string,
+  path: readonly string[],
+  answer: string | null,
+  stopReason: AlternativePath['stopReason'],
+): AlternativePath {
+  const context = search.stepContext;
+  const chosen = search.shownPath;
+  let leave = 0;
+  while (leave < path.length && path[leave] === chosen[leave]) leave++;
+  const nodeOf = (id: string) => {
+    const node = search.node(id);
+    if (!node) throw new Error(`the re-expanded path names node ${id}, which the tree does not have`);
+    return node;
+  };
+  const fromStep = path.slice(0, leave).filter((id) => isShownNode(nodeOf(id))).length;
+  const steps = path
+    .slice(leave)
+    .map(nodeOf)
+    .filter(isShownNode)
+    .map((node, i) => ({ step: stepFromNode(node, fromStep + i, context), branching: branchingOf(search, node.id) }));
+  return { nodeId, fromStep, prunedConfidence: nodeOf(nodeId).confidence, steps, answer, stopReason };
+}
+
+function documentUpdate(document: ReasoningDocument): DocumentChangedParams {
+  return { solveId: document.solveId, uri: document.uri, text: document.text(), steps: document.shownSummaries() };
+}
+
+function result(document: ReasoningDocument, alternative: AlternativePath, reused: boolean): ExpandBranchResult {
+  return { ...documentUpdate(document), alternative: document.alternativeSummary(alternative), reused };
+}

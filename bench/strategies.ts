@@ -24,7 +24,7 @@
  * (per-token scan + choice + scoring candidate steps).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { loadConfidenceCalibration } from '../language-server/src/decoding/stepConfidence';
 import { runStrategy } from '../language-server/src/decoding/strategies';
@@ -32,6 +32,7 @@ import type { StrategyName, StrategySettings } from '../language-server/src/deco
 import { answersMatch } from '../language-server/src/cli/stepLabels';
 import { perProblemSeed } from '../language-server/src/cli/sweep';
 import { CausalLM } from '../language-server/src/model/causalLM';
+import { machine } from './engine/environment';
 import { parseArgs } from './util';
 
 const root = resolve(__dirname, '..');
@@ -164,19 +165,6 @@ function readProblems(path: string, limit: number): Problem[] {
     .filter((line) => line.trim().length > 0)
     .slice(0, limit)
     .map((line) => JSON.parse(line) as Problem);
-}
-
-function machine() {
-  const line = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name')) : undefined;
-  const ort = JSON.parse(readFileSync(join(root, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')) as { version: string };
-  return {
-    cpuModel: line ? line.split(':')[1].trim() : (cpus()[0]?.model ?? 'unknown'),
-    cores: cpus().length,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    onnxruntimeNode: ort.version,
-    platform: `${process.platform}-${process.arch}`,
-  };
 }
 
 const pct = (part: number, whole: number) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)} %` : 'n/a');

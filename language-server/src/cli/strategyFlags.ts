@@ -72,7 +72,7 @@ function strategiesTaking(setting: keyof StrategySettings): string {
 
 /**
  * The strategy and its settings from the command line. A flag the strategy does not use is an
- * error that names the strategies it applies to. `samplesMeaning` lets `eval --strategy sample`
+ * error that names the strategies it applies to. `samplesForSample` lets `eval --strategy sample`
  * keep `--samples` as its count of independent solutions.
  */
 export function strategyFromFlags(

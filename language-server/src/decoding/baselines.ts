@@ -1,11 +1,10 @@
 import { parseAnswer } from '../trace/types';
-import { searchRequest, searchResult, type DecodeRequest } from './cat';
+import { sampledTreeSearch, searchRequest, searchResult, type DecodeRequest } from './cat';
 import { generate, type DecoderModel, type GeneratedRow } from './generate';
 import type { GeneratedStep } from './rowDecoder';
 import { GREEDY, type SamplingOptions } from './sampling';
 import { tallyVotes, type StrategyName, type StrategyResult, type StrategySettings, type VoteResult } from './strategyResult';
 import { rowSegments, treeFromRows } from './rowTree';
-import { treeSearch } from './treeSearch';
 
 /** Sampling knobs of the sampling baselines. */
 export interface SamplingSettings {
@@ -83,16 +82,7 @@ export async function bestOfK(model: DecoderModel, request: RowDecodeRequest, se
 export async function beam(model: DecoderModel, request: DecodeRequest, settings: Partial<BeamSettings> = {}): Promise<StrategyResult> {
   const started = performance.now();
   const s = { ...BEAM_DEFAULTS, ...settings };
-  const outcome = await treeSearch(model, {
-    ...searchRequest(model, request),
-    strategy: 'beam',
-    branches: s.branches,
-    width: s.width,
-    budget: s.budget,
-    sampling: { kind: 'sample', temperature: s.temperature, topP: s.topP, seed: s.seed },
-    threshold: null,
-    scoring: 'logProb',
-  });
+  const outcome = await sampledTreeSearch(model, request, 'beam', s, null, 'logProb');
   return searchResult('beam', s, model, request, outcome, started);
 }
 

@@ -82,17 +82,29 @@ export async function cat(model: DecoderModel, request: DecodeRequest, settings:
   const started = performance.now();
   const full: CatSettings = { ...CAT_DEFAULTS, ...settings };
   validateCatSettings(full);
-  const outcome = await treeSearch(model, {
-    ...searchRequest(model, request),
-    strategy: 'cat',
-    branches: full.branches,
-    width: full.width,
-    budget: full.budget,
-    sampling: { kind: 'sample', temperature: full.temperature, topP: full.topP, seed: full.seed },
-    threshold: full.threshold,
-    scoring: 'confidence',
-  });
+  const outcome = await sampledTreeSearch(model, request, 'cat', full, full.threshold, 'confidence');
   return searchResult('cat', full, model, request, outcome, started);
+}
+
+/** CaT's and beam search's tree search: sampled candidates per node stream, ranked by `scoring`. */
+export function sampledTreeSearch(
+  model: DecoderModel,
+  request: DecodeRequest,
+  strategy: 'cat' | 'beam',
+  s: { branches: number; width: number; budget: number; temperature: number; topP: number; seed: number },
+  threshold: CatSettings['threshold'] | null,
+  scoring: 'confidence' | 'logProb',
+) {
+  return treeSearch(model, {
+    ...searchRequest(model, request),
+    strategy,
+    branches: s.branches,
+    width: s.width,
+    budget: s.budget,
+    sampling: { kind: 'sample', temperature: s.temperature, topP: s.topP, seed: s.seed },
+    threshold,
+    scoring,
+  });
 }
 
 /** The search options common to CaT and beam search, with the request's defaults filled in. */

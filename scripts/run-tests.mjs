@@ -81,12 +81,13 @@ phase('typecheck', () => {
 });
 
 // The training tests and fixtures need Debian's PyTorch, the editor tests Debian's chromium and
-// ripgrep: install them once when we may (root).
+// ripgrep, the caspo:table test rsvg-convert: install them once when we may (root).
 function systemDepsMissing() {
   const missing = [];
   if (!findTorchPython()) missing.push('Python with torch + onnx');
   if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
   if (spawnSync('rg', ['--version'], { stdio: 'ignore' }).status !== 0) missing.push('ripgrep');
+  if (spawnSync('rsvg-convert', ['--version'], { stdio: 'ignore' }).status !== 0) missing.push('rsvg-convert');
   return missing;
 }
 

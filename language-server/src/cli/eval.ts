@@ -1,6 +1,6 @@
-import { STEP_METRICS, type StepMetric } from '../decoding/stepConfidence';
+import { ConfidenceCalibration, STEP_METRICS, type StepMetric } from '../decoding/stepConfidence';
 import type { StrategySettings } from '../decoding/strategyResult';
-import { auroc, brierScore, expectedCalibrationError } from '../eval/metrics';
+import { auroc, brierScore, expectedCalibrationError, reliabilityBins, type ReliabilityBin } from '../eval/metrics';
 import { describeFlags, parseArgs } from './args';
 import { openModel, samplingFromFlags } from './engine';
 import { EXIT_CANCELLED, EXIT_OK, UsageError } from './errors';
@@ -8,7 +8,7 @@ import { DEFAULT_MAX_TOKENS, METRIC_FLAG, MODEL_FLAGS, SAMPLING_FLAGS } from './
 import { readProblemsFile } from './input';
 import { onInterrupt } from './interrupt';
 import { createProgress } from './progress';
-import type { LabelledSolution } from './stepLabels';
+import type { LabelledSolution, LabelledStep } from './stepLabels';
 import { SEARCH_FLAGS, strategyFromFlags } from './strategyFlags';
 import { decodeWithStrategy } from './strategySweep';
 import { decodeAndLabel } from './sweep';
@@ -24,6 +24,11 @@ export const EVAL_FLAGS = {
     help: 'sampled solutions per problem: independent ones with --strategy sample (default 1), the K of sc and bok (default 10)',
   },
   limit: { kind: 'number', valueName: 'N', integer: true, min: 1, help: 'only the first N problems' },
+  confidence: {
+    kind: 'choice',
+    choices: ['calibrated', 'raw'],
+    help: "which step confidence ECE, Brier and AUROC score: calibrated (default; the Platt map of the model's caspo.json when it has one) or raw (the metric's default mapping, e.g. geoMeanProb as a probability). Decoding (CaT's pruning) always uses the calibrated one",
+  },
   ...MODEL_FLAGS,
   ...SAMPLING_FLAGS,
   ...SEARCH_FLAGS,
@@ -34,8 +39,11 @@ export const EVAL_USAGE = `Usage: caspo eval --json --input FILE.jsonl [flags]
 
 Decodes every problem, scores the answers, labels each step with the arithmetic verifier and
 reports accuracy and how well step confidence predicts step correctness (AUROC, ECE over 10
-equal-width bins, Brier). With sc, bok, beam or cat, the strategy's answer is scored and the steps
-of the path it chose are labelled; cat also reports its confidence-weighted vote's accuracy.
+equal-width bins, Brier). --confidence raw scores the model's own confidence (the metric's default
+mapping, no Platt map) instead of the calibrated one, and adds the calibrated numbers under
+"platt"; the decoding is the same either way. With sc, bok, beam or cat, the strategy's answer is
+scored and the steps of the path it chose are labelled; cat also reports its confidence-weighted
+vote's accuracy.
 
 Flags:
 ${describeFlags(EVAL_FLAGS)}`;
@@ -53,7 +61,14 @@ export interface EvalReport {
   ece: number | null;
   brier: number | null;
   metric: StepMetric;
+  /** Whether the scored confidence went through a fitted Platt map (false with --confidence raw). */
   calibrated: boolean;
+  /** Which confidence ece, brier, stepAUROC and reliability score (--confidence). */
+  confidence: ConfidenceKind;
+  /** --confidence raw on a model with a fitted map: the same numbers for the calibrated confidence. */
+  platt?: CalibrationNumbers;
+  /** The 10 equal-width bins behind `ece` (count, mean confidence, accuracy); null without labelled steps. */
+  reliability: ReliabilityBin[] | null;
   strategy: string;
   samples: number;
   solutions: number;
@@ -80,6 +95,14 @@ export interface EvalReport {
   confidenceMs?: number;
 }
 
+export type ConfidenceKind = 'calibrated' | 'raw';
+
+export interface CalibrationNumbers {
+  stepAUROC: number | null;
+  ece: number | null;
+  brier: number | null;
+}
+
 /** `caspo eval`: returns the exit code. */
 export async function runEval(argv: readonly string[]): Promise<number> {
   const { flags, positionals, help } = parseArgs(argv, EVAL_FLAGS);
@@ -98,6 +121,7 @@ export async function runEval(argv: readonly string[]): Promise<number> {
 
   const { model, calibration, name } = await openModel({ modelDir: flags.model, executionProvider: flags.ep, threads: flags.threads });
   const metric = flags.metric ?? calibration.defaultMetric;
+  const scoring = confidenceScoring(flags.confidence ?? 'calibrated', calibration, metric);
   const progress = createProgress('eval', records.length);
   let correct = 0;
   let total = 0;
@@ -131,8 +155,7 @@ export async function runEval(argv: readonly string[]): Promise<number> {
       });
       cancelled = sweep.cancelled;
       report = summarize(sweep.solutions, {
-        metric,
-        calibrated: calibration.isFitted(metric),
+        ...scoring,
         strategy,
         samples,
         generatedTokens: sweep.generatedTokens,
@@ -152,8 +175,7 @@ export async function runEval(argv: readonly string[]): Promise<number> {
       });
       cancelled = sweep.cancelled;
       report = summarize(sweep.solutions, {
-        metric,
-        calibrated: calibration.isFitted(metric),
+        ...scoring,
         strategy,
         samples: sweep.settings.samples ?? 1,
         generatedTokens: sweep.generatedTokens,
@@ -179,9 +201,42 @@ export async function runEval(argv: readonly string[]): Promise<number> {
   return cancelled ? EXIT_CANCELLED : EXIT_OK;
 }
 
-interface SummaryContext {
+/** How the report scores step confidence (see --confidence). */
+interface ConfidenceScoring {
   metric: StepMetric;
   calibrated: boolean;
+  confidence: ConfidenceKind;
+  /** The confidence that ece, brier, stepAUROC and reliability score. */
+  scoredConfidence: (step: LabelledStep) => number;
+  /** Whether to add the calibrated confidence's numbers as `platt` (raw scoring of a fitted model). */
+  reportPlatt: boolean;
+}
+
+/**
+ * Calibrated: the confidence the decoder used (the model's Platt map when fitted). Raw: the step's
+ * raw score under the same metric through the default mapping (ConfidenceCalibration without Platt
+ * maps), i.e. the model's own confidence, as CASPO claims to calibrate it.
+ */
+export function confidenceScoring(kind: ConfidenceKind, calibration: ConfidenceCalibration, metric: StepMetric): ConfidenceScoring {
+  const fitted = calibration.isFitted(metric);
+  if (kind === 'calibrated') {
+    return { metric, calibrated: fitted, confidence: kind, scoredConfidence: (step) => step.confidence, reportPlatt: false };
+  }
+  const defaultMapping = new ConfidenceCalibration(calibration.vocabSize, calibration.topK, calibration.defaultMetric);
+  return {
+    metric,
+    calibrated: false,
+    confidence: kind,
+    scoredConfidence: (step) => defaultMapping.toConfidence(metric, step.scores[metric]),
+    reportPlatt: fitted,
+  };
+}
+
+interface SummaryContext extends Omit<ConfidenceScoring, 'confidence' | 'scoredConfidence' | 'reportPlatt'> {
+  /** Default: 'calibrated', scoring the decoder's confidence. */
+  confidence?: ConfidenceKind;
+  scoredConfidence?: (step: LabelledStep) => number;
+  reportPlatt?: boolean;
   strategy: string;
   samples: number;
   generatedTokens: number;
@@ -195,7 +250,8 @@ export function summarize(perProblem: readonly (readonly LabelledSolution[])[], 
   const solutions = perProblem.flat();
   const steps = solutions.flatMap((s) => s.steps);
   const labels = steps.map((s) => s.correct);
-  const confidences = steps.map((s) => s.confidence);
+  const scored = context.scoredConfidence ?? ((step: LabelledStep) => step.confidence);
+  const confidences = steps.map(scored);
   const correctSteps = labels.filter(Boolean).length;
   const bothClasses = correctSteps > 0 && correctSteps < steps.length;
   const aurocByMetric = {} as Record<StepMetric, number | null>;
@@ -209,11 +265,11 @@ export function summarize(perProblem: readonly (readonly LabelledSolution[])[], 
     accuracy: round(ratio(solutions.filter((s) => s.answerCorrect).length, solutions.length) ?? 0),
     generatedTokens: context.generatedTokens,
     wallMs: Math.round(context.wallMs),
-    stepAUROC: bothClasses ? roundOrNull(auroc(confidences, labels)) : null,
-    ece: steps.length > 0 ? round(expectedCalibrationError(confidences, labels, ECE_BINS)) : null,
-    brier: steps.length > 0 ? round(brierScore(confidences, labels)) : null,
+    ...calibrationNumbers(confidences, labels),
     metric: context.metric,
     calibrated: context.calibrated,
+    confidence: context.confidence ?? 'calibrated',
+    reliability: steps.length > 0 ? reliabilityBins(confidences, labels, ECE_BINS).map(roundBin) : null,
     strategy: context.strategy,
     samples: context.samples,
     solutions: solutions.length,
@@ -221,13 +277,14 @@ export function summarize(perProblem: readonly (readonly LabelledSolution[])[], 
     correctSteps,
     stepAccuracy: ratio(correctSteps, steps.length),
     aurocByMetric,
-    operationStepAUROC: operations.length > 0 ? roundOrNull(auroc(operations.map((s) => s.confidence), operations.map((s) => s.correct))) : null,
+    operationStepAUROC: operations.length > 0 ? roundOrNull(auroc(operations.map(scored), operations.map((s) => s.correct))) : null,
     wrongAnswerLines: steps.filter((s) => s.isAnswer && !s.correct).length,
     outOfDomain,
     unaligned,
     model: context.model,
     executionProvider: context.executionProvider,
   };
+  if (context.reportPlatt) report.platt = calibrationNumbers(steps.map((s) => s.confidence), labels);
   if (context.samples > 1) report.voteAccuracy = round(ratio(perProblem.filter(majorityIsCorrect).length, perProblem.length) ?? 0);
   const notes: string[] = [];
   if (outOfDomain > 0) {
@@ -238,6 +295,20 @@ export function summarize(perProblem: readonly (readonly LabelledSolution[])[], 
   if (notes.length > 0) report.note = `${notes.join('; ')}.`;
   if (report.stepAccuracy !== null) report.stepAccuracy = round(report.stepAccuracy);
   return report;
+}
+
+/** AUROC (null when all steps share a label), ECE over ECE_BINS bins and Brier; all null without steps. */
+function calibrationNumbers(confidences: readonly number[], labels: readonly boolean[]): CalibrationNumbers {
+  if (confidences.length === 0) return { stepAUROC: null, ece: null, brier: null };
+  return {
+    stepAUROC: roundOrNull(auroc(confidences, labels)),
+    ece: round(expectedCalibrationError(confidences, labels, ECE_BINS)),
+    brier: round(brierScore(confidences, labels)),
+  };
+}
+
+function roundBin(bin: ReliabilityBin): ReliabilityBin {
+  return { ...bin, meanConfidence: roundOrNull(bin.meanConfidence), accuracy: roundOrNull(bin.accuracy) };
 }
 
 /** Self-consistency: the most frequent answer (ties: the first seen) is the problem's answer. */
@@ -275,7 +346,8 @@ function formatReport(r: EvalReport): string {
       r.voteAccuracy !== undefined ? `, ${r.strategy === 'cat' ? 'confidence-weighted' : 'majority'} vote ${pct(r.voteAccuracy)}` : ''
     }`,
     `steps ${r.steps}, correct ${pct(r.stepAccuracy)}`,
-    `confidence ${r.metric} (${r.calibrated ? 'calibrated' : 'default mapping'}): AUROC ${num(r.stepAUROC)}, ECE ${num(r.ece)}, Brier ${num(r.brier)}`,
+    `confidence ${r.metric} (${r.calibrated ? 'calibrated' : r.confidence === 'raw' ? 'raw, default mapping' : 'default mapping'}): AUROC ${num(r.stepAUROC)}, ECE ${num(r.ece)}, Brier ${num(r.brier)}`,
+    ...(r.platt ? [`with the Platt map of caspo.json: AUROC ${num(r.platt.stepAUROC)}, ECE ${num(r.platt.ece)}, Brier ${num(r.platt.brier)}`] : []),
     `AUROC by metric: ${STEP_METRICS.map((m) => `${m} ${num(r.aurocByMetric[m])}`).join(', ')}`,
     `AUROC on operation lines only: ${num(r.operationStepAUROC)} (${r.wrongAnswerLines} wrong answer lines left out)`,
     `${r.generatedTokens} tokens in ${(r.wallMs / 1000).toFixed(1)} s · model ${r.model} on ${r.executionProvider}`,

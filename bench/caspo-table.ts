@@ -1,0 +1,135 @@
+/**
+ * The CASPO comparison table: every model (the SFT baseline, the CASPO iterations) × strategy
+ * (greedy, CaT with its default settings) × split (held-out, hard), each one
+ * `caspo eval --json --confidence raw` run, written to docs/caspo/ as calibration.md (tables and the
+ * goal checks), calibration.json (every number) and reliability.png (baseline vs final, greedy).
+ *
+ *   npm run caspo:table
+ *   npm run caspo:table -- --models models/caspo-arith-sft,training/runs/x/iter1,training/runs/x/iter2 --limit 50 --threads 2
+ *   npm run caspo:table -- --from-json docs/caspo/calibration.json     (re-render the md and png only)
+ *
+ * The first model is the baseline and the last the final CASPO model the goals check.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { describeFlags, parseArgs } from '../language-server/src/cli/args';
+import { EXECUTION_PROVIDER_SETTINGS } from '../language-server/src/model/executionProvider';
+import { runEvalProcess } from './caspo-table/evalProcess';
+import { TABLE_STRATEGIES, type ModelSpec, type SplitSpec, type TableData, type TableStrategy } from './caspo-table/types';
+import { writeReport } from './caspo-table/writeReport';
+import { machine } from './engine/environment';
+
+const root = resolve(__dirname, '..');
+
+const DEFAULT_MODELS = ['models/caspo-arith-sft', 'models/caspo-arith-iter1', 'models/caspo-arith-iter2', 'models/caspo-arith-iter3'];
+
+const SPLITS: readonly SplitSpec[] = [
+  { name: 'heldout', file: 'training/data/heldout.jsonl', describe: 'Held-out problems (in the training domain)', title: 'held-out (in distribution)' },
+  { name: 'hard', file: 'training/data/hard.jsonl', describe: 'Hard problems (out of distribution: 5 operations, 3-digit products)', title: 'hard (out of distribution)' },
+];
+
+const FLAGS = {
+  models: { kind: 'string', valueName: 'DIR,DIR,...', help: `model folders, baseline first, final CASPO model last (default ${DEFAULT_MODELS.join(',')})` },
+  splits: { kind: 'string', valueName: 'NAME,...', help: `which splits (default ${SPLITS.map((s) => s.name).join(',')})` },
+  strategies: { kind: 'string', valueName: 'NAME,...', help: `which strategies (default ${TABLE_STRATEGIES.join(',')})` },
+  limit: { kind: 'number', valueName: 'N', integer: true, min: 1, help: 'only the first N problems of each split (a quick, partial table)' },
+  threads: { kind: 'number', valueName: 'N', integer: true, min: 0, help: 'passed to caspo eval --threads (default 1)' },
+  ep: { kind: 'choice', choices: EXECUTION_PROVIDER_SETTINGS, help: 'passed to caspo eval --ep (default auto)' },
+  out: { kind: 'string', valueName: 'DIR', help: 'where calibration.md, calibration.json and reliability.png go (default docs/caspo)' },
+  'from-json': { kind: 'string', valueName: 'FILE', help: 'no evals: re-render the markdown and the PNG from a calibration.json' },
+} as const;
+
+const USAGE = `Usage: npm run caspo:table -- [flags]\n\nFlags:\n${describeFlags(FLAGS)}`;
+
+function list(value: string | undefined, fallback: readonly string[]): string[] {
+  return value === undefined ? [...fallback] : value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function modelSpecs(dirs: readonly string[]): ModelSpec[] {
+  const shown = dirs.map((dir) => {
+    const abs = resolve(root, dir);
+    const rel = relative(root, abs);
+    return rel.startsWith('..') || isAbsolute(rel) ? abs : rel;
+  });
+  const names = shown.map((dir) => basename(dir));
+  return shown.map((dir, i) => ({ label: names.filter((n) => n === names[i]).length > 1 ? dir : names[i], dir }));
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const { flags, positionals, help } = parseArgs(argv, FLAGS);
+  if (help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (positionals.length) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}.\n${USAGE}`);
+  const outDir = resolve(root, flags.out ?? 'docs/caspo');
+  if (flags['from-json'] !== undefined) {
+    const data = JSON.parse(readFileSync(resolve(flags['from-json']), 'utf8')) as TableData & { goals?: unknown };
+    delete data.goals;
+    report(writeReport(data, outDir));
+    return;
+  }
+
+  const models = modelSpecs(list(flags.models, DEFAULT_MODELS));
+  const missing = models.filter((m) => !existsSync(join(resolve(root, m.dir), 'config.json')));
+  if (missing.length) {
+    throw new Error(`no model in ${missing.map((m) => m.dir).join(', ')} (config.json missing). Pass the folders with --models DIR,DIR,... (baseline first, final last).`);
+  }
+  const splitNames = list(flags.splits, SPLITS.map((s) => s.name));
+  const splits = splitNames.map((name) => {
+    const split = SPLITS.find((s) => s.name === name);
+    if (!split) throw new Error(`unknown split ${JSON.stringify(name)}: choose from ${SPLITS.map((s) => s.name).join(', ')}.`);
+    if (!existsSync(join(root, split.file))) throw new Error(`${split.file} is missing (cd training && python3 -m caspo_train.splits).`);
+    return split;
+  });
+  const strategies = list(flags.strategies, TABLE_STRATEGIES).map((name) => {
+    if (!(TABLE_STRATEGIES as readonly string[]).includes(name)) throw new Error(`unknown strategy ${JSON.stringify(name)}: choose from ${TABLE_STRATEGIES.join(', ')}.`);
+    return name as TableStrategy;
+  });
+
+  const data: TableData = {
+    generatedAt: new Date().toISOString(),
+    command: `npm run caspo:table${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+    machine: machine(),
+    threads: flags.threads ?? null,
+    limit: flags.limit ?? null,
+    splits,
+    models,
+    baseline: models[0].label,
+    final: models[models.length - 1].label,
+    strategies,
+    runs: [],
+  };
+  const total = splits.length * models.length * strategies.length;
+  for (const split of splits) {
+    for (const model of models) {
+      for (const strategy of strategies) {
+        const { report, processMs } = await runEvalProcess({
+          root,
+          modelDir: resolve(root, model.dir),
+          input: join(root, split.file),
+          strategy,
+          limit: flags.limit,
+          threads: flags.threads,
+          ep: flags.ep,
+        });
+        data.runs.push({ split: split.name, model: model.label, strategy, processMs: Math.round(processMs), report });
+        process.stderr.write(
+          `[${data.runs.length}/${total}] ${split.name} ${model.label} ${strategy}: accuracy ${(100 * report.accuracy).toFixed(1)} %, ` +
+            `ECE ${report.ece ?? 'n/a'}, AUROC ${report.stepAUROC ?? 'n/a'}, ${(report.wallMs / 1000).toFixed(1)} s decoding, ${(processMs / 1000).toFixed(1)} s in all\n`,
+        );
+      }
+    }
+  }
+  report(writeReport(data, outDir));
+}
+
+function report({ goals, files }: ReturnType<typeof writeReport>): void {
+  for (const g of goals) process.stdout.write(`${g.split}: ${g.goal}: ${g.status} (${g.detail})\n`);
+  process.stdout.write(`wrote ${files.map((f) => relative(process.cwd(), f)).join(', ')}\n`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`caspo:table: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

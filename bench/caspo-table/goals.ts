@@ -1,0 +1,89 @@
+/**
+ * The CASPO goals, checked from the numbers of the comparison table (pure: data in, verdicts out).
+ * Every goal compares the final CASPO model with the baseline (SFT) on one split, on the raw step
+ * confidence (the model's own, no Platt map):
+ *   - ECE (greedy) at least 40 % below the baseline's;
+ *   - AUROC of step confidence vs step correctness (greedy) at least 0.85;
+ *   - accuracy (greedy) at least the baseline's;
+ *   - CaT accuracy above CaT's on the baseline.
+ */
+import type { EvalNumbers, TableData, TableRun, TableStrategy } from './types';
+
+export const ECE_REDUCTION_GOAL = 0.4;
+export const AUROC_GOAL = 0.85;
+/** The numbers are rounded to 4 decimals; a goal hit exactly must not fail on floating-point noise. */
+const EPSILON = 1e-9;
+
+export type GoalStatus = 'met' | 'not met' | 'not evaluated';
+
+export interface GoalCheck {
+  split: string;
+  goal: string;
+  status: GoalStatus;
+  /** The numbers behind the verdict, or why it could not be evaluated. */
+  detail: string;
+}
+
+type GoalInput = Pick<TableData, 'runs' | 'baseline' | 'final' | 'splits'>;
+
+/** Every goal on every split, in the order of `data.splits`. */
+export function evaluateGoals(data: GoalInput): GoalCheck[] {
+  return data.splits.flatMap((split) => splitGoals(data, split.name));
+}
+
+function splitGoals(data: GoalInput, split: string): GoalCheck[] {
+  const { baseline, final } = data;
+  const find = (model: string, strategy: TableStrategy): EvalNumbers | undefined =>
+    data.runs.find((run: TableRun) => run.split === split && run.model === model && run.strategy === strategy)?.report;
+  const baseGreedy = find(baseline, 'greedy');
+  const finalGreedy = find(final, 'greedy');
+  const baseCat = find(baseline, 'cat');
+  const finalCat = find(final, 'cat');
+  const check = (goal: string, verdict: () => Omit<GoalCheck, 'split' | 'goal'>): GoalCheck => ({ split, goal, ...verdict() });
+  const notEvaluated = (detail: string) => ({ status: 'not evaluated' as const, detail });
+  const sameModel = baseline === final ? `the final model is the baseline (${baseline}): nothing to compare` : null;
+  const missing = (model: string, strategy: TableStrategy) => `no ${strategy} run of ${model} on ${split}`;
+
+  return [
+    check(`ECE (raw confidence, greedy) of ${final} at least ${pct(ECE_REDUCTION_GOAL, 0)} below ${baseline}'s`, () => {
+      if (sameModel) return notEvaluated(sameModel);
+      if (!baseGreedy || !finalGreedy) return notEvaluated(missing(!baseGreedy ? baseline : final, 'greedy'));
+      if (baseGreedy.ece === null || finalGreedy.ece === null) return notEvaluated('ECE is undefined (no labelled steps)');
+      if (baseGreedy.ece === 0) return notEvaluated(`${baseline}'s ECE is 0: a relative reduction is undefined`);
+      const reduction = (baseGreedy.ece - finalGreedy.ece) / baseGreedy.ece;
+      return {
+        status: reduction >= ECE_REDUCTION_GOAL - EPSILON ? 'met' : 'not met',
+        detail: `${fmt(baseGreedy.ece)} → ${fmt(finalGreedy.ece)} (${reduction >= 0 ? '−' : '+'}${pct(Math.abs(reduction))})`,
+      };
+    }),
+    check(`AUROC (raw confidence, greedy) of ${final} at least ${AUROC_GOAL}`, () => {
+      if (!finalGreedy) return notEvaluated(missing(final, 'greedy'));
+      if (finalGreedy.stepAUROC === null) return notEvaluated('AUROC is undefined (every labelled step has the same label, or none)');
+      return { status: finalGreedy.stepAUROC >= AUROC_GOAL - EPSILON ? 'met' : 'not met', detail: `AUROC ${fmt(finalGreedy.stepAUROC)}` };
+    }),
+    check(`accuracy (greedy) of ${final} at least ${baseline}'s`, () => {
+      if (sameModel) return notEvaluated(sameModel);
+      if (!baseGreedy || !finalGreedy) return notEvaluated(missing(!baseGreedy ? baseline : final, 'greedy'));
+      return {
+        status: finalGreedy.accuracy >= baseGreedy.accuracy ? 'met' : 'not met',
+        detail: `${pct(baseGreedy.accuracy)} → ${pct(finalGreedy.accuracy)}`,
+      };
+    }),
+    check(`CaT accuracy on ${final} above CaT on ${baseline}`, () => {
+      if (sameModel) return notEvaluated(sameModel);
+      if (!baseCat || !finalCat) return notEvaluated(missing(!baseCat ? baseline : final, 'cat'));
+      return {
+        status: finalCat.accuracy > baseCat.accuracy ? 'met' : 'not met',
+        detail: `${pct(baseCat.accuracy)} → ${pct(finalCat.accuracy)}`,
+      };
+    }),
+  ];
+}
+
+function fmt(x: number): string {
+  return x.toFixed(4);
+}
+
+function pct(x: number, digits = 1): string {
+  return `${(100 * x).toFixed(digits)} %`;
+}

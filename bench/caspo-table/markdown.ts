@@ -1,0 +1,90 @@
+/** docs/caspo/calibration.md from the table data (pure). */
+import type { GoalCheck } from './goals';
+import type { TableData, TableRun } from './types';
+
+const STRATEGY_LABEL: Record<string, string> = { greedy: 'greedy', cat: 'CaT' };
+
+export function renderMarkdown(data: TableData, goals: readonly GoalCheck[], pngName = 'reliability.png'): string {
+  const m = data.machine as Record<string, string | number>;
+  const eps = [...new Set(data.runs.map((r) => r.report.executionProvider).filter(Boolean))].join(', ') || 'unknown';
+  const catSettings = data.runs.find((r) => r.strategy === 'cat')?.report.settings;
+  const metric = data.runs.find((r) => r.report.metric)?.report.metric ?? 'geoMeanProb';
+  const lines = [
+    '# CASPO: calibration and accuracy before and after alignment',
+    '',
+    `Written by \`${data.command}\` on ${data.generatedAt}.`,
+    '',
+    `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}; Node ${m.node}, onnxruntime-node ${m.onnxruntimeNode}, ` +
+      `execution provider ${eps}, ${data.threads ?? 1} intra-op thread(s).`,
+    '',
+    `Models: ${data.models.map((model) => `\`${model.dir}\``).join(', ')}. Baseline: ${data.baseline}; final CASPO model: ${data.final}.`,
+    '',
+    'Each row is one `caspo eval --json --confidence raw --strategy greedy|cat` run: accuracy of the answer ' +
+      '(CaT: its best path), and how well the step confidence predicts the exact verifier\'s step label. ' +
+      `**ECE, Brier and AUROC score the raw confidence** — the model's own, ${metric} through its default mapping ` +
+      '(exp of the mean token log-prob, used as a probability), no Platt map — since CASPO claims to calibrate the model itself. ' +
+      '"ECE (Platt)" and "Brier (Platt)" score the same steps through the Platt map fitted on held-out data (the model\'s caspo.json), ' +
+      'which is what the editor shows. ECE over 10 equal-width bins. ' +
+      `CaT decodes with the calibrated confidence (its pruning threshold applies to it), default settings${
+        catSettings ? ` (${JSON.stringify(catSettings)})` : ''
+      }; its tokens count every candidate, pruned ones included. Wall time: the decoding, model load excluded.`,
+    '',
+  ];
+  if (data.limit !== null) lines.push(`**Partial run: only the first ${data.limit} problems of each split.**`, '');
+  for (const split of data.splits) {
+    const runs = data.runs.filter((r) => r.split === split.name);
+    const n = runs[0]?.report.n;
+    lines.push(`## ${split.describe}`, '', `\`${split.file}\`${n !== undefined ? `, ${n} problems` : ''}.`, '', ...splitTable(runs, data), '');
+  }
+  lines.push('## Goals', '', `${goals.filter((g) => g.status === 'met').length} of ${goals.length} met.`, '');
+  lines.push('| split | goal | status | numbers |', '|---|---|---|---|');
+  for (const g of goals) lines.push(`| ${g.split} | ${g.goal} | ${g.status === 'met' ? '**met**' : g.status} | ${g.detail} |`);
+  lines.push(
+    '',
+    '## Reliability',
+    '',
+    `![Reliability diagram: raw step confidence bins against step accuracy, ${data.baseline} vs ${data.final}, greedy](${pngName})`,
+    '',
+    `Raw step confidence (greedy) in 10 bins against the fraction of those steps that are correct, ${data.baseline} and ${data.final}; ` +
+      'points on the diagonal are calibrated. The bars below count the steps in each bin (log scale).',
+    '',
+  );
+  return lines.join('\n');
+}
+
+function splitTable(runs: readonly TableRun[], data: TableData): string[] {
+  const head = ['model', 'strategy', 'accuracy', 'ECE', 'Brier', 'AUROC', 'ECE (Platt)', 'Brier (Platt)', 'steps', 'wrong steps', 'tokens', 'wall s'];
+  const out = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
+  for (const model of data.models) {
+    for (const strategy of data.strategies) {
+      const run = runs.find((r) => r.model === model.label && r.strategy === strategy);
+      if (!run) continue;
+      const r = run.report;
+      out.push(
+        `| ${[
+          model.label,
+          STRATEGY_LABEL[strategy] ?? strategy,
+          pct(r.accuracy),
+          num(r.ece),
+          num(r.brier),
+          num(r.stepAUROC),
+          num(r.platt?.ece ?? null),
+          num(r.platt?.brier ?? null),
+          r.steps.toLocaleString('en-US'),
+          (r.steps - r.correctSteps).toLocaleString('en-US'),
+          r.generatedTokens.toLocaleString('en-US'),
+          (r.wallMs / 1000).toFixed(1),
+        ].join(' | ')} |`,
+      );
+    }
+  }
+  return out;
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(1)} %`;
+}
+
+function num(x: number | null): string {
+  return x === null ? 'n/a' : x.toFixed(4);
+}

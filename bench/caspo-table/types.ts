@@ -1,0 +1,56 @@
+/** The data behind docs/caspo/calibration.{md,json,png}: one `caspo eval` report per split × model × strategy. */
+import type { EvalReport } from '../../language-server/src/cli/eval';
+
+/** The strategies the table compares: one chain, and CaT with its default settings. */
+export const TABLE_STRATEGIES = ['greedy', 'cat'] as const;
+export type TableStrategy = (typeof TABLE_STRATEGIES)[number];
+
+export interface SplitSpec {
+  /** Short name used in the tables and the JSON ("heldout", "hard"). */
+  name: string;
+  /** The problems, relative to the repository root. */
+  file: string;
+  /** One line for the markdown: what the split is. */
+  describe: string;
+  /** A short title for the reliability diagram's panel. */
+  title: string;
+}
+
+export interface ModelSpec {
+  /** Row label: the folder name (or its path when two folders share a name). */
+  label: string;
+  /** The model folder, relative to the repository root when inside it. */
+  dir: string;
+}
+
+/** The fields of a `caspo eval --json --confidence raw` report that the table reads (the JSON keeps all). */
+export type EvalNumbers = Pick<
+  EvalReport,
+  'n' | 'accuracy' | 'generatedTokens' | 'wallMs' | 'stepAUROC' | 'ece' | 'brier' | 'steps' | 'correctSteps' | 'platt' | 'reliability'
+> &
+  Partial<EvalReport>;
+
+export interface TableRun {
+  split: string;
+  model: string;
+  strategy: TableStrategy;
+  /** Wall time of the whole `caspo eval` process (model load included). */
+  processMs: number;
+  report: EvalNumbers;
+}
+
+export interface TableData {
+  generatedAt: string;
+  /** The command line that produced it. */
+  command: string;
+  machine: Record<string, unknown>;
+  threads: number | null;
+  limit: number | null;
+  splits: SplitSpec[];
+  models: ModelSpec[];
+  /** Labels: the baseline (SFT) and the final CASPO model the goals compare. */
+  baseline: string;
+  final: string;
+  strategies: TableStrategy[];
+  runs: TableRun[];
+}

@@ -1,0 +1,76 @@
+/** `npm run caspo:table` end to end on the tiny SFT fixture: real `caspo eval` runs, then md, json and png. */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { evaluateGoals } from '../../bench/caspo-table/goals';
+import type { TableData } from '../../bench/caspo-table/types';
+import { buildOnce, ROOT, tempDir } from './helpers';
+
+const TINY = join(ROOT, 'test', 'fixtures', 'generated', 'tiny-arith');
+
+function caspoTable(args: readonly string[]) {
+  buildOnce();
+  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'caspo-table.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+}
+
+describe('npm run caspo:table', function () {
+  this.timeout(300_000);
+  const scratch = tempDir('caspo-table-');
+  after(() => scratch.remove());
+
+  before(function () {
+    if (!existsSync(join(TINY, 'onnx', 'model.onnx'))) this.skip(); // made by scripts/make-fixtures.mjs in `npm test`
+  });
+
+  it('runs every model × strategy × split and writes the markdown, the JSON and the PNG', () => {
+    // Two copies of one model under different names stand in for the SFT and the final CASPO model.
+    const sft = join(scratch.dir, 'tiny-sft');
+    const final = join(scratch.dir, 'tiny-caspo');
+    cpSync(TINY, sft, { recursive: true });
+    cpSync(TINY, final, { recursive: true });
+    const out = join(scratch.dir, 'out');
+    const result = caspoTable(['--models', `${sft},${final}`, '--limit', '2', '--threads', '1', '--ep', 'cpu', '--out', out]);
+    assert.equal(result.status, 0, result.stderr);
+
+    const data = JSON.parse(readFileSync(join(out, 'calibration.json'), 'utf8')) as TableData & { goals: unknown };
+    assert.equal(data.baseline, 'tiny-sft');
+    assert.equal(data.final, 'tiny-caspo');
+    assert.equal(data.limit, 2);
+    assert.deepEqual(
+      data.runs.map((r) => `${r.split} ${r.model} ${r.strategy}`),
+      ['heldout', 'hard'].flatMap((split) => ['tiny-sft', 'tiny-caspo'].flatMap((model) => [`${split} ${model} greedy`, `${split} ${model} cat`])),
+    );
+    for (const run of data.runs) {
+      assert.equal(run.report.n, 2);
+      assert.equal(run.report.confidence, 'raw', 'the table scores the raw confidence');
+    }
+    assert.deepEqual(data.goals, evaluateGoals(data));
+
+    const md = readFileSync(join(out, 'calibration.md'), 'utf8');
+    assert.match(md, /Partial run: only the first 2 problems/);
+    for (const model of ['tiny-sft', 'tiny-caspo']) {
+      for (const strategy of ['greedy', 'CaT']) {
+        assert.equal(md.split('\n').filter((line) => line.startsWith(`| ${model} | ${strategy} |`)).length, 2, `${model} ${strategy}: one row per split`);
+      }
+    }
+    assert.match(md, /^## Goals$/m);
+    assert.equal(md.split('\n').filter((line) => /^\| (heldout|hard) \| /.test(line)).length, 8);
+
+    const png = readFileSync(join(out, 'reliability.png'));
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+    // --from-json re-renders the same markdown without running anything.
+    const again = join(scratch.dir, 'again');
+    const rerender = caspoTable(['--from-json', join(out, 'calibration.json'), '--out', again]);
+    assert.equal(rerender.status, 0, rerender.stderr);
+    assert.equal(readFileSync(join(again, 'calibration.md'), 'utf8'), md);
+  });
+
+  it('names the missing model folders instead of running anything', () => {
+    const result = caspoTable(['--models', `${TINY},${join(scratch.dir, 'no-such-model')}`, '--out', join(scratch.dir, 'never')]);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /no model in .*no-such-model .*--models DIR,DIR/);
+    assert.equal(existsSync(join(scratch.dir, 'never')), false);
+  });
+});

@@ -36,7 +36,8 @@ export const defaultVsixPath = () => {
 };
 
 // Files copied to the stage as they are (the allowlist still filters them).
-const COPIED = ['README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore', 'media', 'models/caspo-arith-sft'];
+// training/data/heldout.jsonl: the held-out problems "CASPO: Show Calibration" decodes (the one copy of them).
+const COPIED = ['README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore', 'media', 'models/caspo-arith-sft', 'training/data/heldout.jsonl'];
 
 const isBuiltin = (name) => name.startsWith('node:') || builtinModules.includes(name.split('/')[0]);
 const packageName = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
@@ -192,7 +193,10 @@ export async function packageVsix({ out = defaultVsixPath(), keepStage = false, 
       const src = path.join(root, rel);
       if (!existsSync(src)) throw new Error(`package-vsix: ${rel} is missing`);
       if (statSync(src).isDirectory()) linkTree(src, path.join(stage, rel));
-      else copyFileSync(src, path.join(stage, rel));
+      else {
+        mkdirSync(path.dirname(path.join(stage, rel)), { recursive: true });
+        copyFileSync(src, path.join(stage, rel));
+      }
     }
     for (const dir of runtimeTree(externals)) {
       linkTree(dir, path.join(stage, path.relative(root, dir)), (rel) => rel === 'node_modules' || rel.startsWith('node_modules/'));

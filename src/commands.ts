@@ -17,6 +17,7 @@ const COMMANDS: Record<string, CommandFactory> = {
   },
   'caspo.restartServer': (ctx) => () => ctx.restart(),
   'caspo.showLog': (ctx) => () => ctx.output.show(true),
+  'caspo.showCalibration': (ctx) => (options?: { recompute?: boolean }) => ctx.calibration.show(options),
   // Behind the code lens and the quick fix (hidden from the palette: they need a step's pruned branches).
   [RE_EXPAND_COMMAND]: reExpandBranchCommand,
   // The Reasoning Tree view's action on a pruned node, and a click on a shown node.

@@ -95,6 +95,13 @@ function catTemperature(value: number): number {
   return value;
 }
 
+/** How many held-out problems "CASPO: Show Calibration" decodes (caspo.calibration.problems; 10–500 like its schema). */
+export function readCalibrationProblems(): number {
+  const v = number(vscode.workspace.getConfiguration(SECTION), 'calibration.problems');
+  if (!Number.isInteger(v) || v < 10 || v > 500) throw invalid('calibration.problems', 'an integer from 10 to 500', v);
+  return v;
+}
+
 /** The gutter's band thresholds, or undefined while they are invalid (the user is told elsewhere). */
 export function readBandThresholds(): BandThresholds | undefined {
   const config = vscode.workspace.getConfiguration(SECTION);

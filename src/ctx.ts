@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { DidChangeConfigurationNotification, LanguageClient, State, TransportKind, type ServerOptions } from 'vscode-languageclient/node';
-import { affectsCaspo, readBandThresholds, readSettings, type ResolvedSettings } from './config';
+import { CalibrationView } from './calibrationView';
+import { affectsCaspo, readBandThresholds, readCalibrationProblems, readSettings, type ResolvedSettings } from './config';
 import { ConfidenceGutter } from './gutter';
 import type { ModelPathChoice } from './modelPathRule';
 import { REASONING_LANGUAGE_ID, REASONING_SCHEME, serverStatusNotification, type ServerSettings } from './protocol';
@@ -20,6 +21,8 @@ import { ServerStatusItem, type ClientPhase } from './status';
 
 /** The embedded model's folder inside the extension. */
 const EMBEDDED_MODEL = join('models', 'caspo-arith-sft');
+/** The held-out problems "Show Calibration" decodes (shipped in the VSIX: .vscodeignore). */
+const HELDOUT_PROBLEMS = join('training', 'data', 'heldout.jsonl');
 
 export class Ctx {
   readonly output: vscode.LogOutputChannel;
@@ -28,6 +31,7 @@ export class Ctx {
   readonly gutter: ConfidenceGutter;
   readonly editors: ReasoningEditorOpener;
   readonly reasoningTree: ReasoningTreeView;
+  readonly calibration: CalibrationView;
   private readonly statusItem: ServerStatusItem;
   private client: LanguageClient | undefined;
   private clientScope: vscode.Disposable[] = [];
@@ -44,6 +48,12 @@ export class Ctx {
     this.gutter = new ConfidenceGutter(extension.extensionUri, this.documents, readBandThresholds);
     this.editors = new ReasoningEditorOpener(this.documents, this.output);
     this.reasoningTree = new ReasoningTreeView(readBandThresholds, this.output);
+    this.calibration = new CalibrationView(extension.extensionUri, {
+      runningClient: () => this.runningClient(),
+      problems: readCalibrationProblems,
+      problemsFile: extension.asAbsolutePath(HELDOUT_PROBLEMS),
+      output: this.output,
+    });
     extension.subscriptions.push(
       this.output,
       this.documents,
@@ -52,6 +62,7 @@ export class Ctx {
       this.statusItem,
       this.gutter,
       this.reasoningTree,
+      this.calibration,
       this.solves.onDidStartSolve(({ uri }) => this.reasoningTree.follow(uri)),
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (affectsCaspo(event)) void this.settingsChanged();

@@ -5,6 +5,7 @@
 import { CodeActionKind, createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind, type InitializeResult } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import {
+  calibrationRequest,
   documentChangedNotification,
   expandBranchRequest,
   reasoningTreeRequest,
@@ -19,6 +20,7 @@ import {
   type TreeChangedParams,
   type ServerSettings,
 } from '../../src/protocol';
+import { handleCalibration } from './handlers/calibration';
 import { codeActionsFor } from './handlers/codeActions';
 import { codeLensesFor } from './handlers/codeLens';
 import { DiagnosticsPublisher } from './handlers/diagnostics';
@@ -29,6 +31,7 @@ import { inlayHintsFor } from './handlers/inlayHints';
 import { reasoningTreeFor } from './handlers/reasoningTree';
 import { handleSolve } from './handlers/solve';
 import { ServerStatusReporter } from './handlers/status';
+import { CalibrationCache } from './host/calibrationCache';
 import { connectionSink, guarded, reportUnhandledErrors } from './host/crashReports';
 import { ModelHost } from './host/modelHost';
 import { modelSpecOf, parseServerSettings } from './host/settings';
@@ -133,6 +136,19 @@ connection.onRequest(
   expandBranchRequest,
   guarded(expandBranchRequest.method, sink, (params, token) =>
     handleExpandBranch(params, token, { models, registry, diagnostics, log: sink.log, notify: { treeChanged, documentChanged } }),
+  ),
+);
+const calibrations = new CalibrationCache();
+connection.onRequest(
+  calibrationRequest,
+  guarded(calibrationRequest.method, sink, (params, token) =>
+    handleCalibration(params, token, {
+      models,
+      settings: currentSettings,
+      cache: calibrations,
+      progress: (p) => connection.window.attachWorkDoneProgress(p.workDoneToken),
+      log: (message) => connection.console.info(message),
+    }),
   ),
 );
 connection.onRequest(reasoningTreeRequest, guarded(reasoningTreeRequest.method, sink, (params) => reasoningTreeFor(registry, params)));

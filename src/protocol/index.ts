@@ -3,3 +3,4 @@ export * from './methods';
 export * from './reasoningUri';
 export * from './types';
 export * from './branches';
+export * from './calibration';

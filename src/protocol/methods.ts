@@ -11,6 +11,7 @@ import type {
   ReasoningTreeResult,
   TreeChangedParams,
 } from './branches';
+import type { CalibrationParams, CalibrationResult } from './calibration';
 import type {
   ServerStatusParams,
   SolveFinishedParams,
@@ -46,3 +47,10 @@ export const expandBranchRequest = new RequestType<ExpandBranchParams, ExpandBra
 
 /** The reasoning document was re-rendered beyond appending a step (e.g. an alternative path was added). */
 export const documentChangedNotification = new NotificationType<DocumentChangedParams>('caspo/documentChanged');
+
+/**
+ * Decodes the first N held-out problems with the current model and reports step-confidence
+ * calibration (reliability bins, ECE, Brier, AUROC). Reports `$/progress` through the params'
+ * workDoneToken; `$/cancelRequest` stops it between decoding steps. Cached per model and N.
+ */
+export const calibrationRequest = new RequestType<CalibrationParams, CalibrationResult, void>('caspo/calibration');

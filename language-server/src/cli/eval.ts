@@ -1,6 +1,7 @@
 import { ConfidenceCalibration, STEP_METRICS, type StepMetric } from '../decoding/stepConfidence';
 import type { StrategySettings } from '../decoding/strategyResult';
-import { auroc, brierScore, expectedCalibrationError, reliabilityBins, type ReliabilityBin } from '../eval/metrics';
+import { auroc, type ReliabilityBin } from '../eval/metrics';
+import { ECE_BINS, stepCalibration, type StepCalibration } from '../eval/stepCalibration';
 import { describeFlags, parseArgs } from './args';
 import { openModel, samplingFromFlags } from './engine';
 import { EXIT_CANCELLED, EXIT_OK, UsageError } from './errors';
@@ -48,8 +49,7 @@ vote's accuracy.
 Flags:
 ${describeFlags(EVAL_FLAGS)}`;
 
-/** ECE bins (design §4: 10 equal-width bins). */
-export const ECE_BINS = 10;
+export { ECE_BINS };
 
 /** The report; the first seven fields are the stable contract, the rest are extras. */
 export interface EvalReport {
@@ -252,6 +252,7 @@ export function summarize(perProblem: readonly (readonly LabelledSolution[])[], 
   const labels = steps.map((s) => s.correct);
   const scored = context.scoredConfidence ?? ((step: LabelledStep) => step.confidence);
   const confidences = steps.map(scored);
+  const calibration = stepCalibration(confidences.map((confidence, i) => ({ confidence, correct: labels[i] })), ECE_BINS);
   const correctSteps = labels.filter(Boolean).length;
   const bothClasses = correctSteps > 0 && correctSteps < steps.length;
   const aurocByMetric = {} as Record<StepMetric, number | null>;
@@ -265,11 +266,11 @@ export function summarize(perProblem: readonly (readonly LabelledSolution[])[], 
     accuracy: round(ratio(solutions.filter((s) => s.answerCorrect).length, solutions.length) ?? 0),
     generatedTokens: context.generatedTokens,
     wallMs: Math.round(context.wallMs),
-    ...calibrationNumbers(confidences, labels),
+    ...calibrationNumbers(calibration),
     metric: context.metric,
     calibrated: context.calibrated,
     confidence: context.confidence ?? 'calibrated',
-    reliability: steps.length > 0 ? reliabilityBins(confidences, labels, ECE_BINS).map(roundBin) : null,
+    reliability: steps.length > 0 ? calibration.bins.map(roundBin) : null,
     strategy: context.strategy,
     samples: context.samples,
     solutions: solutions.length,
@@ -284,7 +285,7 @@ export function summarize(perProblem: readonly (readonly LabelledSolution[])[], 
     model: context.model,
     executionProvider: context.executionProvider,
   };
-  if (context.reportPlatt) report.platt = calibrationNumbers(steps.map((s) => s.confidence), labels);
+  if (context.reportPlatt) report.platt = calibrationNumbers(stepCalibration(steps, ECE_BINS));
   if (context.samples > 1) report.voteAccuracy = round(ratio(perProblem.filter(majorityIsCorrect).length, perProblem.length) ?? 0);
   const notes: string[] = [];
   if (outOfDomain > 0) {
@@ -297,14 +298,9 @@ export function summarize(perProblem: readonly (readonly LabelledSolution[])[], 
   return report;
 }
 
-/** AUROC (null when all steps share a label), ECE over ECE_BINS bins and Brier; all null without steps. */
-function calibrationNumbers(confidences: readonly number[], labels: readonly boolean[]): CalibrationNumbers {
-  if (confidences.length === 0) return { stepAUROC: null, ece: null, brier: null };
-  return {
-    stepAUROC: roundOrNull(auroc(confidences, labels)),
-    ece: round(expectedCalibrationError(confidences, labels, ECE_BINS)),
-    brier: round(brierScore(confidences, labels)),
-  };
+/** AUROC (null when all steps share a label), ECE over ECE_BINS bins and Brier, rounded; all null without steps. */
+function calibrationNumbers(calibration: StepCalibration): CalibrationNumbers {
+  return { stepAUROC: roundOrNull(calibration.stepAUROC), ece: roundOrNull(calibration.ece), brier: roundOrNull(calibration.brier) };
 }
 
 function roundBin(bin: ReliabilityBin): ReliabilityBin {

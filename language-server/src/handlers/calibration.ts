@@ -1,0 +1,146 @@
+import { isAbsolute } from 'node:path';
+import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type WorkDoneProgressReporter } from 'vscode-languageserver';
+import { CALIBRATION_BINS, type CalibrationParams, type CalibrationResult, type ServerSettings } from '../../../src/protocol';
+import { readProblemsFile, type ProblemRecord } from '../cli/input';
+import { decodeAndLabel } from '../cli/sweep';
+import type { StepMetric } from '../decoding/stepConfidence';
+import { stepCalibration } from '../eval/stepCalibration';
+import type { CalibrationCache, CalibrationInputs } from '../host/calibrationCache';
+import type { LoadedModel, ModelHost } from '../host/modelHost';
+
+export interface CalibrationServices {
+  models: ModelHost;
+  settings(): ServerSettings;
+  cache: CalibrationCache;
+  /** The work-done progress of the request (a null reporter when the client sent no token). */
+  progress(params: CalibrationParams): WorkDoneProgressReporter;
+  log(message: string): void;
+}
+
+/**
+ * `caspo/calibration`: greedy-decodes the first N held-out problems with the current model (the
+ * same decoding and verifier labels as `caspo eval`), and answers with accuracy, step AUROC, ECE,
+ * Brier and the reliability bins. Progress goes to `$/progress` per problem; `$/cancelRequest`
+ * stops it between forwards and the request fails with RequestCancelled. Other requests are
+ * served between forwards; a solve running meanwhile shares the model.
+ */
+export async function handleCalibration(params: CalibrationParams, token: CancellationToken, services: CalibrationServices): Promise<CalibrationResult> {
+  const { problemsFile, problems } = checkParams(params);
+  const settings = services.settings(); // one snapshot for the whole run
+  const inputs: CalibrationInputs = { modelDir: settings.modelDir, problemsFile, problems, metric: settings.metric, maxTokens: settings.maxTokens };
+  const cached = params.recompute ? undefined : services.cache.get(inputs);
+  if (cached) return { ...cached, cached: true };
+  const records = readProblems(problemsFile, problems);
+
+  const progress = services.progress(params);
+  progress.begin('CASPO calibration', 0, 'loading the model…', true);
+  const abort = new AbortController();
+  const onCancel = token.onCancellationRequested(() => abort.abort());
+  if (token.isCancellationRequested) abort.abort();
+  const lease = await services.models.acquire().catch((error: Error) => {
+    onCancel.dispose();
+    progress.done();
+    throw new ResponseError(LSPErrorCodes.RequestFailed, error.message);
+  });
+  try {
+    const result = await calibrate(lease.loaded, records, settings, abort.signal, (done, correct) =>
+      progress.report(Math.round((100 * done) / records.length), `${done}/${records.length} problems, ${correct} right`),
+    );
+    services.log(`calibration of ${result.model} on ${result.problems} problems: ECE ${result.ece?.toFixed(4)} in ${result.wallMs} ms`);
+    // Settings may have changed meanwhile: file the result under the model that decoded it.
+    services.cache.set({ ...inputs, modelDir: lease.loaded.model.dir }, result);
+    return result;
+  } finally {
+    onCancel.dispose();
+    progress.done();
+    void lease.release();
+  }
+}
+
+async function calibrate(
+  loaded: LoadedModel,
+  records: readonly ProblemRecord[],
+  settings: ServerSettings,
+  signal: AbortSignal,
+  onProblem: (done: number, correct: number) => void,
+): Promise<CalibrationResult> {
+  const { model, calibration } = loaded;
+  const metric: StepMetric = settings.metric === 'modelDefault' ? calibration.defaultMetric : settings.metric;
+  if (signal.aborted) throw cancelled();
+  let correct = 0;
+  let sweep;
+  try {
+    sweep = await decodeAndLabel(records, {
+      model,
+      calibration,
+      metric,
+      sampling: { kind: 'greedy' },
+      samples: 1,
+      maxTokens: settings.maxTokens,
+      source: 'the held-out problems',
+      signal,
+      onProblem: (done, solutions) => {
+        correct += solutions.filter((s) => s.answerCorrect).length;
+        onProblem(done, correct);
+      },
+    });
+  } catch (error) {
+    throw new ResponseError(LSPErrorCodes.RequestFailed, `Calibration failed: ${(error as Error).message}`);
+  }
+  if (sweep.cancelled) throw cancelled();
+  const solutions = sweep.solutions.flat();
+  const stats = stepCalibration(solutions.flatMap((s) => s.steps), CALIBRATION_BINS);
+  const unlabelled = solutions.filter((s) => s.status !== 'labelled').length;
+  return {
+    model: loaded.name,
+    modelDir: model.dir,
+    executionProvider: loaded.activeProvider,
+    problems: records.length,
+    accuracy: solutions.length > 0 ? correct / solutions.length : 0,
+    steps: stats.steps,
+    wrongSteps: stats.steps - stats.correctSteps,
+    stepAUROC: stats.stepAUROC,
+    ece: stats.ece,
+    brier: stats.brier,
+    metric,
+    calibrated: calibration.isFitted(metric),
+    bins: stats.bins,
+    generatedTokens: sweep.generatedTokens,
+    wallMs: Math.round(sweep.wallMs),
+    computedAt: new Date().toISOString(),
+    cached: false,
+    ...(unlabelled > 0 ? { note: `${unlabelled} solution(s) could not be labelled by the verifier; their steps are left out.` } : {}),
+  };
+}
+
+function cancelled(): ResponseError<void> {
+  return new ResponseError(LSPErrorCodes.RequestCancelled, 'The calibration was cancelled.');
+}
+
+function checkParams(params: CalibrationParams): { problemsFile: string; problems: number } {
+  const invalid = (message: string) => new ResponseError(ErrorCodes.InvalidParams, `caspo/calibration: ${message}`);
+  if (typeof params?.problemsFile !== 'string' || !isAbsolute(params.problemsFile)) {
+    throw invalid(`problemsFile must be an absolute path, got ${JSON.stringify(params?.problemsFile)}`);
+  }
+  if (typeof params.problems !== 'number' || !Number.isInteger(params.problems) || params.problems < 1) {
+    throw invalid(`problems must be a positive integer, got ${JSON.stringify(params.problems)}`);
+  }
+  return { problemsFile: params.problemsFile, problems: params.problems };
+}
+
+/** The first `count` problems of the file; a missing or malformed file, or too few problems, fails the request. */
+function readProblems(file: string, count: number): ProblemRecord[] {
+  let records: ProblemRecord[];
+  try {
+    records = readProblemsFile(file);
+  } catch (error) {
+    throw new ResponseError(LSPErrorCodes.RequestFailed, `The held-out problems cannot be read: ${(error as Error).message} Reinstall CASPO.`);
+  }
+  if (records.length < count) {
+    throw new ResponseError(
+      ErrorCodes.InvalidParams,
+      `${file} holds ${records.length} problems, fewer than the ${count} asked for. Lower caspo.calibration.problems to ${records.length} or less.`,
+    );
+  }
+  return records.slice(0, count);
+}

@@ -57,8 +57,9 @@ def ops5_expression(rng: random.Random) -> str:
             return _render(tree, rng)
 
 
-def edge_expression(rng: random.Random) -> str:
-    """3-4 operations, products of 80-99 by 800-999, under the training rules, held-out hash only."""
+def edge_expression(rng: random.Random, heldout: bool = True) -> str:
+    """3-4 operations, products of 80-99 by 800-999, under the training rules; by default only in the
+    held-out hash space (``heldout=False``: only outside it, for training problems)."""
     while True:
         tree = _random_tree(rng, rng.choice([3, 4]))
         products = [p for p in _products(tree) if isinstance(p.left, Num) and isinstance(p.right, Num)]
@@ -70,7 +71,7 @@ def edge_expression(rng: random.Random) -> str:
         if not _valid(tree):
             continue
         expression = _render(tree, rng)
-        if is_heldout(extract_expression(expression)):
+        if is_heldout(extract_expression(expression)) == heldout:
             return expression
 
 

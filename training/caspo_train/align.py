@@ -1,0 +1,309 @@
+"""CASPO: iterative step-wise DPO that aligns the model's token confidence with step correctness.
+
+    # from training/: the real run (CPU, about 15 min an iteration on 2 cores)
+    python3 -m caspo_train.align --init checkpoints/caspo-arith-sft.pt --iterations 3 \
+        --run-dir runs/caspo-arith --out ../models/caspo-arith --dataset data/caspo
+    # toy size (CI smoke test): a random tiny model, a few steps of each stage
+    python3 -m caspo_train.align --size tiny --iterations 1 --problems 6 --samples 2 --max-new-tokens 24 \
+        --epochs 1 --run-dir /tmp/caspo-toy --out /tmp/caspo-toy/model
+
+Each iteration i (policy = iteration i-1's model; iteration 0 is the SFT model):
+1. sample ``--samples`` solutions for each of ``--problems`` fresh training problems at
+   ``--temperature``, with per-token confidence exactly as the Node engine computes it (sample.py);
+2. label every step with the verifier;
+3. build the confidence-filtered step-wise preference pairs (pairs.py) and count them per kind;
+4. DPO on the pairs with the previous iteration frozen as the reference (dpo.py);
+5. export to the model contract (``RUN/iterN/model``) and, when Node and the built CLI are there,
+   fit the step-confidence calibration (``caspo calibrate``) into its caspo.json.
+The last iteration's model is also written to ``--out``. ``RUN/summary.json`` records every
+iteration: pair counts, DPO statistics, and PyTorch greedy accuracy on the held-out and hard splits.
+
+Training problems never overlap the evaluation: the in-domain ones come from outside the held-out
+hash space, the hard-corner ones too, and every problem text of data/{heldout,calibration,hard}.jsonl
+is excluded. The mix: in-domain 2-4 operations, one operation, five operations, products at the
+edge of the training range (80-99 x 800-999) and products of two three-digit numbers -- the kinds
+where the SFT model is confidently wrong.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before torch (see sample.py)
+
+import argparse
+import copy
+import json
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import torch
+
+from . import tokenizer as tok
+from .arith import TEMPLATES, extract_expression, is_heldout, random_expression
+from .data import read_jsonl
+from .dpo import DPOConfig, train_dpo
+from .evaluate import greedy_solve
+from .arith import verify_solution
+from .export import export_model_folder
+from .hard import bigmul_expression, edge_expression, ops5_expression
+from .model import CausalLM
+from .pairs import Pair, build_pairs, count_pairs, group_by_problem
+from .sample import Sample, sample_solutions, sample_to_json
+from .sft import PARITY_PROBLEM, SIZES
+
+TRAINING = Path(__file__).resolve().parent.parent
+REPO = TRAINING.parent
+DATA = TRAINING / "data"
+EVAL_SPLITS = ("heldout.jsonl", "calibration.jsonl", "hard.jsonl")
+
+# (kind, generator, share of the pool)
+POOL = (
+    ("in_domain", lambda rng: random_expression(rng), 0.2),
+    ("ops1", lambda rng: random_expression(rng, 1), 0.1),
+    ("ops5", ops5_expression, 0.25),
+    ("edge", lambda rng: edge_expression(rng, heldout=False), 0.25),
+    ("bigmul", bigmul_expression, 0.2),
+)
+
+
+def _excluded() -> set:
+    out = set()
+    for name in EVAL_SPLITS:
+        path = DATA / name
+        if path.exists():
+            out.update(extract_expression(r["problem"]).replace(" ", "") for r in read_jsonl(path))
+    return out
+
+
+def training_problems(n: int, seed: int) -> List[dict]:
+    """``n`` problems of the pool's mix, none in the held-out hash space or an evaluation file."""
+    rng = random.Random(seed)
+    excluded = _excluded()
+    counts = [int(n * share) for _, _, share in POOL]
+    for i in range(n - sum(counts)):  # the remainder goes to the kinds in order
+        counts[i % len(POOL)] += 1
+    rows: List[dict] = []
+    seen = set()
+    for (kind, make, _), target in zip(POOL, counts):
+        count = 0
+        while count < target:
+            expression = make(rng)
+            key = expression.replace(" ", "")
+            if key in seen or key in excluded or is_heldout(key):
+                continue
+            seen.add(key)
+            problem = rng.choice(TEMPLATES).format(e=expression)
+            rows.append({"problem": problem, "answer": str(_value(problem)), "kind": kind})
+            count += 1
+    rng.shuffle(rows)
+    return rows[:n]
+
+
+def _value(problem: str) -> int:
+    return verify_solution(problem, "").expected
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--init", default=None, help="state dict of the starting (SFT) model; none: random weights")
+    ap.add_argument("--size", choices=sorted(SIZES), default="small")
+    ap.add_argument("--iterations", type=int, default=3)
+    ap.add_argument("--problems", type=int, default=1000, help="training problems sampled per iteration")
+    ap.add_argument("--samples", type=int, default=6, help="sampled solutions per problem")
+    ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--max-new-tokens", type=int, default=160)
+    ap.add_argument("--tau", type=float, default=0.5, help="confidence at or above which a wrong step is 'confident'")
+    ap.add_argument("--beta", type=float, default=0.1)
+    ap.add_argument("--alpha", type=float, default=0.2, help="weight of the chosen steps' NLL")
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--batch-pairs", type=int, default=32)
+    ap.add_argument("--max-pairs", type=int, default=None, help="cap on pairs per iteration (random subset)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--eval-limit", type=int, default=None, help="held-out/hard problems for the PyTorch check")
+    ap.add_argument("--run-dir", required=True)
+    ap.add_argument("--out", default=None, help="model folder for the last iteration")
+    ap.add_argument("--dataset", default=None, help="write the released step-wise dataset (iteration 1) here")
+    ap.add_argument("--dataset-problems", type=int, default=None, help="problems in the released file (all)")
+    ap.add_argument("--calibrate", choices=("auto", "yes", "no"), default="auto",
+                    help="fit caspo.json with the Node CLI (auto: when bin/caspo.js and its build exist)")
+    ap.add_argument("--calibrate-limit", type=int, default=None)
+    return ap.parse_args(argv)
+
+
+def log(entry) -> None:
+    print(json.dumps(entry) if isinstance(entry, dict) else entry, flush=True)
+
+
+def quick_eval(model: CausalLM, limit: Optional[int]) -> Dict[str, float]:
+    """PyTorch greedy exact-answer accuracy on the held-out and hard splits (progress check only)."""
+    out = {}
+    for name in ("heldout", "hard"):
+        path = DATA / f"{name}.jsonl"
+        if not path.exists():
+            continue
+        rows = read_jsonl(path)[:limit] if limit else read_jsonl(path)
+        solutions = greedy_solve(model, [r["problem"] for r in rows])
+        out[name] = round(sum(verify_solution(r["problem"], s).answer_correct for r, s in zip(rows, solutions))
+                          / len(rows), 4)
+    return out
+
+
+def sample_stats(samples: List[Sample]) -> Dict[str, float]:
+    steps = [s for x in samples for s in x.steps]
+    wrong = [s for s in steps if not s.correct]
+    return {"solutions": len(samples), "accuracy": round(sum(x.answer_correct for x in samples) / max(1, len(samples)), 4),
+            "steps": len(steps), "wrong_steps": len(wrong),
+            "confident_wrong_steps": sum(s.confidence >= 0.5 for s in wrong)}
+
+
+def calibrate(folder: Path, mode: str, limit: Optional[int]) -> Optional[str]:
+    cli = REPO / "bin" / "caspo.js"
+    built = (REPO / "language-server" / "dist").exists() or (REPO / "dist").exists()
+    node = shutil.which("node")
+    if mode == "no" or (mode == "auto" and not (node and cli.exists() and built)):
+        return None
+    cmd = [node or "node", str(cli), "calibrate", "--model", str(folder), "--input",
+           str(DATA / "calibration.jsonl"), "--samples", "4", "--temperature", "1.0", "--seed", "0"]
+    if limit:
+        cmd += ["--limit", str(limit)]
+    res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"caspo calibrate failed ({res.returncode}):\n{res.stderr[-2000:]}")
+    return " ".join(cmd[1:]).replace(str(REPO) + "/", "")
+
+
+def write_card(folder: Path, summary: dict) -> None:
+    rows = "\n".join(
+        f"| {it['iteration']} | {it['pairs']['confident_wrong']} | {it['pairs']['first_error']} | "
+        f"{it['pairs']['verifier_chosen']} | {it['sampling']['accuracy']:.3f} | {it['sampling']['wrong_steps']} | "
+        f"{it['dpo']['steps']} | {it['dpo'].get('final_pair_accuracy')} | {it['eval'].get('heldout')} | {it['eval'].get('hard')} |"
+        for it in summary["iterations"])
+    text = f"""# {folder.name}
+
+The embedded model after CASPO (Confidence-Aware Step-wise Preference Optimization, arXiv 2605.07353):
+`caspo-arith-sft` aligned by {len(summary['iterations'])} iterations of step-wise DPO on confidence-filtered
+preference pairs, so that its token confidence tracks whether a step is logically correct. Same
+architecture, tokenizer and prompt as `models/caspo-arith-sft` (see its card); no reward model.
+
+## Recipe
+`{summary['command']}` (from `training/`), {summary['hardware']}.
+Per iteration: {summary['args']['problems']} fresh training problems x {summary['args']['samples']} samples
+at temperature {summary['args']['temperature']}; pairs at shared all-correct prefixes
+(`confident_wrong`: a sampled wrong step with confidence >= {summary['args']['tau']} vs the least confident
+correct sibling; `first_error`: the first wrong step vs a correct continuation, sampled or made by the
+verifier); DPO beta {summary['args']['beta']}, chosen-NLL weight {summary['args']['alpha']}, learning rate
+{summary['args']['lr']}, {summary['args']['epochs']} epochs, {summary['args']['batch_pairs']} pairs per batch,
+the previous iteration as the frozen reference.
+
+| iteration | confident_wrong pairs | first_error pairs | of which verifier-made | sample accuracy | wrong steps sampled | DPO steps | final pair acc. | held-out greedy | hard greedy |
+|---|---|---|---|---|---|---|---|---|---|
+{rows}
+
+(held-out / hard: PyTorch greedy exact-answer accuracy; the engine's numbers are in `docs/caspo/`.)
+Total wall time {summary['wall_s']} s.
+"""
+    (folder / "README.md").write_text(text)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if not torch.cuda.is_available():
+        torch.set_num_threads(2)
+    torch.manual_seed(args.seed)
+    run_dir = Path(args.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    policy = CausalLM(SIZES[args.size])
+    if args.init:
+        policy.load_state_dict(torch.load(args.init, map_location="cpu"))
+    policy.eval()
+    start = time.time()
+    iterations = []
+    summary = {"command": "python3 -m caspo_train.align " + " ".join(sys.argv[1:] if argv is None else argv),
+               "hardware": f"CPU, {torch.get_num_threads()} threads (PyTorch {torch.__version__})",
+               "args": vars(args), "iterations": iterations}
+    if args.init:
+        summary["sft_eval"] = quick_eval(policy, args.eval_limit)
+        log({"iteration": 0, "eval": summary["sft_eval"]})
+    for it in range(1, args.iterations + 1):
+        t0 = time.time()
+        problems = training_problems(args.problems, seed=args.seed * 1000 + it)
+        samples = sample_solutions(policy, problems, args.samples, args.temperature, seed=args.seed * 1000 + it,
+                                   max_new_tokens=args.max_new_tokens)
+        t_sample = time.time() - t0
+        stats = sample_stats(samples)
+        log({"iteration": it, "stage": "sampled", **stats, "wall_s": round(t_sample, 1)})
+        pairs: List[Pair] = [p for group in group_by_problem(samples) for p in build_pairs(group, args.tau)]
+        counts = count_pairs(pairs)
+        if args.max_pairs and len(pairs) > args.max_pairs:
+            pairs = random.Random(it).sample(pairs, args.max_pairs)
+        log({"iteration": it, "stage": "pairs", **counts, "used": len(pairs)})
+        it_dir = run_dir / f"iter{it}"
+        it_dir.mkdir(parents=True, exist_ok=True)
+        with open(it_dir / "pairs.jsonl", "w") as f:
+            for p in pairs:
+                f.write(json.dumps({k: v for k, v in p.to_json().items() if k != "context"}) + "\n")
+        name = f"caspo-arith-iter{it}"
+        if it == 1 and args.dataset:
+            write_dataset(Path(args.dataset), samples, problems, "caspo-arith-sft" if args.init else "random-init",
+                          args, counts)
+        reference = copy.deepcopy(policy).eval()
+        for p in reference.parameters():
+            p.requires_grad_(False)
+        cfg = DPOConfig(beta=args.beta, alpha=args.alpha, lr=args.lr, epochs=args.epochs,
+                        batch_pairs=args.batch_pairs, seed=args.seed + it)
+        dpo = train_dpo(policy, reference, pairs, cfg, log=lambda e, it=it: log({"iteration": it, "stage": "dpo", **e}))
+        if dpo["log"]:
+            dpo["final_pair_accuracy"] = dpo["log"][-1]["pair_accuracy"]
+        del reference
+        torch.save(policy.state_dict(), it_dir / "model.pt")
+        evaluation = quick_eval(policy, args.eval_limit)
+        model_dir = it_dir / "model"
+        export_model_folder(policy, model_dir, write_tokenizer=tok.write_tokenizer, bos=tok.BOS_ID, eos=tok.EOS_ID,
+                            pad=tok.PAD_ID, parity_prompt=tok.prompt_ids(PARITY_PROBLEM))
+        calibrated = calibrate(model_dir, args.calibrate, args.calibrate_limit)
+        entry = {"iteration": it, "model": name, "problems": len(problems), "sampling": {**stats, "wall_s": round(t_sample, 1)},
+                 "pairs": counts, "pairs_used": len(pairs), "dpo": dpo, "eval": evaluation,
+                 "calibrate": calibrated, "wall_s": round(time.time() - t0, 1)}
+        iterations.append(entry)
+        (model_dir / "training.json").write_text(json.dumps(entry, indent=1) + "\n")
+        log({"iteration": it, "stage": "done", "eval": evaluation, "wall_s": entry["wall_s"]})
+        summary["wall_s"] = round(time.time() - start, 1)
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    if args.out:
+        out = Path(args.out)
+        if out.exists():
+            shutil.rmtree(out)
+        shutil.copytree(run_dir / f"iter{args.iterations}" / "model", out)
+        (out / "caspo_alignment.json").write_text(json.dumps(summary, indent=1) + "\n")
+        write_card(out, summary)
+        log(f"wrote {out}")
+
+
+def write_dataset(folder: Path, samples: List[Sample], problems: List[dict], model_name: str, args, counts) -> None:
+    """The released step-wise dataset: every sampled solution with per-step confidence and evidence."""
+    folder.mkdir(parents=True, exist_ok=True)
+    kinds = {r["problem"]: r["kind"] for r in problems}
+    keep = None
+    if args.dataset_problems:
+        keep = {r["problem"] for r in problems[: args.dataset_problems]}
+    n = 0
+    with open(folder / "steps.jsonl", "w") as f:
+        for s in samples:
+            if keep is not None and s.problem not in keep:
+                continue
+            row = sample_to_json(s, model_name)
+            row["kind"] = kinds.get(s.problem)
+            row["temperature"] = args.temperature
+            f.write(json.dumps(row, separators=(",", ":")) + "\n")
+            n += 1
+    (folder / "counts.json").write_text(json.dumps({"solutions": n, "pairs_iteration1": counts}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""CASPO's pieces: step segmentation and confidence, the verifier-to-pairs logic on hand-made traces,
+the DPO loss and the sign of its gradient, the training-problem pool, and the pipeline at toy size."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from caspo_train import tokenizer as tok
+from caspo_train.align import DATA, main as align_main, training_problems
+from caspo_train.arith import extract_expression, is_heldout
+from caspo_train.data import read_jsonl
+from caspo_train.dpo import DPOConfig, dpo_loss, sequence_log_probs, train_dpo
+from caspo_train.model import CausalLM
+from caspo_train.pairs import Pair, build_pairs, corrected_step, count_pairs, step_ids
+from caspo_train.sample import Sample, TokenRecord, label, sample_to_json, segment, step_scores
+from caspo_train.sft import SIZES
+
+PROBLEM = "What is 2*3 + 4*5?"  # 2 * 3 = 6, 4 * 5 = 20, 6 + 20 = 26, Answer: 26
+
+
+def make_sample(lines, confidences, problem=PROBLEM):
+    """A finished sample whose step i has geoMeanProb = confidences[i] (every token the same prob)."""
+    tokens = []
+    for i, (line, conf) in enumerate(zip(lines, confidences)):
+        ids = tok.encode(line) + ([tok.EOS_ID] if i == len(lines) - 1 else tok.encode("\n"))
+        tokens += [TokenRecord(t, math.log(conf), 0.1, [math.log(conf)] * 5) for t in ids]
+    sample = Sample(problem, "26", tokens, finished=tokens[-1].id == tok.EOS_ID)
+    sample.steps = segment(tokens)
+    return label(sample)
+
+
+CORRECT = ["2 * 3 = 6", "4 * 5 = 20", "6 + 20 = 26", "Answer: 26"]
+
+
+# ---- segmentation and step confidence (the engine's rules) -------------------------------------
+
+def test_segment_keeps_newline_and_eos_in_their_steps_and_drops_blank_lines():
+    ids = tok.encode("2 * 3 = 6\n\n4 * 5 = 20\nAnswer: 26") + [tok.EOS_ID]
+    tokens = [TokenRecord(t, -0.1, 0.0, [-0.1]) for t in ids]
+    steps = segment(tokens)
+    assert [s.text for s in steps] == ["2 * 3 = 6", "4 * 5 = 20", "Answer: 26"]
+    assert ids[steps[0].end - 1] == tok.encode("\n")[0]
+    assert steps[1].start == len("2 * 3 = 6\n\n")  # the blank line's newline belongs to no step
+    assert steps[2].end == len(ids) and ids[steps[2].end - 1] == tok.EOS_ID
+
+
+def test_step_scores_match_the_engine_definitions():
+    tokens = [TokenRecord(1, math.log(0.5), 0.7, [math.log(0.5), math.log(0.25)]),
+              TokenRecord(2, math.log(0.8), 0.1, [math.log(0.8), math.log(0.1)])]
+    s = step_scores(tokens)
+    assert s["geoMeanProb"] == pytest.approx(math.sqrt(0.5 * 0.8))
+    assert s["minProb"] == pytest.approx(0.5)
+    assert s["meanEntropy"] == pytest.approx(-0.4)
+    assert s["deepConf"] == pytest.approx((-(math.log(0.5) + math.log(0.25)) / 2 - (math.log(0.8) + math.log(0.1)) / 2) / 2)
+
+
+def test_labels_come_from_the_verifier():
+    s = make_sample(["2 * 3 = 6", "4 * 5 = 21", "6 + 21 = 27", "Answer: 27"], [0.9] * 4)
+    assert [st.correct for st in s.steps] == [True, False, True, True]  # later steps judged on the carried state
+    assert not s.answer_correct
+    row = sample_to_json(s, "m")
+    assert row["steps"][1]["reason"] == "4 * 5 is 20, not 21"
+    assert row["steps"][0]["confidence"] == pytest.approx(0.9)
+    assert "".join(t["text"] for t in row["steps"][0]["tokens"]) == "2 * 3 = 6\n"
+
+
+# ---- pairs on hand-made traces -----------------------------------------------------------------
+
+def test_confident_wrong_step_loses_to_the_least_confident_correct_sibling():
+    samples = [make_sample(CORRECT, [0.6, 0.99, 0.99, 0.99]),
+               make_sample(CORRECT, [0.95, 0.99, 0.99, 0.99]),  # a second, more confident correct sibling
+               make_sample(["2 * 3 = 5", "4 * 5 = 20", "5 + 20 = 25", "Answer: 25"], [0.9, 0.99, 0.99, 0.99])]
+    # samples 0 and 1 share every token, so they are one candidate; give sample 1 a different first step
+    samples[1] = make_sample(["4 * 5 = 20", "2 * 3 = 6", "20 + 6 = 26", "Answer: 26"], [0.95, 0.99, 0.99, 0.99])
+    pairs = build_pairs(samples, tau=0.5)
+    assert len(pairs) == 1
+    p = pairs[0]
+    assert (p.kind, p.chosen_text, p.rejected_text, p.chosen_source) == ("confident_wrong", "2 * 3 = 6", "2 * 3 = 5", "sample")
+    assert p.chosen_confidence == pytest.approx(0.6) and p.rejected_confidence == pytest.approx(0.9)
+    assert p.context == tok.prompt_ids(PROBLEM)
+    assert p.chosen == tok.encode("2 * 3 = 6\n") and p.rejected == tok.encode("2 * 3 = 5\n")
+
+
+def test_unconfident_wrong_step_is_a_first_error_pair_with_the_most_confident_correct_sibling():
+    samples = [make_sample(CORRECT, [0.6] * 4),
+               make_sample(["4 * 5 = 20", "2 * 3 = 6", "20 + 6 = 26", "Answer: 26"], [0.7] * 4),
+               make_sample(["2 * 3 = 5", "4 * 5 = 20", "5 + 20 = 25", "Answer: 25"], [0.3, 0.9, 0.9, 0.9])]
+    [p] = build_pairs(samples, tau=0.5)
+    assert (p.kind, p.chosen_text, p.rejected_text) == ("first_error", "4 * 5 = 20", "2 * 3 = 5")
+
+
+def test_pairs_sit_at_the_shared_prefix_and_only_the_first_error_counts():
+    wrong_late = make_sample(["2 * 3 = 6", "4 * 5 = 21", "6 + 21 = 28", "Answer: 28"], [0.9, 0.8, 0.9, 0.9])
+    pairs = build_pairs([make_sample(CORRECT, [0.9] * 4), wrong_late], tau=0.5)
+    assert [(p.kind, p.chosen_text, p.rejected_text, p.step_index) for p in pairs] == [
+        ("confident_wrong", "4 * 5 = 20", "4 * 5 = 21", 1)]
+    # "6 + 21 = 28" is wrong too, but it sits on a wrong state: no pair
+    assert pairs[0].context == tok.prompt_ids(PROBLEM) + tok.encode("2 * 3 = 6\n")
+
+
+def test_without_a_correct_sibling_the_verifier_makes_the_chosen_step():
+    samples = [make_sample(["2 * 3 = 7", "4 * 5 = 20", "7 + 20 = 27", "Answer: 27"], [0.9] * 4),
+               make_sample(["2 * 3 = 7", "4 * 5 = 20", "7 + 20 = 27", "Answer: 27"], [0.9] * 4),  # duplicate
+               make_sample(["3 + 4 = 7", "Answer: 7"], [0.8, 0.8])]
+    pairs = build_pairs(samples, tau=0.5)
+    assert [(p.kind, p.chosen_text, p.rejected_text, p.chosen_source) for p in pairs] == [
+        ("first_error", "2 * 3 = 6", "2 * 3 = 7", "verifier"),  # the model's operation, the right result
+        ("first_error", "2 * 3 = 6", "3 + 4 = 7", "verifier"),  # not a ready operation: the next one
+    ]
+    assert count_pairs(pairs) == {"confident_wrong": 0, "first_error": 2, "verifier_chosen": 2, "total": 2}
+
+
+def test_corrected_step_covers_answers_and_premature_answers():
+    assert corrected_step(PROBLEM, CORRECT[:3], "Answer: 25") == "Answer: 26"
+    assert corrected_step(PROBLEM, CORRECT[:1], "Answer: 6") == "4 * 5 = 20"
+    assert corrected_step(PROBLEM, [], "garbage") == "2 * 3 = 6"
+    assert step_ids("Answer: 26") == tok.encode("Answer: 26") + [tok.EOS_ID]
+    with pytest.raises(ValueError):
+        corrected_step(PROBLEM, ["2 * 3 = 7"], "4 * 5 = 20")
+
+
+def test_all_correct_samples_make_no_pairs():
+    assert build_pairs([make_sample(CORRECT, [0.2] * 4), make_sample(CORRECT, [0.9] * 4)]) == []
+
+
+# ---- DPO -----------------------------------------------------------------------------------------
+
+def test_dpo_loss_values_and_gradient_signs():
+    pc, pr = torch.tensor([-2.0], requires_grad=True), torch.tensor([-1.0], requires_grad=True)
+    rc, rr = torch.tensor([-2.0]), torch.tensor([-1.0])
+    loss, margin = dpo_loss(pc, pr, rc, rr, beta=0.1)
+    assert loss.item() == pytest.approx(math.log(2)) and margin.item() == 0
+    loss.backward()
+    assert pc.grad.item() < 0 < pr.grad.item()  # descent raises the chosen and lowers the rejected
+    assert pc.grad.item() == pytest.approx(-0.05) and pr.grad.item() == pytest.approx(0.05)
+    loss2, _ = dpo_loss(torch.tensor([0.0]), torch.tensor([-5.0]), rc, rr, beta=0.1)
+    assert loss2.item() == pytest.approx(-math.log(1 / (1 + math.exp(-0.1 * 6))))
+
+
+def test_dpo_training_moves_a_toy_model_toward_the_chosen_step():
+    torch.manual_seed(0)
+    policy = CausalLM(SIZES["tiny"])
+    reference = CausalLM(SIZES["tiny"])
+    reference.load_state_dict(policy.state_dict())
+    context = tok.prompt_ids(PROBLEM)
+    pair = Pair(PROBLEM, context, tok.encode("2 * 3 = 6\n"), tok.encode("2 * 3 = 5\n"), "confident_wrong",
+                "2 * 3 = 6", "2 * 3 = 5", 0.5, 0.9, "sample", 0)
+
+    def margin():
+        with torch.no_grad():
+            lp, _ = sequence_log_probs(policy, [(context, pair.chosen), (context, pair.rejected)])
+        return (lp[0] - lp[1]).item()
+
+    before = margin()
+    stats = train_dpo(policy, reference, [pair] * 8, DPOConfig(lr=1e-3, epochs=3, batch_pairs=4, alpha=0.0), log=lambda e: None)
+    assert margin() > before + 0.5
+    assert stats["steps"] == 6 and stats["log"][-1]["pair_accuracy"] == 1.0
+    with torch.no_grad():  # the reference did not move
+        lp_ref, _ = sequence_log_probs(reference, [(context, pair.chosen), (context, pair.rejected)])
+        assert (lp_ref[0] - lp_ref[1]).item() == pytest.approx(before, abs=1e-5)
+
+
+def test_sequence_log_probs_counts_only_the_step_tokens():
+    torch.manual_seed(1)
+    model = CausalLM(SIZES["tiny"]).eval()
+    context, step = tok.prompt_ids(PROBLEM), tok.encode("2 * 3 = 6\n")
+    lp, n = sequence_log_probs(model, [(context, step), (context[:5], step[:3])])
+    assert n.tolist() == [len(step), 3]
+    with torch.no_grad():
+        logits = model(torch.tensor([context + step]))[0]
+    expect = sum(torch.log_softmax(logits[len(context) - 1 + i], -1)[t].item() for i, t in enumerate(step))
+    assert lp[0].item() == pytest.approx(expect, abs=1e-4)
+
+
+# ---- problems and the pipeline -----------------------------------------------------------------
+
+def test_training_problems_avoid_every_evaluation_problem():
+    rows = training_problems(200, seed=3)
+    assert len(rows) == 200 and len({r["problem"] for r in rows}) == 200
+    evaluation = {extract_expression(r["problem"]).replace(" ", "")
+                  for name in ("heldout", "calibration", "hard") for r in read_jsonl(DATA / f"{name}.jsonl")}
+    for r in rows:
+        key = extract_expression(r["problem"]).replace(" ", "")
+        assert key not in evaluation and not is_heldout(key)
+    kinds = {r["kind"] for r in rows}
+    assert kinds == {"in_domain", "ops1", "ops5", "edge", "bigmul"}
+
+
+def test_pipeline_runs_end_to_end_at_toy_size(tmp_path: Path):
+    out = tmp_path / "model"
+    align_main(["--size", "tiny", "--iterations", "2", "--problems", "5", "--samples", "2", "--max-new-tokens", "16",
+                "--epochs", "1", "--eval-limit", "2", "--calibrate", "no", "--run-dir", str(tmp_path / "run"),
+                "--out", str(out), "--dataset", str(tmp_path / "ds")])
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert [it["iteration"] for it in summary["iterations"]] == [1, 2]
+    assert all(it["pairs"]["total"] > 0 and it["dpo"]["steps"] > 0 for it in summary["iterations"])
+    for name in ("config.json", "tokenizer.json", "onnx/model.onnx", "parity.json", "README.md", "training.json"):
+        assert (out / name).exists(), name
+    rows = [json.loads(line) for line in (tmp_path / "ds" / "steps.jsonl").read_text().splitlines()]
+    assert len(rows) == 10 and all(r["model"] == "random-init" and "steps" in r for r in rows)

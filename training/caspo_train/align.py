@@ -46,6 +46,7 @@ import torch
 from . import tokenizer as tok
 from .arith import TEMPLATES, extract_expression, is_heldout, random_expression
 from .data import read_jsonl
+from .dataset import write_dataset
 from .dpo import DPOConfig, train_dpo
 from .evaluate import greedy_solve
 from .arith import verify_solution
@@ -53,7 +54,7 @@ from .export import export_model_folder
 from .hard import bigmul_expression, edge_expression, ops5_expression
 from .model import CausalLM
 from .pairs import Pair, build_pairs, count_pairs, group_by_problem
-from .sample import Sample, sample_solutions, sample_to_json
+from .sample import Sample, sample_solutions
 from .sft import PARITY_PROBLEM, SIZES
 
 TRAINING = Path(__file__).resolve().parent.parent
@@ -251,7 +252,8 @@ def main(argv=None) -> None:
         name = f"caspo-arith-iter{it}"
         if it == 1 and args.dataset:
             write_dataset(Path(args.dataset), samples, problems, "caspo-arith-sft" if args.init else "random-init",
-                          args, counts)
+                          settings=dict(problems=args.problems, samples=args.samples, temperature=args.temperature,
+                                        seed=args.seed, tau=args.tau, keep=args.dataset_problems), pairs=counts)
         reference = copy.deepcopy(policy).eval()
         for p in reference.parameters():
             p.requires_grad_(False)
@@ -283,26 +285,6 @@ def main(argv=None) -> None:
         (out / "caspo_alignment.json").write_text(json.dumps(summary, indent=1) + "\n")
         write_card(out, summary)
         log(f"wrote {out}")
-
-
-def write_dataset(folder: Path, samples: List[Sample], problems: List[dict], model_name: str, args, counts) -> None:
-    """The released step-wise dataset: every sampled solution with per-step confidence and evidence."""
-    folder.mkdir(parents=True, exist_ok=True)
-    kinds = {r["problem"]: r["kind"] for r in problems}
-    keep = None
-    if args.dataset_problems:
-        keep = {r["problem"] for r in problems[: args.dataset_problems]}
-    n = 0
-    with open(folder / "steps.jsonl", "w") as f:
-        for s in samples:
-            if keep is not None and s.problem not in keep:
-                continue
-            row = sample_to_json(s, model_name)
-            row["kind"] = kinds.get(s.problem)
-            row["temperature"] = args.temperature
-            f.write(json.dumps(row, separators=(",", ":")) + "\n")
-            n += 1
-    (folder / "counts.json").write_text(json.dumps({"solutions": n, "pairs_iteration1": counts}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

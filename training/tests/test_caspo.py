@@ -202,3 +202,6 @@ def test_pipeline_runs_end_to_end_at_toy_size(tmp_path: Path):
         assert (out / name).exists(), name
     rows = [json.loads(line) for line in (tmp_path / "ds" / "steps.jsonl").read_text().splitlines()]
     assert len(rows) == 10 and all(r["model"] == "random-init" and "steps" in r for r in rows)
+    counts = json.loads((tmp_path / "ds" / "counts.json").read_text())
+    assert counts["total"]["solutions"] == 10 and counts["total"]["steps"] == sum(len(r["steps"]) for r in rows)
+    assert "| all | 10 |" in (tmp_path / "ds" / "README.md").read_text()

@@ -1,0 +1,124 @@
+"""The released step-wise dataset with confidence annotations (training/data/caspo/).
+
+The first CASPO iteration writes it (``align.py --dataset DIR``); its README and counts are computed
+from ``steps.jsonl`` itself, so this also rewrites them for an existing file:
+
+    python3 -m caspo_train.dataset data/caspo     # from training/
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional
+
+from .sample import Sample, sample_to_json
+
+COUNT_KEYS = ("solutions", "correct_answers", "steps", "wrong_steps", "confident_wrong_steps")
+
+
+def write_dataset(folder: Path, samples: List[Sample], problems: List[dict], model_name: str, settings: dict,
+                  pairs: Dict[str, int]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    kinds = {r["problem"]: r["kind"] for r in problems}
+    keep = {r["problem"] for r in problems[: settings["keep"]]} if settings.get("keep") else None
+    with open(folder / "steps.jsonl", "w") as f:
+        for s in samples:
+            if keep is not None and s.problem not in keep:
+                continue
+            row = sample_to_json(s, model_name)
+            row["kind"] = kinds.get(s.problem)
+            row["temperature"] = settings["temperature"]
+            f.write(json.dumps(row, separators=(",", ":")) + "\n")
+    meta = {k: settings[k] for k in ("problems", "samples", "temperature", "seed", "tau")}
+    meta["pairs_iteration1"] = pairs
+    (folder / "generation.json").write_text(json.dumps(meta, indent=1) + "\n")
+    describe(folder)
+
+
+def count(rows: Iterable[dict], tau: float) -> Dict[str, Dict[str, int]]:
+    per_kind: Dict[str, Dict[str, int]] = {}
+    for row in rows:
+        c = per_kind.setdefault(row["kind"], {k: 0 for k in COUNT_KEYS})
+        c["solutions"] += 1
+        c["correct_answers"] += bool(row["answerCorrect"])
+        c["steps"] += len(row["steps"])
+        c["wrong_steps"] += sum(not st["correct"] for st in row["steps"])
+        c["confident_wrong_steps"] += sum((not st["correct"]) and st["confidence"] >= tau for st in row["steps"])
+    return per_kind
+
+
+def describe(folder: Path) -> dict:
+    """Writes counts.json and README.md from steps.jsonl and generation.json."""
+    meta = json.loads((folder / "generation.json").read_text())
+    rows = [json.loads(line) for line in (folder / "steps.jsonl").read_text().splitlines() if line.strip()]
+    per_kind = count(rows, meta["tau"])
+    info = {"model": sorted({r["model"] for r in rows}), "problems": len({r["problem"] for r in rows}),
+            "total": {k: sum(c[k] for c in per_kind.values()) for k in COUNT_KEYS}, "by_kind": per_kind,
+            "bytes": (folder / "steps.jsonl").stat().st_size, **meta}
+    (folder / "counts.json").write_text(json.dumps(info, indent=1) + "\n")
+    (folder / "README.md").write_text(_readme(info))
+    return info
+
+
+def _readme(info: dict) -> str:
+    rows = "\n".join(f"| {k} | {c['solutions']} | {c['correct_answers']} | {c['steps']} | {c['wrong_steps']} | "
+                     f"{c['confident_wrong_steps']} |" for k, c in sorted(info["by_kind"].items()))
+    t, p = info["total"], info["pairs_iteration1"]
+    return f"""# CASPO step-wise arithmetic dataset, with confidence annotations
+
+Solutions sampled from {', '.join(f'`{m}`' for m in info['model'])} (this repository's SFT model) for {info['problems']}
+training problems, {info['samples']} per problem at temperature {info['temperature']}. Every step is labelled by the
+exact arithmetic verifier and annotated with the model's own confidence, computed as the Node engine computes
+it. It is the data of CASPO's first iteration: its preference pairs are built from exactly these samples.
+{t['solutions']} solutions, {info['bytes'] / 1e6:.1f} MB.
+
+## Files
+- `steps.jsonl`: one sampled solution per line (schema below).
+- `counts.json`: the counts below; `generation.json`: the settings that produced the file.
+
+## Schema (one JSON object per line)
+| field | meaning |
+|---|---|
+| `problem`, `answer` | the problem text and its exact answer |
+| `kind` | `in_domain` (2-4 operations, the SFT distribution), `ops1` (one operation), `ops5` (five), `edge` (products 80-99 x 800-999), `bigmul` (two three-digit factors) |
+| `model`, `temperature` | the model that sampled the solution, and the sampling temperature |
+| `solution` | the generated steps, one per line |
+| `answerCorrect`, `finished` | the final answer equals `answer`; the model stopped with its end-of-sequence token |
+| `steps[].index`, `steps[].text` | the step's position and text (a step is one line) |
+| `steps[].confidence` | the step's confidence: geoMeanProb = exp(mean log-probability of its tokens) |
+| `steps[].scores` | every raw step metric: `geoMeanProb`, `minProb`, `meanEntropy` (minus the mean entropy, nats), `deepConf` |
+| `steps[].correct`, `steps[].reason` | the verifier's label, judged on the state the solution's own earlier steps left, and why |
+| `steps[].tokens[]` | the evidence: each token's `text`, `id`, the chosen token's `logProb` and the `entropy` of the full distribution (natural log, unscaled logits; 6 significant digits) |
+
+## Counts
+| kind | solutions | correct answers | steps | wrong steps | wrong steps with confidence >= {info['tau']} |
+|---|---|---|---|---|---|
+{rows}
+| all | {t['solutions']} | {t['correct_answers']} | {t['steps']} | {t['wrong_steps']} | {t['confident_wrong_steps']} |
+
+Preference pairs built from it (iteration 1, `training/caspo_train/pairs.py`): {p['confident_wrong']} `confident_wrong`,
+{p['first_error']} `first_error` ({p['verifier_chosen']} of them with a verifier-made chosen step).
+
+## Regenerate
+From `training/` (the first iteration of the pipeline writes this folder; the sampling is seeded):
+
+    python3 -m caspo_train.align --init checkpoints/caspo-arith-sft.pt --iterations 1 --problems {info['problems']} \\
+        --samples {info['samples']} --temperature {info['temperature']} --seed {info['seed']} --run-dir /tmp/caspo --dataset data/caspo
+
+For more data raise `--problems` or `--samples` (about {info['bytes'] / max(1, t['solutions']) / 1e3:.0f} KB per solution);
+only this sample is committed. `python3 -m caspo_train.dataset data/caspo` rewrites this README and counts.json
+from steps.jsonl.
+"""
+
+
+def main(argv: Optional[list] = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("folder", type=Path)
+    args = ap.parse_args(argv)
+    info = describe(args.folder)
+    print(f"wrote {args.folder / 'README.md'}: {info['total']['solutions']} solutions")
+
+
+if __name__ == "__main__":
+    main()

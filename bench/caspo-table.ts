@@ -14,6 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { describeFlags, parseArgs } from '../language-server/src/cli/args';
 import { EXECUTION_PROVIDER_SETTINGS } from '../language-server/src/model/executionProvider';
+import { STEP_METRICS } from '../language-server/src/decoding/stepConfidence';
 import { runEvalProcess } from './caspo-table/evalProcess';
 import { TABLE_STRATEGIES, type ModelSpec, type SplitSpec, type TableData, type TableStrategy } from './caspo-table/types';
 import { writeReport } from './caspo-table/writeReport';
@@ -21,7 +22,7 @@ import { machine } from './engine/environment';
 
 const root = resolve(__dirname, '..');
 
-const DEFAULT_MODELS = ['models/caspo-arith-sft', 'models/caspo-arith-iter1', 'models/caspo-arith-iter2', 'models/caspo-arith-iter3'];
+const DEFAULT_MODELS = ['models/caspo-arith-sft', 'training/models/caspo-arith-iter1', 'training/models/caspo-arith-iter2', 'models/caspo-arith'];
 
 const SPLITS: readonly SplitSpec[] = [
   { name: 'heldout', file: 'training/data/heldout.jsonl', describe: 'Held-out problems (in the training domain)', title: 'held-out (in distribution)' },
@@ -35,6 +36,7 @@ const FLAGS = {
   limit: { kind: 'number', valueName: 'N', integer: true, min: 1, help: 'only the first N problems of each split (a quick, partial table)' },
   threads: { kind: 'number', valueName: 'N', integer: true, min: 0, help: 'passed to caspo eval --threads (default 1)' },
   ep: { kind: 'choice', choices: EXECUTION_PROVIDER_SETTINGS, help: 'passed to caspo eval --ep (default auto)' },
+  metric: { kind: 'choice', choices: STEP_METRICS, help: "one step-confidence metric for every model, so their ECE compare like with like (default: each model's own default from its caspo.json)" },
   out: { kind: 'string', valueName: 'DIR', help: 'where calibration.md, calibration.json and reliability.png go (default docs/caspo)' },
   'from-json': { kind: 'string', valueName: 'FILE', help: 'no evals: re-render the markdown and the PNG from a calibration.json' },
 } as const;
@@ -92,6 +94,7 @@ async function main(argv: readonly string[]): Promise<void> {
     command: `npm run caspo:table${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
     machine: machine(),
     threads: flags.threads ?? null,
+    metric: flags.metric ?? null,
     limit: flags.limit ?? null,
     splits,
     models,
@@ -112,6 +115,7 @@ async function main(argv: readonly string[]): Promise<void> {
           limit: flags.limit,
           threads: flags.threads,
           ep: flags.ep,
+          metric: flags.metric,
         });
         data.runs.push({ split: split.name, model: model.label, strategy, processMs: Math.round(processMs), report });
         process.stderr.write(

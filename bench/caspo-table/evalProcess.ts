@@ -11,6 +11,8 @@ export interface EvalProcessOptions {
   strategy: TableStrategy;
   limit?: number;
   threads?: number;
+  /** Step-confidence metric for every model (default: each model's caspo.json default). */
+  metric?: string;
   ep?: string;
 }
 
@@ -19,6 +21,7 @@ export function evalArgs(options: EvalProcessOptions): string[] {
   if (options.limit !== undefined) args.push('--limit', String(options.limit));
   if (options.threads !== undefined) args.push('--threads', String(options.threads));
   if (options.ep !== undefined) args.push('--ep', options.ep);
+  if (options.metric !== undefined) args.push('--metric', options.metric);
   return args;
 }
 

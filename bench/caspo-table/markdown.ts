@@ -8,7 +8,10 @@ export function renderMarkdown(data: TableData, goals: readonly GoalCheck[], png
   const m = data.machine as Record<string, string | number>;
   const eps = [...new Set(data.runs.map((r) => r.report.executionProvider).filter(Boolean))].join(', ') || 'unknown';
   const catSettings = data.runs.find((r) => r.strategy === 'cat')?.report.settings;
-  const metric = data.runs.find((r) => r.report.metric)?.report.metric ?? 'geoMeanProb';
+  const perModel = data.models.map((model) => `${model.label}: ${data.runs.find((r) => r.model === model.label)?.report.metric ?? '?'}`);
+  const metric = data.metric
+    ? `${data.metric} for every model (\`--metric ${data.metric}\`)`
+    : `each model's default metric from its caspo.json (${perModel.join(', ')})`;
   const lines = [
     '# CASPO: calibration and accuracy before and after alignment',
     '',
@@ -21,8 +24,8 @@ export function renderMarkdown(data: TableData, goals: readonly GoalCheck[], png
     '',
     'Each row is one `caspo eval --json --confidence raw --strategy greedy|cat` run: accuracy of the answer ' +
       '(CaT: its best path), and how well the step confidence predicts the exact verifier\'s step label. ' +
-      `**ECE, Brier and AUROC score the raw confidence** — the model's own, ${metric} through its default mapping ` +
-      '(exp of the mean token log-prob, used as a probability), no Platt map — since CASPO claims to calibrate the model itself. ' +
+      `**ECE, Brier and AUROC score the raw confidence** — the model's own, ${metric}, through the default mapping ` +
+      '(geoMeanProb = exp of the mean token log-prob, minProb = the lowest token probability, used as probabilities), no Platt map — since CASPO claims to calibrate the model itself. ' +
       '"ECE (Platt)" and "Brier (Platt)" score the same steps through the Platt map fitted on held-out data (the model\'s caspo.json), ' +
       'which is what the editor shows. ECE over 10 equal-width bins. ' +
       `CaT decodes with the calibrated confidence (its pruning threshold applies to it), default settings${

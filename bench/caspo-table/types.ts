@@ -45,6 +45,8 @@ export interface TableData {
   command: string;
   machine: Record<string, unknown>;
   threads: number | null;
+  /** The metric forced on every model (--metric), or null: each model's default. */
+  metric?: string | null;
   limit: number | null;
   splits: SplitSpec[];
   models: ModelSpec[];

@@ -1,8 +1,8 @@
 """CASPO: iterative step-wise DPO that aligns the model's token confidence with step correctness.
 
-    # from training/: the real run (CPU, about 15 min an iteration on 2 cores)
-    python3 -m caspo_train.align --init checkpoints/caspo-arith-sft.pt --iterations 3 \
-        --run-dir runs/caspo-arith --out ../models/caspo-arith --dataset data/caspo
+    # from training/: the real run (CPU, about 13 min an iteration on 2 cores); `npm run caspo:align`
+    python3 -m caspo_train.align --init checkpoints/caspo-arith-sft.pt --iterations 3 --eval-limit 200 \
+        --run-dir runs/caspo-arith --publish models --out ../models/caspo-arith --dataset data/caspo
     # toy size (CI smoke test): a random tiny model, a few steps of each stage
     python3 -m caspo_train.align --size tiny --iterations 1 --problems 6 --samples 2 --max-new-tokens 24 \
         --epochs 1 --run-dir /tmp/caspo-toy --out /tmp/caspo-toy/model
@@ -64,11 +64,11 @@ EVAL_SPLITS = ("heldout.jsonl", "calibration.jsonl", "hard.jsonl")
 
 # (kind, generator, share of the pool)
 POOL = (
-    ("in_domain", lambda rng: random_expression(rng), 0.2),
-    ("ops1", lambda rng: random_expression(rng, 1), 0.1),
-    ("ops5", ops5_expression, 0.25),
-    ("edge", lambda rng: edge_expression(rng, heldout=False), 0.25),
-    ("bigmul", bigmul_expression, 0.2),
+    ("in_domain", lambda rng: random_expression(rng), 0.3),
+    ("ops1", lambda rng: random_expression(rng, 1), 0.05),
+    ("ops5", ops5_expression, 0.2),
+    ("edge", lambda rng: edge_expression(rng, heldout=False), 0.3),
+    ("bigmul", bigmul_expression, 0.15),
 )
 
 
@@ -114,26 +114,32 @@ def parse_args(argv=None):
     ap.add_argument("--init", default=None, help="state dict of the starting (SFT) model; none: random weights")
     ap.add_argument("--size", choices=sorted(SIZES), default="small")
     ap.add_argument("--iterations", type=int, default=3)
-    ap.add_argument("--problems", type=int, default=1000, help="training problems sampled per iteration")
-    ap.add_argument("--samples", type=int, default=6, help="sampled solutions per problem")
+    ap.add_argument("--problems", type=int, default=600, help="training problems sampled per iteration")
+    ap.add_argument("--samples", type=int, default=4, help="sampled solutions per problem")
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--max-new-tokens", type=int, default=160)
     ap.add_argument("--tau", type=float, default=0.5, help="confidence at or above which a wrong step is 'confident'")
     ap.add_argument("--beta", type=float, default=0.1)
-    ap.add_argument("--alpha", type=float, default=0.2, help="weight of the chosen steps' NLL")
-    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--alpha", type=float, default=1.0, help="weight of the chosen steps' NLL")
+    ap.add_argument("--gamma", type=float, default=1.0, help="weight of the replayed training solutions' NLL")
+    ap.add_argument("--replay-batch", type=int, default=16, help="training solutions replayed per DPO step")
+    ap.add_argument("--lr", type=float, default=2e-5)
     ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--batch-pairs", type=int, default=32)
+    ap.add_argument("--batch-pairs", type=int, default=16)
     ap.add_argument("--max-pairs", type=int, default=None, help="cap on pairs per iteration (random subset)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-limit", type=int, default=None, help="held-out/hard problems for the PyTorch check")
-    ap.add_argument("--run-dir", required=True)
+    ap.add_argument("--run-dir", required=True, help="checkpoints, pairs and per-iteration models")
+    ap.add_argument("--publish", default=None,
+                    help="also copy each iteration's model folder to PUBLISH/caspo-arith-iterN (the table's rows)")
     ap.add_argument("--out", default=None, help="model folder for the last iteration")
     ap.add_argument("--dataset", default=None, help="write the released step-wise dataset (iteration 1) here")
     ap.add_argument("--dataset-problems", type=int, default=None, help="problems in the released file (all)")
     ap.add_argument("--calibrate", choices=("auto", "yes", "no"), default="auto",
                     help="fit caspo.json with the Node CLI (auto: when bin/caspo.js and its build exist)")
     ap.add_argument("--calibrate-limit", type=int, default=None)
+    ap.add_argument("--resume", action="store_true",
+                    help="reuse every iteration whose RUN/iterN/model.pt and iteration.json exist")
     return ap.parse_args(argv)
 
 
@@ -169,7 +175,7 @@ def calibrate(folder: Path, mode: str, limit: Optional[int]) -> Optional[str]:
     node = shutil.which("node")
     if mode == "no" or (mode == "auto" and not (node and cli.exists() and built)):
         return None
-    cmd = [node or "node", str(cli), "calibrate", "--model", str(folder), "--input",
+    cmd = [node or "node", str(cli), "calibrate", "--model", str(Path(folder).resolve()), "--input",
            str(DATA / "calibration.jsonl"), "--samples", "4", "--temperature", "1.0", "--seed", "0"]
     if limit:
         cmd += ["--limit", str(limit)]
@@ -212,6 +218,42 @@ Total wall time {summary['wall_s']} s.
     (folder / "README.md").write_text(text)
 
 
+def run_iteration(policy: CausalLM, it: int, it_dir: Path, args) -> dict:
+    """Sample, label, pair and DPO once; trains ``policy`` in place and saves it to it_dir/model.pt."""
+    t0 = time.time()
+    problems = training_problems(args.problems, seed=args.seed * 1000 + it)
+    samples = sample_solutions(policy, problems, args.samples, args.temperature, seed=args.seed * 1000 + it,
+                               max_new_tokens=args.max_new_tokens)
+    t_sample = time.time() - t0
+    stats = sample_stats(samples)
+    log({"iteration": it, "stage": "sampled", **stats, "wall_s": round(t_sample, 1)})
+    pairs: List[Pair] = [p for group in group_by_problem(samples) for p in build_pairs(group, args.tau)]
+    counts = count_pairs(pairs)
+    if args.max_pairs and len(pairs) > args.max_pairs:
+        pairs = random.Random(it).sample(pairs, args.max_pairs)
+    log({"iteration": it, "stage": "pairs", **counts, "used": len(pairs)})
+    it_dir.mkdir(parents=True, exist_ok=True)
+    with open(it_dir / "pairs.jsonl", "w") as f:
+        for p in pairs:
+            f.write(json.dumps(p.to_json()) + "\n")
+    if it == 1 and args.dataset:
+        write_dataset(Path(args.dataset), samples, problems, "caspo-arith-sft" if args.init else "random-init",
+                      settings=dict(problems=args.problems, samples=args.samples, temperature=args.temperature,
+                                    seed=args.seed, tau=args.tau, keep=args.dataset_problems), pairs=counts)
+    reference = copy.deepcopy(policy).eval()
+    for p in reference.parameters():
+        p.requires_grad_(False)
+    cfg = DPOConfig(beta=args.beta, alpha=args.alpha, lr=args.lr, epochs=args.epochs, batch_pairs=args.batch_pairs,
+                    seed=args.seed + it, gamma=args.gamma, replay_batch=args.replay_batch)
+    dpo = train_dpo(policy, reference, pairs, cfg, log=lambda e: log({"iteration": it, "stage": "dpo", **e}))
+    if dpo["log"]:
+        dpo["final_pair_accuracy"] = dpo["log"][-1]["pair_accuracy"]
+    torch.save(policy.state_dict(), it_dir / "model.pt")
+    return {"iteration": it, "model": f"caspo-arith-iter{it}", "problems": len(problems),
+            "sampling": {**stats, "wall_s": round(t_sample, 1)}, "pairs": counts, "pairs_used": len(pairs), "dpo": dpo,
+            "wall_s": round(time.time() - t0, 1)}
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     if not torch.cuda.is_available():
@@ -232,49 +274,34 @@ def main(argv=None) -> None:
         summary["sft_eval"] = quick_eval(policy, args.eval_limit)
         log({"iteration": 0, "eval": summary["sft_eval"]})
     for it in range(1, args.iterations + 1):
-        t0 = time.time()
-        problems = training_problems(args.problems, seed=args.seed * 1000 + it)
-        samples = sample_solutions(policy, problems, args.samples, args.temperature, seed=args.seed * 1000 + it,
-                                   max_new_tokens=args.max_new_tokens)
-        t_sample = time.time() - t0
-        stats = sample_stats(samples)
-        log({"iteration": it, "stage": "sampled", **stats, "wall_s": round(t_sample, 1)})
-        pairs: List[Pair] = [p for group in group_by_problem(samples) for p in build_pairs(group, args.tau)]
-        counts = count_pairs(pairs)
-        if args.max_pairs and len(pairs) > args.max_pairs:
-            pairs = random.Random(it).sample(pairs, args.max_pairs)
-        log({"iteration": it, "stage": "pairs", **counts, "used": len(pairs)})
         it_dir = run_dir / f"iter{it}"
-        it_dir.mkdir(parents=True, exist_ok=True)
-        with open(it_dir / "pairs.jsonl", "w") as f:
-            for p in pairs:
-                f.write(json.dumps({k: v for k, v in p.to_json().items() if k != "context"}) + "\n")
-        name = f"caspo-arith-iter{it}"
-        if it == 1 and args.dataset:
-            write_dataset(Path(args.dataset), samples, problems, "caspo-arith-sft" if args.init else "random-init",
-                          settings=dict(problems=args.problems, samples=args.samples, temperature=args.temperature,
-                                        seed=args.seed, tau=args.tau, keep=args.dataset_problems), pairs=counts)
-        reference = copy.deepcopy(policy).eval()
-        for p in reference.parameters():
-            p.requires_grad_(False)
-        cfg = DPOConfig(beta=args.beta, alpha=args.alpha, lr=args.lr, epochs=args.epochs,
-                        batch_pairs=args.batch_pairs, seed=args.seed + it)
-        dpo = train_dpo(policy, reference, pairs, cfg, log=lambda e, it=it: log({"iteration": it, "stage": "dpo", **e}))
-        if dpo["log"]:
-            dpo["final_pair_accuracy"] = dpo["log"][-1]["pair_accuracy"]
-        del reference
-        torch.save(policy.state_dict(), it_dir / "model.pt")
-        evaluation = quick_eval(policy, args.eval_limit)
+        info_path = it_dir / "iteration.json"
+        if args.resume and (it_dir / "model.pt").exists() and info_path.exists():
+            policy.load_state_dict(torch.load(it_dir / "model.pt", map_location="cpu"))
+            policy.eval()
+            entry = json.loads(info_path.read_text())
+            log({"iteration": it, "stage": "resumed", "from": str(it_dir / "model.pt")})
+        else:
+            entry = run_iteration(policy, it, it_dir, args)
+            info_path.write_text(json.dumps(entry, indent=1) + "\n")
+        if "eval" not in entry:
+            entry["eval"] = quick_eval(policy, args.eval_limit)
+            info_path.write_text(json.dumps(entry, indent=1) + "\n")
         model_dir = it_dir / "model"
-        export_model_folder(policy, model_dir, write_tokenizer=tok.write_tokenizer, bos=tok.BOS_ID, eos=tok.EOS_ID,
-                            pad=tok.PAD_ID, parity_prompt=tok.prompt_ids(PARITY_PROBLEM))
-        calibrated = calibrate(model_dir, args.calibrate, args.calibrate_limit)
-        entry = {"iteration": it, "model": name, "problems": len(problems), "sampling": {**stats, "wall_s": round(t_sample, 1)},
-                 "pairs": counts, "pairs_used": len(pairs), "dpo": dpo, "eval": evaluation,
-                 "calibrate": calibrated, "wall_s": round(time.time() - t0, 1)}
+        if not (model_dir / "parity.json").exists():
+            export_model_folder(policy, model_dir, write_tokenizer=tok.write_tokenizer, bos=tok.BOS_ID, eos=tok.EOS_ID,
+                                pad=tok.PAD_ID, parity_prompt=tok.prompt_ids(PARITY_PROBLEM))
+        if not (model_dir / "caspo.json").exists():
+            entry["calibrate"] = calibrate(model_dir, args.calibrate, args.calibrate_limit)
+            info_path.write_text(json.dumps(entry, indent=1) + "\n")
         iterations.append(entry)
         (model_dir / "training.json").write_text(json.dumps(entry, indent=1) + "\n")
-        log({"iteration": it, "stage": "done", "eval": evaluation, "wall_s": entry["wall_s"]})
+        if args.publish:
+            target = Path(args.publish) / f"caspo-arith-iter{it}"
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(model_dir, target)
+        log({"iteration": it, "stage": "done", "eval": entry["eval"], "wall_s": entry.get("wall_s")})
         summary["wall_s"] = round(time.time() - start, 1)
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     if args.out:

@@ -3,11 +3,13 @@
 For a pair (context x, chosen step c, rejected step r) with policy pi and reference pi_ref:
 
     loss = -log sigmoid(beta * [(log pi(c|x) - log pi_ref(c|x)) - (log pi(r|x) - log pi_ref(r|x))])
-           + alpha * (-log pi(c|x) / |c|)
+           + alpha * (-log pi(c|x) / |c|) + gamma * NLL(replay batch)
 
-log pi(s|x) sums the log-probabilities of the step's tokens only. The optional second term (alpha,
-a per-token NLL of the chosen step, as in RPO) keeps the chosen steps likely in absolute terms, so
-accuracy does not drift while the margin grows. No reward model is involved.
+log pi(s|x) sums the log-probabilities of the step's tokens only. The second term (alpha, a
+per-token NLL of the chosen step, as in RPO) keeps the chosen steps likely in absolute terms; the
+third (gamma) replays a small batch of ordinary training solutions each step, so that the pairs,
+which all sit where the model errs, do not pull its in-domain behaviour with them (measured: without
+it, one iteration at lr 1e-4 took held-out accuracy from 99.2 % to 70.8 %). No reward model.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from . import tokenizer as tok
+from .data import make_batch
 from .model import CausalLM
 from .pairs import Pair
 
@@ -34,6 +37,8 @@ class DPOConfig:
     batch_pairs: int = 32
     seed: int = 0
     weight_decay: float = 0.0
+    gamma: float = 1.0
+    replay_batch: int = 16
 
 
 def _batch(sequences: Sequence[Tuple[List[int], List[int]]]) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -87,6 +92,7 @@ def train_dpo(policy: CausalLM, reference: CausalLM, pairs: Sequence[Pair], cfg:
     opt = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay)
     order = list(range(len(pairs)))
     rng = random.Random(cfg.seed)
+    replay_rng = random.Random(cfg.seed + 7919)
     steps_total = cfg.epochs * math.ceil(len(pairs) / cfg.batch_pairs)
     step = 0
     history = []
@@ -102,6 +108,13 @@ def train_dpo(policy: CausalLM, reference: CausalLM, pairs: Sequence[Pair], cfg:
             loss, margin = dpo_loss(lp[:n], lp[n:], ref[index, 0], ref[index, 1], cfg.beta)
             nll = -(lp[:n] / lengths[:n]).mean()
             total = loss + cfg.alpha * nll
+            replay = torch.zeros(())
+            if cfg.gamma > 0 and cfg.replay_batch > 0:
+                ids, loss_mask = make_batch(replay_rng, cfg.replay_batch)
+                logits = policy(ids[:, :-1]).float()
+                targets = ids[:, 1:].masked_fill(~loss_mask[:, 1:], -100)
+                replay = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
+                total = total + cfg.gamma * replay
             for group in opt.param_groups:  # linear warm-up over 5 % of the steps, then cosine to 10 %
                 warm = min(1.0, (step + 1) / max(1, steps_total // 20))
                 group["lr"] = cfg.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps_total)))
@@ -111,7 +124,7 @@ def train_dpo(policy: CausalLM, reference: CausalLM, pairs: Sequence[Pair], cfg:
             opt.step()
             step += 1
             if step == 1 or step % 25 == 0 or step == steps_total:
-                entry = {"step": step, "epoch": epoch, "dpo_loss": round(loss.item(), 4), "nll": round(nll.item(), 4),
+                entry = {"step": step, "epoch": epoch, "dpo_loss": round(loss.item(), 4), "nll": round(nll.item(), 4), "replay": round(replay.item(), 4),
                          "margin": round(margin.mean().item(), 4),
                          "pair_accuracy": round((margin > 0).float().mean().item(), 3),
                          "elapsed_s": round(time.time() - start, 1)}

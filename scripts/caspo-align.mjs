@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// `npm run caspo:align [-- extra flags]`: the whole CASPO pipeline on the embedded SFT model, in one
+// command. Builds the `caspo` CLI first (each iteration's caspo.json is fitted by `caspo calibrate`),
+// then runs training/caspo_train/align.py with the settings of the committed models:
+// 3 iterations -> training/models/caspo-arith-iter{1,2,3}, the last also models/caspo-arith, and the
+// released dataset in training/data/caspo. Flags after `--` go to align.py (they win: argparse keeps
+// the last value), e.g. `npm run caspo:align -- --iterations 1 --problems 50` for a quick run.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requireTorchPython } from './lib/python.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const python = requireTorchPython();
+
+const build = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
+const args = [
+  '-m', 'caspo_train.align',
+  '--init', 'checkpoints/caspo-arith-sft.pt',
+  '--iterations', '3',
+  '--eval-limit', '200',
+  '--run-dir', 'runs/caspo-arith',
+  '--publish', 'models',
+  '--out', '../models/caspo-arith',
+  '--dataset', 'data/caspo',
+  '--resume',
+  ...process.argv.slice(2),
+];
+console.log(`caspo:align: ${python} ${args.join(' ')}  (in training/)`);
+const run = spawnSync(python, args, { cwd: join(root, 'training'), stdio: 'inherit' });
+process.exit(run.status ?? 1);

@@ -3,7 +3,10 @@
  * one run, at equal budget.
  *
  *   npm run bench:strategies
- *   node --import tsx bench/strategies.ts [--heldout 500] [--hard 200] [--threads 1] [--out docs/bench] [--no-write]
+ *   node --import tsx bench/strategies.ts [--model DIR] [--heldout 500] [--hard 200] [--threads 1] [--out docs/bench] [--no-write]
+ *
+ * --model: default models/caspo-arith-sft (written to strategies.md); another model writes
+ * strategies-<folder name>.md/.json, e.g. `npm run bench:strategies -- --model models/caspo-arith`.
  *
  * Sets: the held-out split (training/data/heldout.jsonl, in the training domain, where the SFT model
  * is 99 % right greedily) and training/data/hard.jsonl (python3 -m caspo_train.hard: the domain's hard
@@ -25,7 +28,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { loadConfidenceCalibration } from '../language-server/src/decoding/stepConfidence';
 import { runStrategy } from '../language-server/src/decoding/strategies';
 import type { StrategyName, StrategySettings } from '../language-server/src/decoding/strategyResult';
@@ -36,7 +39,8 @@ import { machine } from './engine/environment';
 import { parseArgs } from './util';
 
 const root = resolve(__dirname, '..');
-const MODEL_DIR = join(root, 'models', 'caspo-arith-sft');
+const DEFAULT_MODEL_DIR = join(root, 'models', 'caspo-arith-sft');
+let MODEL_DIR = DEFAULT_MODEL_DIR;
 const K = 10;
 const MAX_NEW_TOKENS = 256;
 
@@ -234,7 +238,7 @@ function markdown(report: Report): string {
     `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}; Node ${m.node}, onnxruntime-node ${m.onnxruntimeNode}, CPU execution provider, ${report.threads} intra-op thread(s). ` +
       `Load average at start / end: ${report.loadAverage.start.map((x) => x.toFixed(2)).join(' ')} / ${report.loadAverage.end.map((x) => x.toFixed(2)).join(' ')} (a shared machine: other processes ran too).`,
     '',
-    `Model: \`models/caspo-arith-sft\` (the SFT model, no CASPO alignment yet), confidence ${report.metric} with the Platt map of its caspo.json, at most ${MAX_NEW_TOKENS} tokens per path.`,
+    `Model: \`${relative(root, MODEL_DIR)}\`${MODEL_DIR === DEFAULT_MODEL_DIR ? ' (the SFT model, no CASPO alignment)' : ''}, confidence ${report.metric} with the Platt map of its caspo.json, at most ${MAX_NEW_TOKENS} tokens per path.`,
     '',
     'Budget: the sampling strategies draw K = 10 solutions; on each problem sc@10 runs first and the number of steps it decoded becomes the candidate-step budget of beam search and CaT there (the T = 2 rows take sc@10 T2\'s), so a tree search never expands more steps than self-consistency did. b · w = 10 for the main tree rows (10 rows per step, as sc). All strategies run on a problem before the next problem starts; problem i uses seed perProblemSeed(0, i). Tokens ratios in the table are against sc@10 (T = 1); the goal lines compare each CaT row with sc@10 at its own temperature.',
     '',
@@ -289,6 +293,8 @@ async function main(): Promise<void> {
   const heldoutLimit = Number(args.heldout ?? 500);
   const hardLimit = Number(args.hard ?? 200);
   const threads = Number(args.threads ?? 1);
+  if (typeof args.model === 'string') MODEL_DIR = resolve(root, args.model);
+  const baseName = MODEL_DIR === DEFAULT_MODEL_DIR ? 'strategies' : `strategies-${basename(MODEL_DIR)}`;
   const outDir = resolve(root, typeof args.out === 'string' ? args.out : join('docs', 'bench'));
   const start = loadavg();
   const model = await CausalLM.load(MODEL_DIR, { executionProvider: 'cpu', intraOpNumThreads: threads });
@@ -326,9 +332,9 @@ async function main(): Promise<void> {
   process.stdout.write(`${text}\n`);
   if (args['no-write'] !== true) {
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'strategies.md'), text);
-    writeFileSync(join(outDir, 'strategies.json'), `${JSON.stringify(report, null, 1)}\n`);
-    process.stderr.write(`wrote ${relative(root, join(outDir, 'strategies.md'))} and strategies.json\n`);
+    writeFileSync(join(outDir, `${baseName}.md`), text);
+    writeFileSync(join(outDir, `${baseName}.json`), `${JSON.stringify(report, null, 1)}\n`);
+    process.stderr.write(`wrote ${relative(root, join(outDir, `${baseName}.md`))} and ${baseName}.json\n`);
   }
 }
 

@@ -16,7 +16,7 @@ import { describeFlags, parseArgs } from '../language-server/src/cli/args';
 import { EXECUTION_PROVIDER_SETTINGS } from '../language-server/src/model/executionProvider';
 import { STEP_METRICS } from '../language-server/src/decoding/stepConfidence';
 import { runEvalProcess } from './caspo-table/evalProcess';
-import { TABLE_STRATEGIES, type ModelSpec, type SplitSpec, type TableData, type TableStrategy } from './caspo-table/types';
+import { TABLE_STRATEGIES, type ModelSpec, type SplitSpec, type TableData, type TableRun, type TableStrategy } from './caspo-table/types';
 import { writeReport } from './caspo-table/writeReport';
 import { machine } from './engine/environment';
 
@@ -38,6 +38,11 @@ const FLAGS = {
   ep: { kind: 'choice', choices: EXECUTION_PROVIDER_SETTINGS, help: 'passed to caspo eval --ep (default auto)' },
   metric: { kind: 'choice', choices: STEP_METRICS, help: "one step-confidence metric for every model, so their ECE compare like with like (default: each model's own default from its caspo.json)" },
   out: { kind: 'string', valueName: 'DIR', help: 'where calibration.md, calibration.json and reliability.png go (default docs/caspo)' },
+  reuse: {
+    kind: 'string',
+    valueName: 'FILE',
+    help: 'take rows (same split, model folder, strategy, --limit and --metric) from an earlier calibration.json instead of evaluating them again; the markdown marks them',
+  },
   'from-json': { kind: 'string', valueName: 'FILE', help: 'no evals: re-render the markdown and the PNG from a calibration.json' },
 } as const;
 
@@ -104,9 +109,22 @@ async function main(argv: readonly string[]): Promise<void> {
     runs: [],
   };
   const total = splits.length * models.length * strategies.length;
+  const earlier = flags.reuse === undefined ? null : (JSON.parse(readFileSync(resolve(flags.reuse), 'utf8')) as TableData);
+  const reusable = (split: string, model: ModelSpec, strategy: string): TableRun | undefined => {
+    if (!earlier || (earlier.limit ?? null) !== data.limit || (earlier.metric ?? null) !== data.metric) return undefined;
+    const label = earlier.models.find((m) => resolve(root, m.dir) === resolve(root, model.dir))?.label;
+    const run = earlier.runs.find((r) => r.split === split && r.model === label && r.strategy === strategy);
+    return run && { ...run, model: model.label, reusedFrom: run.reusedFrom ?? earlier.generatedAt };
+  };
   for (const split of splits) {
     for (const model of models) {
       for (const strategy of strategies) {
+        const reused = reusable(split.name, model, strategy);
+        if (reused) {
+          data.runs.push(reused);
+          process.stderr.write(`[${data.runs.length}/${total}] ${split.name} ${model.label} ${strategy}: reused from ${reused.reusedFrom}\n`);
+          continue;
+        }
         const { report, processMs } = await runEvalProcess({
           root,
           modelDir: resolve(root, model.dir),

@@ -33,6 +33,10 @@ export function renderMarkdown(data: TableData, goals: readonly GoalCheck[], png
       }; its tokens count every candidate, pruned ones included. Wall time: the decoding, model load excluded.`,
     '',
   ];
+  const reused = [...new Set(data.runs.map((r) => r.reusedFrom).filter(Boolean))];
+  if (reused.length > 0) {
+    lines.push(`† Row taken from an earlier run of this command (\`--reuse\`, generated ${reused.join(', ')}) with the same model folder, split, strategy, limit and metric.`, '');
+  }
   if (data.limit !== null) lines.push(`**Partial run: only the first ${data.limit} problems of each split.**`, '');
   for (const split of data.splits) {
     const runs = data.runs.filter((r) => r.split === split.name);
@@ -76,7 +80,7 @@ function splitTable(runs: readonly TableRun[], data: TableData): string[] {
           r.steps.toLocaleString('en-US'),
           (r.steps - r.correctSteps).toLocaleString('en-US'),
           r.generatedTokens.toLocaleString('en-US'),
-          (r.wallMs / 1000).toFixed(1),
+          `${(r.wallMs / 1000).toFixed(1)}${run.reusedFrom ? ' †' : ''}`,
         ].join(' | ')} |`,
       );
     }

@@ -37,6 +37,8 @@ export interface TableRun {
   /** Wall time of the whole `caspo eval` process (model load included). */
   processMs: number;
   report: EvalNumbers;
+  /** Set when the row was taken from an earlier table (--reuse): that table's generatedAt. */
+  reusedFrom?: string;
 }
 
 export interface TableData {

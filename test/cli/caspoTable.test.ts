@@ -65,6 +65,25 @@ describe('npm run caspo:table', function () {
     const rerender = caspoTable(['--from-json', join(out, 'calibration.json'), '--out', again]);
     assert.equal(rerender.status, 0, rerender.stderr);
     assert.equal(readFileSync(join(again, 'calibration.md'), 'utf8'), md);
+
+    // --reuse takes the baseline's rows from that table and evaluates only the model it lacks.
+    const third = join(scratch.dir, 'tiny-third');
+    cpSync(TINY, third, { recursive: true });
+    const reusedOut = join(scratch.dir, 'reused');
+    const reuse = caspoTable(['--models', `${sft},${third}`, '--limit', '2', '--threads', '1', '--ep', 'cpu', '--out', reusedOut, '--reuse', join(out, 'calibration.json')]);
+    assert.equal(reuse.status, 0, reuse.stderr);
+    const reusedData = JSON.parse(readFileSync(join(reusedOut, 'calibration.json'), 'utf8')) as TableData;
+    assert.deepEqual(
+      reusedData.runs.map((r) => `${r.model} ${r.reusedFrom === data.generatedAt}`),
+      ['heldout', 'hard'].flatMap(() => ['tiny-sft true', 'tiny-sft true', 'tiny-third false', 'tiny-third false']),
+    );
+    assert.deepEqual(reusedData.runs.filter((r) => r.model === 'tiny-sft').map((r) => r.report), data.runs.filter((r) => r.model === 'tiny-sft').map((r) => r.report));
+    assert.match(readFileSync(join(reusedOut, 'calibration.md'), 'utf8'), /† Row taken from an earlier run/);
+    // A different --limit makes the earlier rows unusable: everything is evaluated again.
+    const fresh = caspoTable(['--models', `${sft}`, '--limit', '1', '--threads', '1', '--ep', 'cpu', '--out', join(scratch.dir, 'fresh'), '--reuse', join(out, 'calibration.json')]);
+    assert.equal(fresh.status, 0, fresh.stderr);
+    const freshData = JSON.parse(readFileSync(join(scratch.dir, 'fresh', 'calibration.json'), 'utf8')) as TableData;
+    assert.ok(freshData.runs.every((r) => r.reusedFrom === undefined && r.report.n === 1));
   });
 
   it('names the missing model folders instead of running anything', () => {

@@ -81,7 +81,7 @@ it. It is the data of CASPO's first iteration: its preference pairs are built fr
 | field | meaning |
 |---|---|
 | `problem`, `answer` | the problem text and its exact answer |
-| `kind` | `in_domain` (2-4 operations, the SFT distribution), `ops1` (one operation), `ops5` (five), `edge` (products 80-99 x 800-999), `bigmul` (two three-digit factors) |
+| `kind` | `in_domain` (2-4 operations, the SFT distribution), `ops5` (five operations), `edge` (products 80-99 x 800-999 in 3-4 operations); the pool of `caspo_train.align` |
 | `model`, `temperature` | the model that sampled the solution, and the sampling temperature |
 | `solution` | the generated steps, one per line |
 | `answerCorrect`, `finished` | the final answer equals `answer`; the model stopped with its end-of-sequence token |

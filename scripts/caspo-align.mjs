@@ -2,7 +2,8 @@
 // `npm run caspo:align [-- extra flags]`: the whole CASPO pipeline on the embedded SFT model, in one
 // command. Builds the `caspo` CLI first (each iteration's caspo.json is fitted by `caspo calibrate`),
 // then runs training/caspo_train/align.py with the settings of the committed models:
-// 3 iterations -> training/models/caspo-arith-iter{1,2,3}, the last also models/caspo-arith, and the
+// 3 iterations -> training/models/caspo-arith-iter{1,2,3}, the chosen one (see select_iteration in
+// align.py) also models/caspo-arith, and the
 // released dataset in training/data/caspo. Flags after `--` go to align.py (they win: argparse keeps
 // the last value), e.g. `npm run caspo:align -- --iterations 1 --problems 50` for a quick run.
 import { spawnSync } from 'node:child_process';
@@ -25,6 +26,8 @@ const args = [
   '--publish', 'models',
   '--out', '../models/caspo-arith',
   '--dataset', 'data/caspo',
+  '--sft-model', '../models/caspo-arith-sft',
+  '--calibrate-limit', '150',
   '--resume',
   ...process.argv.slice(2),
 ];

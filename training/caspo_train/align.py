@@ -2,7 +2,8 @@
 
     # from training/: the real run (CPU, about 13 min an iteration on 2 cores); `npm run caspo:align`
     python3 -m caspo_train.align --init checkpoints/caspo-arith-sft.pt --iterations 3 --eval-limit 200 \
-        --run-dir runs/caspo-arith --publish models --out ../models/caspo-arith --dataset data/caspo
+        --run-dir runs/caspo-arith --publish models --out ../models/caspo-arith --dataset data/caspo \
+        --sft-model ../models/caspo-arith-sft
     # toy size (CI smoke test): a random tiny model, a few steps of each stage
     python3 -m caspo_train.align --size tiny --iterations 1 --problems 6 --samples 2 --max-new-tokens 24 \
         --epochs 1 --run-dir /tmp/caspo-toy --out /tmp/caspo-toy/model
@@ -15,7 +16,8 @@ Each iteration i (policy = iteration i-1's model; iteration 0 is the SFT model):
 4. DPO on the pairs with the previous iteration frozen as the reference (dpo.py);
 5. export to the model contract (``RUN/iterN/model``) and, when Node and the built CLI are there,
    fit the step-confidence calibration (``caspo calibrate``) into its caspo.json.
-The last iteration's model is also written to ``--out``. ``RUN/summary.json`` records every
+``--out`` gets the last iteration whose calibration-split step error rate stays within 2x the SFT
+model's (``select_iteration``). ``RUN/summary.json`` records every
 iteration: pair counts, DPO statistics, and PyTorch greedy accuracy on the held-out and hard splits.
 
 Training problems never overlap the evaluation: the in-domain ones come from outside the held-out
@@ -136,6 +138,10 @@ def parse_args(argv=None):
     ap.add_argument("--calibrate", choices=("auto", "yes", "no"), default="auto",
                     help="fit caspo.json with the Node CLI (auto: when bin/caspo.js and its build exist)")
     ap.add_argument("--calibrate-limit", type=int, default=None)
+    ap.add_argument("--sft-model", default=None,
+                    help="the SFT model folder whose caspo.json gives the baseline step error rate for choosing --out")
+    ap.add_argument("--max-error-ratio", type=float, default=2.0,
+                    help="--out is the last iteration whose calibration-split step error rate is at most this times the SFT model's")
     ap.add_argument("--resume", action="store_true",
                     help="reuse every iteration whose RUN/iterN/model.pt and iteration.json exist")
     return ap.parse_args(argv)
@@ -195,6 +201,8 @@ The embedded model after CASPO (Confidence-Aware Step-wise Preference Optimizati
 `caspo-arith-sft` aligned by {len(summary['iterations'])} iterations of step-wise DPO on confidence-filtered
 preference pairs, so that its token confidence tracks whether a step is logically correct. Same
 architecture, tokenizer and prompt as `models/caspo-arith-sft` (see its card); no reward model.
+
+**This folder is iteration {summary.get('default', {}).get('iteration', len(summary['iterations']))}**: {summary.get('default', {}).get('why', 'the last iteration')}.
 
 ## Recipe
 `{summary['command']}` (from `training/`), {summary['hardware']}.
@@ -256,6 +264,33 @@ def run_iteration(policy: CausalLM, it: int, it_dir: Path, args) -> dict:
             "wall_s": round(time.time() - t0, 1)}
 
 
+def calibration_error_rate(model_dir: Path) -> Optional[float]:
+    """Wrong steps / steps of the sampled calibration-split run that fitted the folder's caspo.json."""
+    path = Path(model_dir) / "caspo.json"
+    if not path.exists():
+        return None
+    fit = json.loads(path.read_text())["fit"]
+    return fit["negatives"] / max(1, fit["steps"])
+
+
+def select_iteration(run_dir: Path, args) -> tuple:
+    """The iteration that becomes --out: the last one whose step error rate on the calibration split
+    (sampled at T = 1 by `caspo calibrate`, never the held-out or hard splits) is at most
+    ``--max-error-ratio`` times the SFT model's. Iterations compound DPO's drift, since each one's
+    reference is the previous iteration; this keeps one that drifted off the training domain from
+    becoming the default. Without calibration data (toy runs): the last iteration."""
+    base = calibration_error_rate(Path(args.sft_model)) if args.sft_model else None
+    rates = {it: calibration_error_rate(run_dir / f"iter{it}" / "model") for it in range(1, args.iterations + 1)}
+    if base is None or any(r is None for r in rates.values()):
+        return args.iterations, "last iteration (no calibration-split error rates to compare)"
+    ok = [it for it, r in rates.items() if r <= args.max_error_ratio * max(base, 1e-4)]
+    shown = ", ".join(f"iteration {it} {100 * r:.2f} %" for it, r in rates.items())
+    if not ok:
+        return args.iterations, f"no iteration within {args.max_error_ratio}x the SFT step error rate ({100 * base:.2f} %; {shown}): the last"
+    return max(ok), (f"last iteration whose calibration-split step error rate is within {args.max_error_ratio}x the SFT "
+                     f"model's {100 * base:.2f} % ({shown})")
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     if not torch.cuda.is_available():
@@ -308,9 +343,12 @@ def main(argv=None) -> None:
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     if args.out:
         out = Path(args.out)
+        chosen, why = select_iteration(run_dir, args)
+        summary["default"] = {"iteration": chosen, "why": why}
+        log({"stage": "select", "iteration": chosen, "why": why})
         if out.exists():
             shutil.rmtree(out)
-        shutil.copytree(run_dir / f"iter{args.iterations}" / "model", out)
+        shutil.copytree(run_dir / f"iter{chosen}" / "model", out)
         (out / "caspo_alignment.json").write_text(json.dumps(summary, indent=1) + "\n")
         write_card(out, summary)
         log(f"wrote {out}")

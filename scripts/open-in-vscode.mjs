@@ -24,7 +24,7 @@ const sampleFile = path.join(sampleFolder, 'problems.txt');
 
 // What the bundles and the VSIX are made from.
 const BUNDLE_INPUTS = ['src', 'language-server/src', 'package.json', 'package-lock.json', 'scripts/build.mjs'];
-const VSIX_INPUTS = [...BUNDLE_INPUTS, 'media', 'models/caspo-arith-sft', '.vscodeignore', 'README.md', 'CHANGELOG.md', 'LICENSE', 'scripts/package-vsix.mjs'];
+const VSIX_INPUTS = [...BUNDLE_INPUTS, 'media', 'models/caspo-arith', '.vscodeignore', 'README.md', 'CHANGELOG.md', 'LICENSE', 'scripts/package-vsix.mjs'];
 
 function newestMtime(rel) {
   const full = path.join(root, rel);

@@ -37,7 +37,7 @@ export const defaultVsixPath = () => {
 
 // Files copied to the stage as they are (the allowlist still filters them).
 // training/data/heldout.jsonl: the held-out problems "CASPO: Show Calibration" decodes (the one copy of them).
-const COPIED = ['README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore', 'media', 'models/caspo-arith-sft', 'training/data/heldout.jsonl'];
+const COPIED = ['README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore', 'media', 'models/caspo-arith', 'training/data/heldout.jsonl'];
 
 const isBuiltin = (name) => name.startsWith('node:') || builtinModules.includes(name.split('/')[0]);
 const packageName = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);

@@ -20,7 +20,7 @@ import { SolveTracker } from './solveTracker';
 import { ServerStatusItem, type ClientPhase } from './status';
 
 /** The embedded model's folder inside the extension. */
-const EMBEDDED_MODEL = join('models', 'caspo-arith-sft');
+const EMBEDDED_MODEL = join('models', 'caspo-arith');
 /** The held-out problems "Show Calibration" decodes (shipped in the VSIX: .vscodeignore). */
 const HELDOUT_PROBLEMS = join('training', 'data', 'heldout.jsonl');
 

@@ -9,9 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 // @ts-expect-error plain .mjs helper without types
 import { requireTorchPython } from '../../scripts/lib/python.mjs';
-import { EMBEDDED_MODEL, ROOT, runCaspo } from './helpers';
+import { ROOT, runCaspo } from './helpers';
 
 const CHECKPOINT = join(ROOT, 'training', 'checkpoints', 'caspo-arith-sft.pt');
+const SFT_MODEL = join(ROOT, 'models', 'caspo-arith-sft'); // the checkpoint's ONNX export
 const PROBLEMS = ['What is 47*38 + 12?', '(905 - 88) * 7 + 6*54', '3 - 5 + 10'];
 
 interface PyStep {
@@ -37,7 +38,7 @@ describe('CASPO sampling reads token confidence as the engine does', function ()
       });
       assert.equal(py.status, 0, py.stderr);
       const pySteps = (JSON.parse(py.stdout.trim()) as { steps: PyStep[] }).steps;
-      const run = await runCaspo(['solve', '--json', '--strategy', 'greedy', '--metric', 'geoMeanProb', '--model', EMBEDDED_MODEL, problem]);
+      const run = await runCaspo(['solve', '--json', '--strategy', 'greedy', '--metric', 'geoMeanProb', '--model', SFT_MODEL, problem]);
       assert.equal(run.code, 0, run.stderr);
       const engineSteps = (JSON.parse(run.stdout) as { steps: EngineStep[] }).steps;
 

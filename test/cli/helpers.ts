@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..');
-export const EMBEDDED_MODEL = join(ROOT, 'models', 'caspo-arith-sft');
+export const EMBEDDED_MODEL = join(ROOT, 'models', 'caspo-arith');
 const BIN = join(ROOT, 'bin', 'caspo.js');
 
 let built = false;

@@ -21,7 +21,7 @@ function assertTraceShape(json: Record<string, unknown>): void {
     assert.ok(key in json, `missing field ${key}`);
   }
   assert.equal(typeof json.problem, 'string');
-  assert.equal(json.model, 'caspo-arith-sft');
+  assert.equal(json.model, 'caspo-arith');
   assert.ok(['cpu', 'webgpu', 'cuda'].includes(json.executionProvider as string), String(json.executionProvider));
   const steps = json.steps as JsonStep[];
   assert.ok(steps.length >= 2);
@@ -81,7 +81,7 @@ describe('caspo solve', function () {
     assert.match(out, /^\s+1 .*\b(high|medium|low)\s+47 \* 38 = 1786$/m);
     assert.match(out, /^\s+2 .*\b(high|medium|low)\s+1786 \+ 12 = 1798$/m);
     assert.match(out, /^Answer: 1798$/m);
-    assert.match(out, /model caspo-arith-sft · (cpu|webgpu|cuda)\b.* tokens\/s/);
+    assert.match(out, /model caspo-arith · (cpu|webgpu|cuda)\b.* tokens\/s/);
     assert.doesNotMatch(out, ANSI);
     assert.doesNotMatch(run.stderr, JS_STACK_FRAME);
   });

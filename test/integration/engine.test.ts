@@ -34,7 +34,8 @@ function isModelFolder(dir: string): boolean {
 function testModels(): { name: string; dir: string }[] {
   const generated = join(root, 'test', 'fixtures', 'generated');
   const models = [
-    { name: 'embedded caspo-arith-sft', dir: join(root, 'models', 'caspo-arith-sft') },
+    { name: 'embedded default caspo-arith (CASPO-aligned)', dir: join(root, 'models', 'caspo-arith') },
+    { name: 'SFT baseline caspo-arith-sft', dir: join(root, 'models', 'caspo-arith-sft') },
     { name: 'SFT smoke-test export (tiny-arith)', dir: join(generated, 'tiny-arith') },
     { name: 'CASPO pipeline smoke-test export (caspo-toy)', dir: join(generated, 'caspo-toy') },
     { name: 'random GQA model with the Qwen3 tokenizer (qwen3-gqa)', dir: join(generated, 'qwen3-gqa') },

@@ -45,7 +45,7 @@ describe('language server (real process, embedded model)', function () {
       ['loadingModel', 'ready', 'ready'],
     );
     const last = server.of('status').at(-1)!;
-    assert.equal(last.model, 'caspo-arith-sft');
+    assert.equal(last.model, 'caspo-arith');
     assert.match(last.executionProvider ?? '', /^cpu/);
     assert.ok(last.tokensPerSecond! > 0);
   });

@@ -26,7 +26,7 @@ function eceFromBins(result: CalibrationResult): number {
 
 function assertConsistent(result: CalibrationResult, problems: number): void {
   assert.equal(result.problems, problems);
-  assert.equal(result.model, 'caspo-arith-sft');
+  assert.equal(result.model, 'caspo-arith');
   assert.ok(result.accuracy >= 0 && result.accuracy <= 1, `accuracy ${result.accuracy}`);
   assert.equal(result.bins.length, CALIBRATION_BINS);
   assert.ok(result.steps > 0);

@@ -34,7 +34,7 @@ describe('model host (embedded model)', function () {
     assert.deepEqual(events, []);
     const [a, b] = await Promise.all([host.acquire(), host.acquire()]);
     assert.equal(a.loaded, b.loaded);
-    assert.deepEqual(events, ['loading cpu', 'loaded caspo-arith-sft']);
+    assert.deepEqual(events, ['loading cpu', 'loaded caspo-arith']);
     assert.equal(a.loaded.activeProvider, 'cpu, 1 thread(s)');
     await a.release();
     await b.release();

@@ -26,8 +26,8 @@ const ALLOWED: RegExp[] = [
   /^extension\/dist\/(extension|server)\.js$/,
   /^extension\/media\/[\w.-]+\.(svg|png|js|css)$/,
   /^extension\/training\/data\/heldout\.jsonl$/,
-  /^extension\/models\/caspo-arith-sft\/(config|generation_config|tokenizer|tokenizer_config|caspo)\.json$/,
-  /^extension\/models\/caspo-arith-sft\/onnx\/model\.onnx$/,
+  /^extension\/models\/caspo-arith\/(config|generation_config|tokenizer|tokenizer_config|caspo)\.json$/,
+  /^extension\/models\/caspo-arith\/onnx\/model\.onnx$/,
   /^extension\/node_modules\/onnxruntime-node\/package\.json$/,
   /^extension\/node_modules\/onnxruntime-node\/dist\/[\w-]+\.js$/,
   /^extension\/node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64\/(libonnxruntime\.so\.1|onnxruntime_binding\.node)$/,
@@ -56,7 +56,7 @@ const REQUIRED = [
   'extension/training/data/heldout.jsonl',
   ...['high', 'medium', 'low'].flatMap((band) => ['light', 'dark'].map((theme) => `extension/media/confidence-${band}-${theme}.svg`)),
   ...['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'caspo.json', 'onnx/model.onnx']
-    .map((f) => `extension/models/caspo-arith-sft/${f}`),
+    .map((f) => `extension/models/caspo-arith/${f}`),
   'extension/node_modules/onnxruntime-node/dist/index.js',
   'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',
   'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1',
@@ -106,11 +106,11 @@ describe('linux-x64 VSIX (npm run package): contents, installed into code-server
       'extension/node_modules/onnxruntime-node/bin/napi-v6/win32/x64/onnxruntime.dll',
       'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/arm64/libonnxruntime.so.1',
       'extension/node_modules/onnxruntime-node/bin/napi-v6/darwin/arm64/libonnxruntime.1.dylib',
-      'extension/models/caspo-arith-sft/parity.json',
+      'extension/models/caspo-arith/parity.json',
       'extension/training/caspo_train/sft.py',
       'extension/out/test/vscode/solve.test.js',
       'extension/node_modules/adm-zip/adm-zip.js',
-      'extension/models/caspo-arith-sft/README.md',
+      'extension/models/caspo-arith/README.md',
     ];
     const problems = contentProblems([...good, ...bad]);
     assert.equal(problems.length, bad.length, problems.join('\n'));

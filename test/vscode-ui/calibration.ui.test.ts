@@ -59,8 +59,8 @@ describe('CASPO: Show Calibration in the workbench (code-server + chromium)', fu
         const frame = calibrationPage(page);
         const table = await metricsTable(frame);
 
-        assert.match(await frame.locator('#subtitle').innerText(), new RegExp(`caspo-arith-sft · ${PROBLEMS} held-out problems · `));
-        assert.match(table['Model'], /^caspo-arith-sft \(cpu/);
+        assert.match(await frame.locator('#subtitle').innerText(), new RegExp(`caspo-arith · ${PROBLEMS} held-out problems · `));
+        assert.match(table['Model'], /^caspo-arith \(cpu/);
         assert.equal(table['Problems'], `${PROBLEMS} held-out`);
         assert.equal(table['Answer accuracy'], `${(100 * expected.accuracy).toFixed(1)}%`);
         assert.equal(table['Steps'], `${expected.steps} (${expected.steps - expected.correctSteps} wrong)`);

@@ -22,7 +22,7 @@ describe('settings and workspace trust', function () {
 
   it('uses the embedded model by default, and the user setting when given', async () => {
     const extensionPath = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
-    assert.equal((await serverSettings()).modelDir, path.join(extensionPath, 'models', 'caspo-arith-sft'));
+    assert.equal((await serverSettings()).modelDir, path.join(extensionPath, 'models', 'caspo-arith'));
     await setSettings({ modelPath: '/opt/some-model' });
     assert.equal((await serverSettings()).modelDir, '/opt/some-model');
   });
@@ -56,7 +56,7 @@ describe('settings and workspace trust', function () {
       // one: remove it here.)
       try {
         const extensionPath = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
-        assert.equal((await serverSettings()).modelDir, path.join(extensionPath, 'models', 'caspo-arith-sft'));
+        assert.equal((await serverSettings()).modelDir, path.join(extensionPath, 'models', 'caspo-arith'));
         assert.equal(outcome.error, undefined);
         assert.equal(outcome.result?.answer, '1798');
         assert.equal(await vscode.commands.executeCommand('caspo.debug.serverPid'), pid, 'the same server process');

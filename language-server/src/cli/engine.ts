@@ -9,7 +9,7 @@ import type { ExecutionProviderSetting } from '../model/executionProvider';
 import { RuntimeError, UsageError } from './errors';
 
 /** The embedded model's folder name under `<package root>/models/`. */
-export const EMBEDDED_MODEL_NAME = 'caspo-arith-sft';
+export const EMBEDDED_MODEL_NAME = 'caspo-arith';
 
 /**
  * The folder holding the package's package.json (the one whose `bin` names `caspo`), found by

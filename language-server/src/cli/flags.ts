@@ -8,7 +8,7 @@ export const DEFAULT_MAX_TOKENS = 256;
 
 /** Flags every command that loads a model takes. */
 export const MODEL_FLAGS = {
-  model: { kind: 'string', valueName: 'DIR', help: 'model folder (default: the embedded models/caspo-arith-sft)' },
+  model: { kind: 'string', valueName: 'DIR', help: 'model folder (default: the embedded models/caspo-arith)' },
   ep: { kind: 'choice', choices: EXECUTION_PROVIDER_SETTINGS, help: 'execution provider (default auto: webgpu, then cuda, then cpu)' },
   threads: { kind: 'number', valueName: 'N', integer: true, min: 0, help: 'CPU threads per operator (default 1; 0 = onnxruntime decides)' },
 } as const satisfies FlagSpecs;

@@ -8,7 +8,7 @@ import { pathConfidence, type ReasoningStep } from './reasoningStep';
  * summary line is added below the steps when the solve ends.
  *
  *   0  Problem: 47*38 + 12
- *   1  Model: caspo-arith-sft · cpu, 1 thread(s) · step confidence: meanEntropy (default mapping)
+ *   1  Model: caspo-arith · cpu, 1 thread(s) · step confidence: meanEntropy (default mapping)
  *   2
  *   3  47 * 38 = 1786          ← step 1
  *   4  1786 + 12 = 1798        ← step 2

@@ -31,7 +31,7 @@ import {
 } from '../../../src/protocol';
 
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
-export const EMBEDDED_MODEL_DIR = join(REPO_ROOT, 'models', 'caspo-arith-sft');
+export const EMBEDDED_MODEL_DIR = join(REPO_ROOT, 'models', 'caspo-arith');
 const SERVER_ENTRY = join(REPO_ROOT, 'language-server', 'src', 'server.ts');
 
 const MANIFEST_SETTINGS: Record<string, { default: unknown }> = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).contributes

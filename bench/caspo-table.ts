@@ -22,7 +22,8 @@ import { machine } from './engine/environment';
 
 const root = resolve(__dirname, '..');
 
-const DEFAULT_MODELS = ['models/caspo-arith-sft', 'training/models/caspo-arith-iter1', 'training/models/caspo-arith-iter2', 'models/caspo-arith'];
+// Iteration 3 is last (the goals' "final"); models/caspo-arith, the embedded default, is a copy of iteration 2.
+const DEFAULT_MODELS = ['models/caspo-arith-sft', 'training/models/caspo-arith-iter1', 'training/models/caspo-arith-iter2', 'training/models/caspo-arith-iter3'];
 
 const SPLITS: readonly SplitSpec[] = [
   { name: 'heldout', file: 'training/data/heldout.jsonl', describe: 'Held-out problems (in the training domain)', title: 'held-out (in distribution)' },

@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const EMBEDDED_MODEL = join(ROOT, 'models', 'caspo-arith');
+/** The SFT baseline: tests that pin exact sampled candidates of one model name it explicitly. */
+export const SFT_MODEL = join(ROOT, 'models', 'caspo-arith-sft');
 const BIN = join(ROOT, 'bin', 'caspo.js');
 
 let built = false;

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { treeFromJSON } from '../../language-server/src/trace/treeJson';
-import { JS_STACK_FRAME, runCaspo, singleJsonLine, tempDir } from './helpers';
+import { JS_STACK_FRAME, runCaspo, SFT_MODEL, singleJsonLine, tempDir } from './helpers';
 
 /** The model hesitates over 869 * 81 (70489 at about 72 %, 70389 at about 68 %): CaT's candidates differ there. */
 const UNSURE = 'Evaluate 763+(869 * 81 + (74+76)).';
@@ -20,7 +20,7 @@ describe('caspo solve/eval with tree and sampling strategies', function () {
   this.timeout(120_000);
 
   it('solve --json --strategy cat: the chosen path, each step\'s pruned siblings, and the whole tree', async () => {
-    const run = await runCaspo(['solve', '--json', '--ep', 'cpu', '--strategy', 'cat', '--threshold', '0.7', UNSURE]);
+    const run = await runCaspo(['solve', '--json', '--ep', 'cpu', '--model', SFT_MODEL, '--strategy', 'cat', '--threshold', '0.7', UNSURE]);
     assert.equal(run.code, 0, run.stderr);
     const json = singleJsonLine(run.stdout);
     for (const key of ['problem', 'answer', 'strategy', 'model', 'executionProvider', 'steps', 'stats', 'stopReason', 'sampling', 'settings', 'vote', 'tree']) {
@@ -47,7 +47,7 @@ describe('caspo solve/eval with tree and sampling strategies', function () {
   });
 
   it('prints the chosen path with its pruned counts and a line on the search', async () => {
-    const cat = await runCaspo(['solve', '--ep', 'cpu', '--strategy', 'cat', '--threshold', '0.7', UNSURE]);
+    const cat = await runCaspo(['solve', '--ep', 'cpu', '--model', SFT_MODEL, '--strategy', 'cat', '--threshold', '0.7', UNSURE]);
     assert.equal(cat.code, 0, cat.stderr);
     assert.match(cat.stdout, /^\s+1 .*869 \* 81 = 70489 {2}\(1 pruned\)$/m);
     assert.match(cat.stdout, /^cat b=3 w=2 τ=0.7: \d+ candidate steps \(budget 40\), 1 pruned \(1 below τ\), 0 flagged; confidence-weighted vote: 71402/m);

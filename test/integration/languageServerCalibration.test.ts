@@ -2,7 +2,7 @@
 // agree with each other and with `caspo eval` on the same problems, progress is reported, results
 // are cached per model and N, and a cancel ends the request promptly while the server keeps working.
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -15,7 +15,7 @@ import {
 } from 'vscode-languageserver-protocol';
 import { CALIBRATION_BINS, calibrationRequest, solveRequest, type CalibrationResult } from '../../src/protocol';
 import { runCaspo } from '../cli/helpers';
-import { LanguageServerProcess, REPO_ROOT } from './helpers/languageServerProcess';
+import { EMBEDDED_MODEL_DIR, LanguageServerProcess, REPO_ROOT } from './helpers/languageServerProcess';
 
 const HELDOUT = join(REPO_ROOT, 'training', 'data', 'heldout.jsonl');
 
@@ -77,8 +77,9 @@ describe('caspo/calibration (real language server, embedded model)', function ()
     listening.dispose();
     assertConsistent(result, problems);
     assert.equal(result.cached, false);
-    assert.equal(result.metric, 'geoMeanProb', "the model's caspo.json names geoMeanProb");
-    assert.equal(result.calibrated, true, "caspo.json has a Platt map for geoMeanProb");
+    const named = (JSON.parse(readFileSync(join(EMBEDDED_MODEL_DIR, 'caspo.json'), 'utf8')) as { defaultMetric: string }).defaultMetric;
+    assert.equal(result.metric, named, "the metric the model's caspo.json names");
+    assert.equal(result.calibrated, true, "caspo.json has a Platt map for that metric");
 
     assert.equal(progress[0].kind, 'begin');
     assert.equal(progress.at(-1)!.kind, 'end');

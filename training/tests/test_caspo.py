@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from caspo_train import tokenizer as tok
-from caspo_train.align import DATA, main as align_main, training_problems
+from caspo_train.align import DATA, POOL, main as align_main, training_problems
 from caspo_train.arith import extract_expression, is_heldout
 from caspo_train.data import read_jsonl
 from caspo_train.dpo import DPOConfig, dpo_loss, sequence_log_probs, train_dpo
@@ -186,8 +186,9 @@ def test_training_problems_avoid_every_evaluation_problem():
     for r in rows:
         key = extract_expression(r["problem"]).replace(" ", "")
         assert key not in evaluation and not is_heldout(key)
-    kinds = {r["kind"] for r in rows}
-    assert kinds == {"in_domain", "ops1", "ops5", "edge", "bigmul"}
+    for kind, _, share in POOL:  # every kind of the pool, in its share
+        assert sum(r["kind"] == kind for r in rows) == round(200 * share), kind
+    assert {r["kind"] for r in rows} == {kind for kind, _, _ in POOL}
 
 
 def test_pipeline_runs_end_to_end_at_toy_size(tmp_path: Path):

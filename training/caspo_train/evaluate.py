@@ -11,10 +11,8 @@ from .arith import verify_solution
 from .model import CausalLM
 
 
-@torch.no_grad()
-def greedy_solve(model: CausalLM, problems: List[str], max_new_tokens: int = 160, device="cpu") -> List[str]:
-    """Batched greedy decoding with left padding and the KV cache (the exported graph's path)."""
-    model = model.eval()
+def left_padded_prompts(problems: List[str]):
+    """Prompt ids left-padded to one width, their attention mask and position ids (the cached path's inputs)."""
     prompts = [tok.prompt_ids(p) for p in problems]
     width = max(len(p) for p in prompts)
     ids = torch.full((len(prompts), width), tok.PAD_ID, dtype=torch.int64)
@@ -22,11 +20,18 @@ def greedy_solve(model: CausalLM, problems: List[str], max_new_tokens: int = 160
     for row, p in enumerate(prompts):
         ids[row, width - len(p):] = torch.tensor(p)
         mask[row, width - len(p):] = 1
-    ids, mask = ids.to(device), mask.to(device)
-    pos = (mask.cumsum(1) - 1).clamp(min=0)
-    past = model.empty_past(len(prompts), device=device)
-    out = [[] for _ in prompts]
-    done = torch.zeros(len(prompts), dtype=torch.bool, device=device)
+    return ids, mask, (mask.cumsum(1) - 1).clamp(min=0)
+
+
+@torch.no_grad()
+def greedy_solve(model: CausalLM, problems: List[str], max_new_tokens: int = 160, device="cpu") -> List[str]:
+    """Batched greedy decoding with left padding and the KV cache (the exported graph's path)."""
+    model = model.eval()
+    ids, mask, pos = left_padded_prompts(problems)
+    ids, mask, pos = ids.to(device), mask.to(device), pos.to(device)
+    past = model.empty_past(len(problems), device=device)
+    out = [[] for _ in problems]
+    done = torch.zeros(len(problems), dtype=torch.bool, device=device)
     for _ in range(max_new_tokens):
         logits, past = model.forward_cached(ids, mask, pos, past)
         nxt = logits[:, -1].argmax(-1)

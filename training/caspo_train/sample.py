@@ -29,6 +29,7 @@ import torch
 
 from . import tokenizer as tok
 from .arith import verify_solution
+from .evaluate import left_padded_prompts
 from .model import CausalLM
 
 TOP_K = 5
@@ -132,17 +133,10 @@ def sample_solutions(model: CausalLM, rows: Sequence[dict], samples: int, temper
 
 def _decode_batch(model: CausalLM, rows: Sequence[dict], temperature: float, gen: torch.Generator,
                   max_new_tokens: int) -> List[Sample]:
-    prompts = [tok.prompt_ids(r["problem"]) for r in rows]
-    width = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), width), tok.PAD_ID, dtype=torch.int64)
-    mask = torch.zeros_like(ids)
-    for row, p in enumerate(prompts):
-        ids[row, width - len(p):] = torch.tensor(p)
-        mask[row, width - len(p):] = 1
-    pos = (mask.cumsum(1) - 1).clamp(min=0)
-    past = model.empty_past(len(prompts))
-    records: List[List[TokenRecord]] = [[] for _ in prompts]
-    live = torch.arange(len(prompts))  # which rows of `rows` the batch still holds
+    ids, mask, pos = left_padded_prompts([r["problem"] for r in rows])
+    past = model.empty_past(len(rows))
+    records: List[List[TokenRecord]] = [[] for _ in rows]
+    live = torch.arange(len(rows))  # which rows of `rows` the batch still holds
     for _ in range(max_new_tokens):
         logits, past = model.forward_cached(ids, mask, pos, past)
         raw = logits[:, -1].double()

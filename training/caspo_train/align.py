@@ -64,12 +64,43 @@ REPO = TRAINING.parent
 DATA = TRAINING / "data"
 EVAL_SPLITS = ("heldout.jsonl", "calibration.jsonl", "hard.jsonl")
 
-# (kind, generator, share of the pool)
+# The problem kinds the pipeline can sample from, by name.
+GENERATORS = {
+    "in_domain": lambda rng: random_expression(rng),
+    "ops5": ops5_expression,
+    "edge": lambda rng: edge_expression(rng, heldout=False),
+    "bigmul": bigmul_expression,
+}
+# (kind, generator, share of the pool): the default mix (v2, see docs/caspo/runs.md).
 POOL = (
-    ("in_domain", lambda rng: random_expression(rng), 0.35),
-    ("ops5", ops5_expression, 0.3),
-    ("edge", lambda rng: edge_expression(rng, heldout=False), 0.35),
+    ("in_domain", GENERATORS["in_domain"], 0.35),
+    ("ops5", GENERATORS["ops5"], 0.3),
+    ("edge", GENERATORS["edge"], 0.35),
 )
+
+
+def parse_pool(text: str) -> tuple:
+    """``"in_domain=.3,ops5=.3,edge=.25,bigmul=.15"`` -> a POOL-shaped tuple; shares must sum to 1."""
+    pool = []
+    for part in text.split(","):
+        name, sep, share = part.strip().partition("=")
+        if not sep or name not in GENERATORS:
+            raise ValueError(f"--pool: {part.strip()!r} is not KIND=SHARE with KIND one of {', '.join(GENERATORS)}")
+        try:
+            value = float(share)
+        except ValueError:
+            raise ValueError(f"--pool: the share of {name} ({share!r}) is not a number") from None
+        if not 0 < value <= 1:
+            raise ValueError(f"--pool: the share of {name} must be in (0, 1], got {value}")
+        pool.append((name, GENERATORS[name], value))
+    total = sum(share for _, _, share in pool)
+    if abs(total - 1) > 1e-6:
+        raise ValueError(f"--pool: the shares sum to {total:g}, not 1")
+    return tuple(pool)
+
+
+def pool_text(pool: tuple) -> str:
+    return ",".join(f"{kind}={share:g}" for kind, _, share in pool)
 
 
 def _excluded() -> set:
@@ -81,16 +112,16 @@ def _excluded() -> set:
     return out
 
 
-def training_problems(n: int, seed: int) -> List[dict]:
+def training_problems(n: int, seed: int, pool: tuple = POOL) -> List[dict]:
     """``n`` problems of the pool's mix, none in the held-out hash space or an evaluation file."""
     rng = random.Random(seed)
     excluded = _excluded()
-    counts = [int(n * share) for _, _, share in POOL]
+    counts = [int(n * share) for _, _, share in pool]
     for i in range(n - sum(counts)):  # the remainder goes to the kinds in order
-        counts[i % len(POOL)] += 1
+        counts[i % len(pool)] += 1
     rows: List[dict] = []
     seen = set()
-    for (kind, make, _), target in zip(POOL, counts):
+    for (kind, make, _), target in zip(pool, counts):
         count = 0
         while count < target:
             expression = make(rng)
@@ -115,6 +146,8 @@ def parse_args(argv=None):
     ap.add_argument("--size", choices=sorted(SIZES), default="small")
     ap.add_argument("--iterations", type=int, default=3)
     ap.add_argument("--problems", type=int, default=600, help="training problems sampled per iteration")
+    ap.add_argument("--pool", default=pool_text(POOL),
+                    help=f"problem kinds and their shares, KIND=SHARE,... with KIND one of {', '.join(GENERATORS)} (default %(default)s)")
     ap.add_argument("--samples", type=int, default=4, help="sampled solutions per problem")
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--max-new-tokens", type=int, default=160)
@@ -144,7 +177,12 @@ def parse_args(argv=None):
                     help="--out is the last iteration whose calibration-split step error rate is at most this times the SFT model's")
     ap.add_argument("--resume", action="store_true",
                     help="reuse every iteration whose RUN/iterN/model.pt and iteration.json exist")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    try:
+        args.pool_kinds = parse_pool(args.pool)
+    except ValueError as err:
+        ap.error(str(err))
+    return args
 
 
 def log(entry) -> None:
@@ -206,7 +244,7 @@ architecture, tokenizer and prompt as `models/caspo-arith-sft` (see its card); n
 
 ## Recipe
 `{summary['command']}` (from `training/`), {summary['hardware']}.
-Per iteration: {summary['args']['problems']} fresh training problems x {summary['args']['samples']} samples
+Per iteration: {summary['args']['problems']} fresh training problems ({summary['args']['pool']}) x {summary['args']['samples']} samples
 at temperature {summary['args']['temperature']}; pairs at shared all-correct prefixes
 (`confident_wrong`: a sampled wrong step with confidence >= {summary['args']['tau']} vs the least confident
 correct sibling; `first_error`: the first wrong step vs a correct continuation, sampled or made by the
@@ -231,7 +269,7 @@ Total wall time {summary['wall_s']} s.
 def run_iteration(policy: CausalLM, it: int, it_dir: Path, args) -> dict:
     """Sample, label, pair and DPO once; trains ``policy`` in place and saves it to it_dir/model.pt."""
     t0 = time.time()
-    problems = training_problems(args.problems, seed=args.seed * 1000 + it)
+    problems = training_problems(args.problems, seed=args.seed * 1000 + it, pool=args.pool_kinds)
     samples = sample_solutions(policy, problems, args.samples, args.temperature, seed=args.seed * 1000 + it,
                                max_new_tokens=args.max_new_tokens)
     t_sample = time.time() - t0
@@ -306,7 +344,7 @@ def main(argv=None) -> None:
     iterations = []
     summary = {"command": "python3 -m caspo_train.align " + " ".join(sys.argv[1:] if argv is None else argv),
                "hardware": f"CPU, {torch.get_num_threads()} threads (PyTorch {torch.__version__})",
-               "args": vars(args), "iterations": iterations}
+               "args": {k: v for k, v in vars(args).items() if k != "pool_kinds"}, "iterations": iterations}
     if args.init:
         summary["sft_eval"] = quick_eval(policy, args.eval_limit)
         log({"iteration": 0, "eval": summary["sft_eval"]})

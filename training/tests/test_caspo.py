@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from caspo_train import tokenizer as tok
-from caspo_train.align import DATA, POOL, main as align_main, training_problems
+from caspo_train.align import DATA, POOL, main as align_main, parse_pool, pool_text, training_problems
 from caspo_train.arith import extract_expression, is_heldout
 from caspo_train.data import read_jsonl
 from caspo_train.dpo import DPOConfig, dpo_loss, sequence_log_probs, train_dpo
@@ -189,6 +189,18 @@ def test_training_problems_avoid_every_evaluation_problem():
     for kind, _, share in POOL:  # every kind of the pool, in its share
         assert sum(r["kind"] == kind for r in rows) == round(200 * share), kind
     assert {r["kind"] for r in rows} == {kind for kind, _, _ in POOL}
+
+
+def test_pool_option_parses_mixes_and_rejects_bad_ones():
+    assert parse_pool(pool_text(POOL)) == POOL  # the default round-trips
+    pool = parse_pool("in_domain=.3, ops5=.3,edge=.25,bigmul=.15")
+    assert [(kind, share) for kind, _, share in pool] == [("in_domain", .3), ("ops5", .3), ("edge", .25), ("bigmul", .15)]
+    rows = training_problems(40, seed=5, pool=pool)
+    assert [sum(r["kind"] == kind for r in rows) for kind, _, _ in pool] == [12, 12, 10, 6]
+    for bad, message in (("fives=1", "KIND=SHARE"), ("edge", "KIND=SHARE"), ("edge=x", "not a number"),
+                         ("edge=.5", "sum to 0.5"), ("edge=1.5,ops5=-.5", "must be in")):
+        with pytest.raises(ValueError, match=message):
+            parse_pool(bad)
 
 
 def test_pipeline_runs_end_to_end_at_toy_size(tmp_path: Path):

@@ -4,6 +4,7 @@
  *
  *   npm run bench:strategies
  *   node --import tsx bench/strategies.ts [--model DIR] [--heldout 500] [--hard 200] [--threads 1] [--out docs/bench] [--no-write]
+ *   node --import tsx bench/strategies.ts --from-json docs/bench/strategies.json   (re-render the markdown only)
  *
  * --model: default models/caspo-arith-sft (written to strategies.md); another model writes
  * strategies-<folder name>.md/.json, e.g. `npm run bench:strategies -- --model models/caspo-arith`.
@@ -40,6 +41,17 @@ import { parseArgs } from './util';
 
 const root = resolve(__dirname, '..');
 const DEFAULT_MODEL_DIR = join(root, 'models', 'caspo-arith-sft');
+const HELDOUT_FILE = 'training/data/heldout.jsonl';
+const HARD_FILE = 'training/data/hard.jsonl';
+const SET_NOTES: Record<string, string> = {
+  [HELDOUT_FILE]: "In the SFT model's training domain (and the CASPO pool's); the greedy row is this model's own accuracy.",
+  [HARD_FILE]:
+    'edge: products of 80-99 by 800-999 in 3-4 operations (in the domain, held-out hash); ops5: five operations (SFT training has 2-4; the CASPO pool samples other problems of this kind); bigmul: a product of two 3-digit numbers (outside the domain of both).',
+};
+const MODEL_NOTES: Record<string, string> = {
+  'models/caspo-arith-sft': ' (the SFT model, no CASPO alignment)',
+  'models/caspo-arith': ' (the embedded default: the SFT model after CASPO alignment, docs/caspo/calibration.md)',
+};
 let MODEL_DIR = DEFAULT_MODEL_DIR;
 const K = 10;
 const MAX_NEW_TOKENS = 256;
@@ -230,6 +242,7 @@ function flips(totals: Totals[]): string[] {
 
 function markdown(report: Report): string {
   const m = report.machine;
+  const model = report.model ?? relative(root, MODEL_DIR);
   const out = [
     '# Decoding strategies: CaT against its baselines',
     '',
@@ -238,7 +251,7 @@ function markdown(report: Report): string {
     `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}; Node ${m.node}, onnxruntime-node ${m.onnxruntimeNode}, CPU execution provider, ${report.threads} intra-op thread(s). ` +
       `Load average at start / end: ${report.loadAverage.start.map((x) => x.toFixed(2)).join(' ')} / ${report.loadAverage.end.map((x) => x.toFixed(2)).join(' ')} (a shared machine: other processes ran too).`,
     '',
-    `Model: \`${relative(root, MODEL_DIR)}\`${MODEL_DIR === DEFAULT_MODEL_DIR ? ' (the SFT model, no CASPO alignment)' : ''}, confidence ${report.metric} with the Platt map of its caspo.json, at most ${MAX_NEW_TOKENS} tokens per path.`,
+    `Model: \`${model}\`${MODEL_NOTES[model] ?? ''}, confidence ${report.metric} with the Platt map of its caspo.json, at most ${MAX_NEW_TOKENS} tokens per path.`,
     '',
     'Budget: the sampling strategies draw K = 10 solutions; on each problem sc@10 runs first and the number of steps it decoded becomes the candidate-step budget of beam search and CaT there (the T = 2 rows take sc@10 T2\'s), so a tree search never expands more steps than self-consistency did. b · w = 10 for the main tree rows (10 rows per step, as sc). All strategies run on a problem before the next problem starts; problem i uses seed perProblemSeed(0, i). Tokens ratios in the table are against sc@10 (T = 1); the goal lines compare each CaT row with sc@10 at its own temperature.',
     '',
@@ -252,7 +265,7 @@ function markdown(report: Report): string {
       '',
       `## ${set.title}`,
       '',
-      `\`${set.file}\`, ${set.problems} problems${set.kinds.length > 1 ? ` (${set.kinds.map((k) => `${set.kindCounts[k]} ${k}`).join(', ')})` : ''}. ${set.note}`,
+      `\`${set.file}\`, ${set.problems} problems${set.kinds.length > 1 ? ` (${set.kinds.map((k) => `${set.kindCounts[k]} ${k}`).join(', ')})` : ''}. ${SET_NOTES[set.file] ?? ''}`,
       '',
       table(set.totals, set.kinds.length > 1 ? set.kinds : []),
       '',
@@ -272,7 +285,8 @@ function markdown(report: Report): string {
 interface SetReport {
   title: string;
   file: string;
-  note: string;
+  /** Written by older runs; the markdown takes SET_NOTES instead. */
+  note?: string;
   problems: number;
   kinds: string[];
   kindCounts: Record<string, number>;
@@ -283,6 +297,8 @@ interface Report {
   date: string;
   machine: ReturnType<typeof machine>;
   threads: number;
+  /** Model folder, relative to the repository (older runs: absent, then --model or the default). */
+  model?: string;
   metric: string;
   loadAverage: { start: number[]; end: number[] };
   sets: SetReport[];
@@ -290,6 +306,14 @@ interface Report {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (typeof args['from-json'] === 'string') {
+    const report = JSON.parse(readFileSync(resolve(root, args['from-json']), 'utf8')) as Report;
+    report.model ??= relative(root, typeof args.model === 'string' ? resolve(root, args.model) : DEFAULT_MODEL_DIR);
+    const file = resolve(root, args['from-json']).replace(/\.json$/, '.md');
+    writeFileSync(file, markdown(report));
+    process.stderr.write(`wrote ${relative(root, file)} from ${args['from-json']}\n`);
+    return;
+  }
   const heldoutLimit = Number(args.heldout ?? 500);
   const hardLimit = Number(args.hard ?? 200);
   const threads = Number(args.threads ?? 1);
@@ -301,13 +325,8 @@ async function main(): Promise<void> {
   const sets: SetReport[] = [];
   try {
     const plan = [
-      { title: 'Held-out problems (in the training domain)', file: 'training/data/heldout.jsonl', limit: heldoutLimit, note: 'The SFT model is 99.2 % right greedily here (model card).' },
-      {
-        title: 'Hard problems (hard corner of the domain, and outside it)',
-        file: 'training/data/hard.jsonl',
-        limit: hardLimit,
-        note: 'edge: products of 80-99 by 800-999 in 3-4 operations (in the domain, held-out hash); ops5: five operations (training has 2-4); bigmul: a product of two 3-digit numbers (outside the domain).',
-      },
+      { title: 'Held-out problems (in the training domain)', file: HELDOUT_FILE, limit: heldoutLimit },
+      { title: 'Hard problems (hard corner of the domain, and outside it)', file: HARD_FILE, limit: hardLimit },
     ];
     for (const item of plan) {
       if (item.limit <= 0) continue;
@@ -315,7 +334,7 @@ async function main(): Promise<void> {
       const kinds = [...new Set(problems.map((p) => p.kind ?? 'all'))];
       const kindCounts = Object.fromEntries(kinds.map((k) => [k, problems.filter((p) => (p.kind ?? 'all') === k).length]));
       const totals = await benchSet(model, item.file, problems);
-      sets.push({ title: item.title, file: item.file, note: item.note, problems: problems.length, kinds, kindCounts, totals });
+      sets.push({ title: item.title, file: item.file, problems: problems.length, kinds, kindCounts, totals });
     }
   } finally {
     await model.dispose();
@@ -324,6 +343,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: machine(),
     threads,
+    model: relative(root, MODEL_DIR),
     metric: loadConfidenceCalibration(MODEL_DIR, 259, 5).defaultMetric,
     loadAverage: { start, end: loadavg() },
     sets,

@@ -8,7 +8,8 @@
  *   npm run caspo:table -- --models models/caspo-arith-sft,training/runs/x/iter1,training/runs/x/iter2 --limit 50 --threads 2
  *   npm run caspo:table -- --from-json docs/caspo/calibration.json     (re-render the md and png only)
  *
- * The first model is the baseline and the last the final CASPO model the goals check.
+ * The first model is the baseline; --final (default: the shipped iteration, else the last model) is the
+ * CASPO model the goals check, and the last model's goals are listed too when it is another one.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
@@ -22,8 +23,10 @@ import { machine } from './engine/environment';
 
 const root = resolve(__dirname, '..');
 
-// Iteration 3 is last (the goals' "final"); models/caspo-arith, the embedded default, is a copy of iteration 2.
 const DEFAULT_MODELS = ['models/caspo-arith-sft', 'training/models/caspo-arith-iter1', 'training/models/caspo-arith-iter2', 'training/models/caspo-arith-iter3'];
+// The goals check the CASPO model that ships: models/caspo-arith, the embedded default, is a copy of
+// iteration 2 (chosen by select_iteration in training/caspo_train/align.py on the calibration split).
+const DEFAULT_FINAL = 'training/models/caspo-arith-iter2';
 
 const SPLITS: readonly SplitSpec[] = [
   { name: 'heldout', file: 'training/data/heldout.jsonl', describe: 'Held-out problems (in the training domain)', title: 'held-out (in distribution)' },
@@ -31,7 +34,12 @@ const SPLITS: readonly SplitSpec[] = [
 ];
 
 const FLAGS = {
-  models: { kind: 'string', valueName: 'DIR,DIR,...', help: `model folders, baseline first, final CASPO model last (default ${DEFAULT_MODELS.join(',')})` },
+  models: { kind: 'string', valueName: 'DIR,DIR,...', help: `model folders, baseline first (default ${DEFAULT_MODELS.join(',')})` },
+  final: {
+    kind: 'string',
+    valueName: 'DIR',
+    help: `the CASPO model the goals check and the reliability diagram shows, one of --models (default: ${DEFAULT_FINAL} with the default models, else the last); when it is not the last, the goals are also checked for the last`,
+  },
   splits: { kind: 'string', valueName: 'NAME,...', help: `which splits (default ${SPLITS.map((s) => s.name).join(',')})` },
   strategies: { kind: 'string', valueName: 'NAME,...', help: `which strategies (default ${TABLE_STRATEGIES.join(',')})` },
   limit: { kind: 'number', valueName: 'N', integer: true, min: 1, help: 'only the first N problems of each split (a quick, partial table)' },
@@ -72,8 +80,10 @@ async function main(argv: readonly string[]): Promise<void> {
   if (positionals.length) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}.\n${USAGE}`);
   const outDir = resolve(root, flags.out ?? 'docs/caspo');
   if (flags['from-json'] !== undefined) {
-    const data = JSON.parse(readFileSync(resolve(flags['from-json']), 'utf8')) as TableData & { goals?: unknown };
+    const data = JSON.parse(readFileSync(resolve(flags['from-json']), 'utf8')) as TableData & { goals?: unknown; lastGoals?: unknown };
     delete data.goals;
+    delete data.lastGoals;
+    if (flags.final !== undefined) data.final = finalLabel(data.models, flags.final);
     report(writeReport(data, outDir));
     return;
   }
@@ -105,7 +115,7 @@ async function main(argv: readonly string[]): Promise<void> {
     splits,
     models,
     baseline: models[0].label,
-    final: models[models.length - 1].label,
+    final: finalLabel(models, flags.final ?? (flags.models === undefined ? DEFAULT_FINAL : models[models.length - 1].dir)),
     strategies,
     runs: [],
   };
@@ -145,6 +155,13 @@ async function main(argv: readonly string[]): Promise<void> {
     }
   }
   report(writeReport(data, outDir));
+}
+
+/** The label of the model folder `dir` among `models` (a clear error when it is not one of them). */
+function finalLabel(models: readonly ModelSpec[], dir: string): string {
+  const found = models.find((m) => resolve(root, m.dir) === resolve(root, dir) || m.label === dir);
+  if (!found) throw new Error(`--final ${dir} is not one of the table's models (${models.map((m) => m.dir).join(', ')}).`);
+  return found.label;
 }
 
 function report({ goals, files }: ReturnType<typeof writeReport>): void {

@@ -26,6 +26,17 @@ export interface GoalCheck {
 
 type GoalInput = Pick<TableData, 'runs' | 'baseline' | 'final' | 'splits'>;
 
+/**
+ * The goals of `data.final`, and when the last model is another one (the shipped iteration sits
+ * before a later one) the same goals for the last model too, so the report hides no iteration.
+ */
+export function reportGoals(data: GoalInput & Pick<TableData, 'models'>): { goals: GoalCheck[]; lastGoals?: GoalCheck[] } {
+  const goals = evaluateGoals(data);
+  const last = data.models[data.models.length - 1]?.label;
+  if (last === undefined || last === data.final || last === data.baseline) return { goals };
+  return { goals, lastGoals: evaluateGoals({ ...data, final: last }) };
+}
+
 /** Every goal on every split, in the order of `data.splits`. */
 export function evaluateGoals(data: GoalInput): GoalCheck[] {
   return data.splits.flatMap((split) => splitGoals(data, split.name));

@@ -4,7 +4,7 @@ import type { TableData, TableRun } from './types';
 
 const STRATEGY_LABEL: Record<string, string> = { greedy: 'greedy', cat: 'CaT' };
 
-export function renderMarkdown(data: TableData, goals: readonly GoalCheck[], pngName = 'reliability.png'): string {
+export function renderMarkdown(data: TableData, goals: readonly GoalCheck[], pngName = 'reliability.png', lastGoals?: readonly GoalCheck[]): string {
   const m = data.machine as Record<string, string | number>;
   const eps = [...new Set(data.runs.map((r) => r.report.executionProvider).filter(Boolean))].join(', ') || 'unknown';
   const catSettings = data.runs.find((r) => r.strategy === 'cat')?.report.settings;
@@ -43,9 +43,18 @@ export function renderMarkdown(data: TableData, goals: readonly GoalCheck[], png
     const n = runs[0]?.report.n;
     lines.push(`## ${split.describe}`, '', `\`${split.file}\`${n !== undefined ? `, ${n} problems` : ''}.`, '', ...splitTable(runs, data), '');
   }
-  lines.push('## Goals', '', `${goals.filter((g) => g.status === 'met').length} of ${goals.length} met.`, '');
-  lines.push('| split | goal | status | numbers |', '|---|---|---|---|');
-  for (const g of goals) lines.push(`| ${g.split} | ${g.goal} | ${g.status === 'met' ? '**met**' : g.status} | ${g.detail} |`);
+  const goalTable = (checks: readonly GoalCheck[]) => {
+    lines.push(`${checks.filter((g) => g.status === 'met').length} of ${checks.length} met.`, '');
+    lines.push('| split | goal | status | numbers |', '|---|---|---|---|');
+    for (const g of checks) lines.push(`| ${g.split} | ${g.goal} | ${g.status === 'met' ? '**met**' : g.status} | ${g.detail} |`);
+  };
+  lines.push('## Goals', '', `The final CASPO model: ${data.final}.`, '');
+  goalTable(goals);
+  if (lastGoals && lastGoals.length > 0) {
+    const last = data.models[data.models.length - 1].label;
+    lines.push('', `### The same goals for the last iteration, ${last}`, '');
+    goalTable(lastGoals);
+  }
   lines.push(
     '',
     '## Reliability',

@@ -52,7 +52,7 @@ export interface TableData {
   limit: number | null;
   splits: SplitSpec[];
   models: ModelSpec[];
-  /** Labels: the baseline (SFT) and the final CASPO model the goals compare. */
+  /** Labels: the baseline (SFT) and the final CASPO model the goals compare (--final; the last model by default). */
   baseline: string;
   final: string;
   strategies: TableStrategy[];

@@ -1,7 +1,7 @@
 /** Writes calibration.md, calibration.json and reliability.png from the table data. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { evaluateGoals, type GoalCheck } from './goals';
+import { reportGoals, type GoalCheck } from './goals';
 import { renderMarkdown } from './markdown';
 import { reliabilitySvg, svgToPng, type ReliabilityPanel } from './reliabilitySvg';
 import type { TableData } from './types';
@@ -22,10 +22,10 @@ export function reliabilityPanels(data: TableData): ReliabilityPanel[] {
 
 export function writeReport(data: TableData, outDir: string): { goals: GoalCheck[]; files: string[] } {
   mkdirSync(outDir, { recursive: true });
-  const goals = evaluateGoals(data);
+  const { goals, lastGoals } = reportGoals(data);
   const files = [join(outDir, OUTPUT_FILES.json), join(outDir, OUTPUT_FILES.markdown), join(outDir, OUTPUT_FILES.png)];
-  writeFileSync(files[0], `${JSON.stringify({ ...data, goals }, null, 2)}\n`);
-  writeFileSync(files[1], renderMarkdown(data, goals, OUTPUT_FILES.png));
+  writeFileSync(files[0], `${JSON.stringify({ ...data, goals, ...(lastGoals ? { lastGoals } : {}) }, null, 2)}\n`);
+  writeFileSync(files[1], renderMarkdown(data, goals, OUTPUT_FILES.png, lastGoals));
   const heading = `Reliability of the raw step confidence, greedy: ${[...new Set([data.baseline, data.final])].join(' vs ')}`;
   svgToPng(reliabilitySvg(reliabilityPanels(data), heading), files[2]);
   return { goals, files };

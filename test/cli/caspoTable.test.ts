@@ -65,6 +65,16 @@ describe('npm run caspo:table', function () {
     const rerender = caspoTable(['--from-json', join(out, 'calibration.json'), '--out', again]);
     assert.equal(rerender.status, 0, rerender.stderr);
     assert.equal(readFileSync(join(again, 'calibration.md'), 'utf8'), md);
+    // --final picks the model the goals check (here the baseline: nothing to compare); a folder that
+    // is not one of the table's models is refused by name.
+    const asBaseline = caspoTable(['--from-json', join(out, 'calibration.json'), '--out', join(scratch.dir, 'as-baseline'), '--final', sft]);
+    assert.equal(asBaseline.status, 0, asBaseline.stderr);
+    const baselineData = JSON.parse(readFileSync(join(scratch.dir, 'as-baseline', 'calibration.json'), 'utf8')) as TableData & { goals: { status: string }[] };
+    assert.equal(baselineData.final, 'tiny-sft');
+    assert.ok(baselineData.goals.some((g) => g.status === 'not evaluated'));
+    const unknown = caspoTable(['--from-json', join(out, 'calibration.json'), '--out', join(scratch.dir, 'never2'), '--final', 'models/not-in-the-table']);
+    assert.notEqual(unknown.status, 0);
+    assert.match(unknown.stderr, /--final models\/not-in-the-table is not one of the table's models/);
 
     // --reuse takes the baseline's rows from that table and evaluates only the model it lacks.
     const third = join(scratch.dir, 'tiny-third');

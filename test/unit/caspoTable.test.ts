@@ -1,6 +1,6 @@
 /** The CASPO comparison table's pure parts: goal checks, markdown, reliability diagram (bench/caspo-table). */
 import { strict as assert } from 'node:assert';
-import { evaluateGoals, type GoalCheck } from '../../bench/caspo-table/goals';
+import { evaluateGoals, reportGoals, type GoalCheck } from '../../bench/caspo-table/goals';
 import { renderMarkdown } from '../../bench/caspo-table/markdown';
 import { reliabilitySvg } from '../../bench/caspo-table/reliabilitySvg';
 import type { EvalNumbers, TableData, TableRun, TableStrategy } from '../../bench/caspo-table/types';
@@ -117,6 +117,31 @@ describe('CASPO table goals', () => {
     const zero = table();
     zero.runs = zero.runs.map((r) => (r.model === 'sft' ? { ...r, report: report(0.99, 0, 0.9) } : r));
     assert.equal(evaluateGoals(zero)[0].status, 'not evaluated');
+  });
+});
+
+describe('CASPO table goals of the shipped model and of the last iteration', () => {
+  it('checks the final model, and the last model too when the final one is an earlier iteration', () => {
+    const shipped = table({ final: 'iter1' });
+    const { goals, lastGoals } = reportGoals(shipped);
+    assert.deepEqual(goals, evaluateGoals(shipped));
+    assert.match(goals[0].goal, /of iter1 at least 40 % below sft's/);
+    assert.equal(goals[0].detail, '0.0500 → 0.0400 (−20.0 %)');
+    assert.ok(lastGoals, 'iter3 comes after the final model: its goals are listed too');
+    assert.deepEqual(lastGoals, evaluateGoals(table()));
+
+    const md = renderMarkdown(shipped, goals, 'reliability.png', lastGoals);
+    assert.match(md, /The final CASPO model: iter1\./);
+    const lastSection = md.slice(md.indexOf('### The same goals for the last iteration, iter3'));
+    assert.ok(lastSection.length > 0 && md.includes('### The same goals for the last iteration, iter3'), md);
+    assert.match(lastSection, /\| hard \| CaT accuracy on iter3 above CaT on sft \| \*\*met\*\* \| 50\.0 % → 55\.0 % \|/);
+  });
+
+  it('lists no second table when the final model is the last one, or the baseline is', () => {
+    assert.equal(reportGoals(table()).lastGoals, undefined);
+    const onlyBaseline = table({ models: [{ label: 'sft', dir: 'models/sft' }], final: 'sft' });
+    assert.equal(reportGoals(onlyBaseline).lastGoals, undefined);
+    assert.doesNotMatch(renderMarkdown(table(), evaluateGoals(table())), /### The same goals/);
   });
 });
 

@@ -157,6 +157,8 @@ def parse_args(argv=None):
     ap.add_argument("--gamma", type=float, default=1.0, help="weight of the replayed training solutions' NLL")
     ap.add_argument("--replay-batch", type=int, default=32, help="training solutions replayed per DPO step")
     ap.add_argument("--lr", type=float, default=1e-5)
+    ap.add_argument("--reference", choices=("previous", "sft"), default="previous",
+                    help="DPO's frozen reference: the previous iteration (the CASPO recipe) or the --init model in every iteration")
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--batch-pairs", type=int, default=16)
     ap.add_argument("--max-pairs", type=int, default=None, help="cap on pairs per iteration (random subset)")
@@ -178,6 +180,8 @@ def parse_args(argv=None):
     ap.add_argument("--resume", action="store_true",
                     help="reuse every iteration whose RUN/iterN/model.pt and iteration.json exist")
     args = ap.parse_args(argv)
+    if args.reference == "sft" and not args.init:
+        ap.error("--reference sft needs --init: the starting model is the reference")
     try:
         args.pool_kinds = parse_pool(args.pool)
     except ValueError as err:
@@ -250,7 +254,7 @@ at temperature {summary['args']['temperature']}; pairs at shared all-correct pre
 correct sibling; `first_error`: the first wrong step vs a correct continuation, sampled or made by the
 verifier); DPO beta {summary['args']['beta']}, chosen-NLL weight {summary['args']['alpha']}, learning rate
 {summary['args']['lr']}, {summary['args']['epochs']} epochs, {summary['args']['batch_pairs']} pairs per batch,
-the previous iteration as the frozen reference.
+{'the previous iteration' if summary['args'].get('reference', 'previous') == 'previous' else 'the SFT model (`--reference sft`)'} as the frozen reference.
 
 | iteration | confident_wrong pairs | first_error pairs | of which verifier-made | sample accuracy | wrong steps sampled | DPO steps | final pair acc. | held-out greedy | hard greedy |
 |---|---|---|---|---|---|---|---|---|---|
@@ -289,6 +293,8 @@ def run_iteration(policy: CausalLM, it: int, it_dir: Path, args) -> dict:
                       settings=dict(problems=args.problems, samples=args.samples, temperature=args.temperature,
                                     seed=args.seed, tau=args.tau, keep=args.dataset_problems), pairs=counts)
     reference = copy.deepcopy(policy).eval()
+    if args.reference == "sft" and args.init:  # a probe: anchor every iteration to the starting model
+        reference.load_state_dict(torch.load(args.init, map_location="cpu"))
     for p in reference.parameters():
         p.requires_grad_(False)
     cfg = DPOConfig(beta=args.beta, alpha=args.alpha, lr=args.lr, epochs=args.epochs, batch_pairs=args.batch_pairs,

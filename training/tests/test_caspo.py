@@ -218,3 +218,24 @@ def test_pipeline_runs_end_to_end_at_toy_size(tmp_path: Path):
     counts = json.loads((tmp_path / "ds" / "counts.json").read_text())
     assert counts["total"]["solutions"] == 10 and counts["total"]["steps"] == sum(len(r["steps"]) for r in rows)
     assert "| all | 10 |" in (tmp_path / "ds" / "README.md").read_text()
+
+
+def test_reference_option_anchors_later_iterations_to_the_starting_model(tmp_path: Path):
+    # With the previous iteration as the reference, each iteration's first DPO step starts from a zero
+    # margin (policy == reference); with --reference sft, iteration 2 starts from iteration 1's weights
+    # measured against the starting model, so its first margin is not zero.
+    torch.manual_seed(0)
+    init = tmp_path / "init.pt"
+    torch.save(CausalLM(SIZES["tiny"]).state_dict(), init)
+    first_margins = {}
+    for reference in ("previous", "sft"):
+        run = tmp_path / reference
+        align_main(["--size", "tiny", "--init", str(init), "--iterations", "2", "--problems", "5", "--samples", "2",
+                    "--max-new-tokens", "16", "--epochs", "1", "--lr", "1e-3", "--eval-limit", "1", "--calibrate", "no",
+                    "--run-dir", str(run), "--reference", reference])
+        summary = json.loads((run / "summary.json").read_text())
+        first_margins[reference] = [it["dpo"]["log"][0]["margin"] for it in summary["iterations"]]
+    assert first_margins["previous"] == [0.0, 0.0]
+    assert first_margins["sft"][0] == 0.0 and abs(first_margins["sft"][1]) > 1e-4
+    with pytest.raises(SystemExit):
+        align_main(["--run-dir", str(tmp_path / "never"), "--reference", "sft"])  # no --init: refused

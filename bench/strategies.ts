@@ -285,8 +285,6 @@ function markdown(report: Report): string {
 interface SetReport {
   title: string;
   file: string;
-  /** Written by older runs; the markdown takes SET_NOTES instead. */
-  note?: string;
   problems: number;
   kinds: string[];
   kindCounts: Record<string, number>;

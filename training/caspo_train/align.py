@@ -183,7 +183,7 @@ def parse_args(argv=None):
     if args.reference == "sft" and not args.init:
         ap.error("--reference sft needs --init: the starting model is the reference")
     try:
-        args.pool_kinds = parse_pool(args.pool)
+        parse_pool(args.pool)
     except ValueError as err:
         ap.error(str(err))
     return args
@@ -270,10 +270,11 @@ Total wall time {summary['wall_s']} s.
     (folder / "README.md").write_text(text)
 
 
-def run_iteration(policy: CausalLM, it: int, it_dir: Path, args) -> dict:
-    """Sample, label, pair and DPO once; trains ``policy`` in place and saves it to it_dir/model.pt."""
+def run_iteration(policy: CausalLM, it: int, it_dir: Path, args, anchor: Optional[dict] = None) -> dict:
+    """Sample, label, pair and DPO once; trains ``policy`` in place and saves it to it_dir/model.pt.
+    DPO's reference is a frozen copy of ``policy`` (the previous iteration), or ``anchor``'s weights."""
     t0 = time.time()
-    problems = training_problems(args.problems, seed=args.seed * 1000 + it, pool=args.pool_kinds)
+    problems = training_problems(args.problems, seed=args.seed * 1000 + it, pool=parse_pool(args.pool))
     samples = sample_solutions(policy, problems, args.samples, args.temperature, seed=args.seed * 1000 + it,
                                max_new_tokens=args.max_new_tokens)
     t_sample = time.time() - t0
@@ -293,8 +294,8 @@ def run_iteration(policy: CausalLM, it: int, it_dir: Path, args) -> dict:
                       settings=dict(problems=args.problems, samples=args.samples, temperature=args.temperature,
                                     seed=args.seed, tau=args.tau, keep=args.dataset_problems), pairs=counts)
     reference = copy.deepcopy(policy).eval()
-    if args.reference == "sft" and args.init:  # a probe: anchor every iteration to the starting model
-        reference.load_state_dict(torch.load(args.init, map_location="cpu"))
+    if anchor is not None:
+        reference.load_state_dict(anchor)
     for p in reference.parameters():
         p.requires_grad_(False)
     cfg = DPOConfig(beta=args.beta, alpha=args.alpha, lr=args.lr, epochs=args.epochs, batch_pairs=args.batch_pairs,
@@ -346,11 +347,13 @@ def main(argv=None) -> None:
     if args.init:
         policy.load_state_dict(torch.load(args.init, map_location="cpu"))
     policy.eval()
+    # --reference sft: every iteration's DPO reference is the starting model (parse_args requires --init)
+    anchor = copy.deepcopy(policy.state_dict()) if args.reference == "sft" else None
     start = time.time()
     iterations = []
     summary = {"command": "python3 -m caspo_train.align " + " ".join(sys.argv[1:] if argv is None else argv),
                "hardware": f"CPU, {torch.get_num_threads()} threads (PyTorch {torch.__version__})",
-               "args": {k: v for k, v in vars(args).items() if k != "pool_kinds"}, "iterations": iterations}
+               "args": vars(args), "iterations": iterations}
     if args.init:
         summary["sft_eval"] = quick_eval(policy, args.eval_limit)
         log({"iteration": 0, "eval": summary["sft_eval"]})
@@ -363,7 +366,7 @@ def main(argv=None) -> None:
             entry = json.loads(info_path.read_text())
             log({"iteration": it, "stage": "resumed", "from": str(it_dir / "model.pt")})
         else:
-            entry = run_iteration(policy, it, it_dir, args)
+            entry = run_iteration(policy, it, it_dir, args, anchor)
             info_path.write_text(json.dumps(entry, indent=1) + "\n")
         if "eval" not in entry:
             entry["eval"] = quick_eval(policy, args.eval_limit)

@@ -11,14 +11,14 @@
  * The first model is the baseline; --final (default: the shipped iteration, else the last model) is the
  * CASPO model the goals check, and the last model's goals are listed too when it is another one.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { describeFlags, parseArgs } from '../language-server/src/cli/args';
 import { EXECUTION_PROVIDER_SETTINGS } from '../language-server/src/model/executionProvider';
 import { STEP_METRICS } from '../language-server/src/decoding/stepConfidence';
 import { runEvalProcess } from './caspo-table/evalProcess';
 import { TABLE_STRATEGIES, type ModelSpec, type SplitSpec, type TableData, type TableRun, type TableStrategy } from './caspo-table/types';
-import { writeReport } from './caspo-table/writeReport';
+import { readTableData, writeReport } from './caspo-table/writeReport';
 import { machine } from './engine/environment';
 
 const root = resolve(__dirname, '..');
@@ -80,7 +80,7 @@ async function main(argv: readonly string[]): Promise<void> {
   if (positionals.length) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}.\n${USAGE}`);
   const outDir = resolve(root, flags.out ?? 'docs/caspo');
   if (flags['from-json'] !== undefined) {
-    const data = JSON.parse(readFileSync(resolve(flags['from-json']), 'utf8')) as TableData & { goals?: unknown; lastGoals?: unknown };
+    const data = readTableData(resolve(flags['from-json']));
     delete data.goals;
     delete data.lastGoals;
     if (flags.final !== undefined) data.final = finalLabel(data.models, flags.final);
@@ -120,7 +120,7 @@ async function main(argv: readonly string[]): Promise<void> {
     runs: [],
   };
   const total = splits.length * models.length * strategies.length;
-  const earlier = flags.reuse === undefined ? null : (JSON.parse(readFileSync(resolve(flags.reuse), 'utf8')) as TableData);
+  const earlier: TableData | null = flags.reuse === undefined ? null : readTableData(resolve(flags.reuse));
   const reusable = (split: string, model: ModelSpec, strategy: string): TableRun | undefined => {
     if (!earlier || (earlier.limit ?? null) !== data.limit || (earlier.metric ?? null) !== data.metric) return undefined;
     const label = earlier.models.find((m) => resolve(root, m.dir) === resolve(root, model.dir))?.label;

@@ -17,7 +17,7 @@ export interface EvalProcessOptions {
 }
 
 export function evalArgs(options: EvalProcessOptions): string[] {
-  const args = ['eval', '--json', '--confidence', 'raw', '--strategy', options.strategy, '--model', options.modelDir, '--input', options.input];
+  const args = ['eval', '--json', '--per-problem', '--confidence', 'raw', '--strategy', options.strategy, '--model', options.modelDir, '--input', options.input];
   if (options.limit !== undefined) args.push('--limit', String(options.limit));
   if (options.threads !== undefined) args.push('--threads', String(options.threads));
   if (options.ep !== undefined) args.push('--ep', options.ep);

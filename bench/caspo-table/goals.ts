@@ -6,7 +6,11 @@
  *   - AUROC of step confidence vs step correctness (greedy) at least 0.85;
  *   - accuracy (greedy) at least the baseline's;
  *   - CaT accuracy above CaT's on the baseline.
+ * With per-problem records (`caspo eval --per-problem`) each verdict also gets a 95 % paired
+ * bootstrap interval of its number and where that interval lies with respect to the goal.
  */
+import type { ProblemRecord } from '../../language-server/src/cli/eval';
+import { bootstrapInterval, certainty, drawnAccuracy, drawnAuroc, drawnEce, type Certainty, type Interval, type Statistic } from './bootstrap';
 import type { EvalNumbers, TableData, TableRun, TableStrategy } from './types';
 
 export const ECE_REDUCTION_GOAL = 0.4;
@@ -22,6 +26,16 @@ export interface GoalCheck {
   status: GoalStatus;
   /** The numbers behind the verdict, or why it could not be evaluated. */
   detail: string;
+  /** The goal's number over resampled problems (see bootstrap.ts); absent without per-problem records. */
+  interval?: GoalInterval;
+}
+
+export interface GoalInterval extends Interval {
+  /** What the number is, in words ("ECE reduction", "accuracy difference", ...). */
+  of: string;
+  /** How low and high are shown: a share in percent, percentage points, or a plain number. */
+  unit: 'percent' | 'points' | 'number';
+  certainty: Certainty;
 }
 
 type GoalInput = Pick<TableData, 'runs' | 'baseline' | 'final' | 'splits'>;
@@ -54,6 +68,29 @@ function splitGoals(data: GoalInput, split: string): GoalCheck[] {
   const notEvaluated = (detail: string) => ({ status: 'not evaluated' as const, detail });
   const sameModel = baseline === final ? `the final model is the baseline (${baseline}): nothing to compare` : null;
   const missing = (model: string, strategy: TableStrategy) => `no ${strategy} run of ${model} on ${split}`;
+  const records = (report: EvalNumbers | undefined): readonly ProblemRecord[] | undefined => report?.problems;
+  /** The interval of `statistic` when every run it reads has records for the same problems. */
+  const interval = (
+    of: string,
+    unit: GoalInterval['unit'],
+    threshold: number,
+    strict: boolean,
+    reports: (EvalNumbers | undefined)[],
+    statistic: (recs: (readonly ProblemRecord[])[]) => Statistic,
+  ): { interval?: GoalInterval } => {
+    const recs = reports.map(records);
+    if (recs.some((r) => r === undefined) || new Set(recs.map((r) => r!.length)).size !== 1) return {};
+    const found = bootstrapInterval(recs[0]!.length, statistic(recs as (readonly ProblemRecord[])[]));
+    return found ? { interval: { ...found, of, unit, certainty: certainty(found, threshold, strict) } } : {};
+  };
+  const difference =
+    (of: (r: readonly ProblemRecord[], draw: Int32Array) => number | null) =>
+    ([base, fin]: (readonly ProblemRecord[])[]): Statistic =>
+    (draw) => {
+      const b = of(base, draw);
+      const f = of(fin, draw);
+      return b === null || f === null ? null : f - b;
+    };
 
   return [
     check(`ECE (raw confidence, greedy) of ${final} at least ${pct(ECE_REDUCTION_GOAL, 0)} below ${baseline}'s`, () => {
@@ -65,12 +102,21 @@ function splitGoals(data: GoalInput, split: string): GoalCheck[] {
       return {
         status: reduction >= ECE_REDUCTION_GOAL - EPSILON ? 'met' : 'not met',
         detail: `${fmt(baseGreedy.ece)} → ${fmt(finalGreedy.ece)} (${reduction >= 0 ? '−' : '+'}${pct(Math.abs(reduction))})`,
+        ...interval('ECE reduction', 'percent', ECE_REDUCTION_GOAL, false, [baseGreedy, finalGreedy], ([base, fin]) => (draw) => {
+          const b = drawnEce(base, draw);
+          const f = drawnEce(fin, draw);
+          return b === null || f === null || b === 0 ? null : (b - f) / b;
+        }),
       };
     }),
     check(`AUROC (raw confidence, greedy) of ${final} at least ${AUROC_GOAL}`, () => {
       if (!finalGreedy) return notEvaluated(missing(final, 'greedy'));
       if (finalGreedy.stepAUROC === null) return notEvaluated('AUROC is undefined (every labelled step has the same label, or none)');
-      return { status: finalGreedy.stepAUROC >= AUROC_GOAL - EPSILON ? 'met' : 'not met', detail: `AUROC ${fmt(finalGreedy.stepAUROC)}` };
+      return {
+        status: finalGreedy.stepAUROC >= AUROC_GOAL - EPSILON ? 'met' : 'not met',
+        detail: `AUROC ${fmt(finalGreedy.stepAUROC)}`,
+        ...interval('AUROC', 'number', AUROC_GOAL, false, [finalGreedy], ([fin]) => (draw) => drawnAuroc(fin, draw)),
+      };
     }),
     check(`accuracy (greedy) of ${final} at least ${baseline}'s`, () => {
       if (sameModel) return notEvaluated(sameModel);
@@ -78,6 +124,7 @@ function splitGoals(data: GoalInput, split: string): GoalCheck[] {
       return {
         status: finalGreedy.accuracy >= baseGreedy.accuracy ? 'met' : 'not met',
         detail: `${pct(baseGreedy.accuracy)} → ${pct(finalGreedy.accuracy)}`,
+        ...interval('accuracy difference', 'points', 0, false, [baseGreedy, finalGreedy], difference(drawnAccuracy)),
       };
     }),
     check(`CaT accuracy on ${final} above CaT on ${baseline}`, () => {
@@ -86,6 +133,7 @@ function splitGoals(data: GoalInput, split: string): GoalCheck[] {
       return {
         status: finalCat.accuracy > baseCat.accuracy ? 'met' : 'not met',
         detail: `${pct(baseCat.accuracy)} → ${pct(finalCat.accuracy)}`,
+        ...interval('CaT accuracy difference', 'points', 0, true, [baseCat, finalCat], difference(drawnAccuracy)),
       };
     }),
   ];

@@ -1,5 +1,6 @@
 /** docs/caspo/calibration.md from the table data (pure). */
-import type { GoalCheck } from './goals';
+import { BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES } from './bootstrap';
+import type { GoalCheck, GoalInterval } from './goals';
 import type { TableData, TableRun } from './types';
 
 const STRATEGY_LABEL: Record<string, string> = { greedy: 'greedy', cat: 'CaT' };
@@ -45,10 +46,23 @@ export function renderMarkdown(data: TableData, goals: readonly GoalCheck[], png
   }
   const goalTable = (checks: readonly GoalCheck[]) => {
     lines.push(`${checks.filter((g) => g.status === 'met').length} of ${checks.length} met.`, '');
-    lines.push('| split | goal | status | numbers |', '|---|---|---|---|');
-    for (const g of checks) lines.push(`| ${g.split} | ${g.goal} | ${g.status === 'met' ? '**met**' : g.status} | ${g.detail} |`);
+    lines.push(`| split | goal | status | numbers | ${Math.round(100 * BOOTSTRAP_LEVEL)} % interval |`, '|---|---|---|---|---|');
+    for (const g of checks) {
+      lines.push(`| ${g.split} | ${g.goal} | ${g.status === 'met' ? '**met**' : g.status} | ${g.detail} | ${g.interval ? intervalText(g.interval) : 'n/a'} |`);
+    }
   };
-  lines.push('## Goals', '', `The final CASPO model: ${data.final}.`, '');
+  lines.push(
+    '## Goals',
+    '',
+    `The final CASPO model: ${data.final}.`,
+    '',
+    `Status compares the measured numbers. The interval is a paired bootstrap over problems (${BOOTSTRAP_RESAMPLES} resamples of the split's ` +
+      'problems with replacement, the same draws for both models, from `caspo eval --per-problem`): the range of the goal\'s number ' +
+      '(ECE reduction, AUROC, accuracy difference) another draw of problems of the same kind could give, and whether all of it ' +
+      '*clears* the goal, all of it *misses* it, or it *straddles* the goal (then the verdict rests on a few problems). ' +
+      'n/a: a row without per-problem records (reused from a table that predates them).',
+    '',
+  );
   goalTable(goals);
   if (lastGoals && lastGoals.length > 0) {
     const last = data.models[data.models.length - 1].label;
@@ -66,6 +80,12 @@ export function renderMarkdown(data: TableData, goals: readonly GoalCheck[], png
     '',
   );
   return lines.join('\n');
+}
+
+function intervalText(i: GoalInterval): string {
+  const show = (x: number) =>
+    i.unit === 'number' ? x.toFixed(3) : i.unit === 'percent' ? `${x < 0 ? '−' : ''}${Math.abs(100 * x).toFixed(1)} %` : `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(100 * x).toFixed(1)} pt`;
+  return `${i.of} ${show(i.low)} … ${show(i.high)}: ${i.certainty}`;
 }
 
 function splitTable(runs: readonly TableRun[], data: TableData): string[] {

@@ -3,7 +3,8 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { evaluateGoals } from '../../bench/caspo-table/goals';
+import { evaluateGoals, type GoalCheck } from '../../bench/caspo-table/goals';
+import { readTableData } from '../../bench/caspo-table/writeReport';
 import type { TableData } from '../../bench/caspo-table/types';
 import { buildOnce, ROOT, tempDir } from './helpers';
 
@@ -45,7 +46,12 @@ describe('npm run caspo:table', function () {
       assert.equal(run.report.n, 2);
       assert.equal(run.report.confidence, 'raw', 'the table scores the raw confidence');
     }
-    assert.deepEqual(data.goals, evaluateGoals(data));
+    // The runs' per-problem records sit beside the JSON; with them the goals carry their intervals.
+    assert.equal(readFileSync(join(out, 'calibration-problems.jsonl'), 'utf8').trim().split('\n').length, 8);
+    const withRecords = readTableData(join(out, 'calibration.json'));
+    assert.ok(withRecords.runs.every((r) => r.report.problems?.length === 2));
+    assert.deepEqual(data.goals, evaluateGoals(withRecords));
+    assert.ok((data.goals as GoalCheck[]).some((g) => g.interval !== undefined));
 
     const md = readFileSync(join(out, 'calibration.md'), 'utf8');
     assert.match(md, /Partial run: only the first 2 problems/);
@@ -88,6 +94,12 @@ describe('npm run caspo:table', function () {
       ['heldout', 'hard'].flatMap(() => ['tiny-sft true', 'tiny-sft true', 'tiny-third false', 'tiny-third false']),
     );
     assert.deepEqual(reusedData.runs.filter((r) => r.model === 'tiny-sft').map((r) => r.report), data.runs.filter((r) => r.model === 'tiny-sft').map((r) => r.report));
+    const reusedRecords = readTableData(join(reusedOut, 'calibration.json'));
+    assert.deepEqual(
+      reusedRecords.runs.filter((r) => r.model === 'tiny-sft').map((r) => r.report.problems),
+      withRecords.runs.filter((r) => r.model === 'tiny-sft').map((r) => r.report.problems),
+      'reused rows bring their records along',
+    );
     assert.match(readFileSync(join(reusedOut, 'calibration.md'), 'utf8'), /† Row taken from an earlier run/);
     // A different --limit makes the earlier rows unusable: everything is evaluated again.
     const fresh = caspoTable(['--models', `${sft}`, '--limit', '1', '--threads', '1', '--ep', 'cpu', '--out', join(scratch.dir, 'fresh'), '--reuse', join(out, 'calibration.json')]);

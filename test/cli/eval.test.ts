@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STEP_METRICS } from '../../language-server/src/decoding/stepConfidence';
+import { expectedCalibrationError } from '../../language-server/src/eval/metrics';
 import { runCaspo, singleJsonLine, tempDir } from './helpers';
 
 const EASY = [
@@ -59,6 +60,31 @@ describe('caspo eval', function () {
     assert.ok(inRange(report.accuracy) && inRange(report.voteAccuracy) && inRange(report.ece) && inRange(report.brier));
     assert.ok(report.stepAUROC === null || inRange(report.stepAUROC));
     for (const value of Object.values(report.aurocByMetric as object)) assert.ok(value === null || inRange(value));
+  });
+
+  it("--per-problem adds each problem's answers and scored steps, and they add up to the report's numbers", async () => {
+    const rows = [EASY[0], { problem: 'Work out 3 + 45+87.', answer: '136' }, EASY[1]];
+    const args = ['eval', '--json', '--ep', 'cpu', '--input', jsonl('records.jsonl', rows), '--confidence', 'raw'];
+    const sampled = [...args, '--strategy', 'sample', '--samples', '2', '--temperature', '1.5', '--seed', '3'];
+    const run = await runCaspo([...sampled, '--per-problem']);
+    assert.equal(run.code, 0, run.stderr);
+    const report = singleJsonLine(run.stdout);
+    const problems = report.problems as { answers: number[]; steps: [number, number][] }[];
+    assert.deepEqual(
+      problems.map((p) => p.answers.length),
+      [2, 2, 2],
+    );
+    assert.deepEqual(problems[1].answers, [0, 0], 'the expected answer 136 is wrong, so neither solution is right');
+    const answers = problems.flatMap((p) => p.answers);
+    assert.equal(report.accuracy, Math.round((1e4 * answers.filter((a) => a === 1).length) / answers.length) / 1e4);
+    const steps = problems.flatMap((p) => p.steps);
+    assert.equal(steps.length, report.steps);
+    assert.equal(steps.filter(([, label]) => label === 1).length, report.correctSteps);
+    // The records hold the scored (here raw) confidence: they give back the report's ECE.
+    const ece = expectedCalibrationError(steps.map(([c]) => c), steps.map(([, label]) => label === 1));
+    assert.ok(Math.abs(ece - (report.ece as number)) < 1e-4, `${ece} vs ${report.ece}`);
+    const plain = singleJsonLine((await runCaspo(sampled)).stdout);
+    assert.equal(plain.problems, undefined, 'without the flag the report has no records');
   });
 
   it('problems outside the arithmetic domain: answer accuracy only, said in a field', async () => {

@@ -4,7 +4,12 @@ import { evaluateGoals, reportGoals, type GoalCheck } from '../../bench/caspo-ta
 import { renderMarkdown } from '../../bench/caspo-table/markdown';
 import { reliabilitySvg } from '../../bench/caspo-table/reliabilitySvg';
 import type { EvalNumbers, TableData, TableRun, TableStrategy } from '../../bench/caspo-table/types';
-import { reliabilityPanels } from '../../bench/caspo-table/writeReport';
+import { OUTPUT_FILES, readTableData, reliabilityPanels, writeReport } from '../../bench/caspo-table/writeReport';
+import { BOOTSTRAP_RESAMPLES, bootstrapInterval, certainty, drawnAccuracy } from '../../bench/caspo-table/bootstrap';
+import type { ProblemRecord } from '../../language-server/src/cli/eval';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ReliabilityBin } from '../../language-server/src/eval/metrics';
 
 function bins(counts: number[]): ReliabilityBin[] {
@@ -190,5 +195,100 @@ describe('CASPO reliability diagram', () => {
     const labels = [...svg.matchAll(/class="count-label"[^>]*>(\d+)</g)].map((m) => Number(m[1]));
     assert.deepEqual(labels.slice(0, 4), [1, 3, 10, 886]); // empty bins get a bar of height 0 and no label
     assert.match(svg, /heading &amp; &lt;title&gt;/);
+  });
+});
+
+/** `n` problems, one solution each, the first `right` answered right; each has one step, right when the answer is, at confidence 0.999 when right and `wrongConfidence` when wrong. */
+function records(n: number, right: number, wrongConfidence = 0.999): ProblemRecord[] {
+  return Array.from({ length: n }, (_, i): ProblemRecord => ({ answers: [i < right ? 1 : 0], steps: i < right ? [[0.999, 1]] : [[wrongConfidence, 0]] }));
+}
+
+/** The table with each run's records, and its accuracy taken from them (the other numbers stay the fixture's). */
+function withRecords(data: TableData, pick: (run: TableRun) => ProblemRecord[]): TableData {
+  return {
+    ...data,
+    runs: data.runs.map((r) => {
+      const problems = pick(r);
+      const accuracy = problems.filter((p) => p.answers[0] === 1).length / problems.length;
+      return { ...r, report: { ...r.report, accuracy, problems } };
+    }),
+  };
+}
+
+describe('CASPO table: paired bootstrap intervals of the goals', () => {
+  it('the interval of a share is seeded and about ±2 standard errors wide', () => {
+    const recs = records(200, 100);
+    const first = bootstrapInterval(200, (draw) => drawnAccuracy(recs, draw));
+    assert.deepEqual(bootstrapInterval(200, (draw) => drawnAccuracy(recs, draw)), first, 'same seed, same interval');
+    assert.ok(first && first.resamples === BOOTSTRAP_RESAMPLES);
+    // standard error of 0.5 over 200 problems: 0.035; the 95 % interval is about 0.5 ± 0.07
+    assert.ok(first.low > 0.4 && first.low < 0.46 && first.high > 0.54 && first.high < 0.6, JSON.stringify(first));
+    assert.equal(bootstrapInterval(10, () => null), null, 'undefined in every draw: no interval');
+    assert.throws(() => bootstrapInterval(0, () => 1), /at least one problem/);
+  });
+
+  it('says whether the interval clears, straddles or misses the goal', () => {
+    const interval = { low: 0.1, high: 0.3, resamples: 100 };
+    assert.equal(certainty(interval, 0.05), 'clears the goal');
+    assert.equal(certainty(interval, 0.2), 'straddles the goal');
+    assert.equal(certainty(interval, 0.4), 'misses the goal');
+    assert.equal(certainty({ low: 0, high: 0.01, resamples: 100 }, 0, true), 'straddles the goal', '"above": 0 does not meet it');
+    assert.equal(certainty({ low: 0, high: 0, resamples: 100 }, 0, true), 'misses the goal');
+    assert.equal(certainty({ low: 0, high: 0, resamples: 100 }, 0), 'clears the goal', '"at least": a tie meets it');
+  });
+
+  // hard: the baseline is right on 100 of 200 problems and wrong at confidence 0.999; the final model is right
+  // on 180 and unsure (0.2) where wrong. held-out: 2 wrong of 200 for every run, but the final model's greedy
+  // steps are unsure where wrong, and CaT on it is right on one problem more than on the baseline.
+  const recorded = withRecords(table(), (r) => {
+    if (r.split === 'hard') return r.model === 'sft' ? records(200, 100) : records(200, 180, 0.2);
+    if (r.model !== 'iter3') return records(200, 198);
+    return r.strategy === 'cat' ? records(200, 199) : records(200, 198, 0.2);
+  });
+
+  it('gives each goal its interval from the per-problem records, paired over the same draws', () => {
+    const [heldEce, heldAuroc, heldAccuracy, heldCat, hardEce, hardAuroc, hardAccuracy] = evaluateGoals(recorded);
+    assert.equal(hardAccuracy.interval?.certainty, 'clears the goal');
+    assert.ok(hardAccuracy.interval!.low > 0.3 && hardAccuracy.interval!.high < 0.5, JSON.stringify(hardAccuracy.interval));
+    assert.equal(hardEce.interval?.certainty, 'clears the goal');
+    assert.equal(hardAuroc.interval?.certainty, 'clears the goal');
+    // Held-out: the ECE gain comes from two wrong steps; a draw without them (13 % of draws) shows no gain.
+    assert.equal(heldEce.interval?.of, 'ECE reduction');
+    assert.equal(heldEce.interval?.certainty, 'straddles the goal');
+    assert.deepEqual([heldAuroc.interval?.low, heldAuroc.interval?.high], [1, 1]);
+    assert.ok(heldAuroc.interval!.resamples < BOOTSTRAP_RESAMPLES, 'draws without a wrong step have no AUROC and are left out');
+    assert.deepEqual([heldAccuracy.interval?.low, heldAccuracy.interval?.high, heldAccuracy.interval?.certainty], [0, 0, 'clears the goal']);
+    assert.equal(heldCat.status, 'met');
+    assert.equal(heldCat.interval?.certainty, 'straddles the goal', 'one problem: a third of the draws leave it out');
+  });
+
+  it('shows the intervals in the markdown, n/a without records', () => {
+    const md = renderMarkdown(recorded, evaluateGoals(recorded));
+    assert.match(md, /\| heldout \| CaT accuracy on iter3 above CaT on sft \| \*\*met\*\* \| 99\.0 % → 99\.5 % \| CaT accuracy difference \+?0\.0 pt … \+\d\.\d pt: straddles the goal \|/);
+    assert.match(md, /\| hard \| accuracy \(greedy\) of iter3 at least sft's \| \*\*met\*\* \| 50\.0 % → 90\.0 % \| accuracy difference \+\d\d\.\d pt … \+\d\d\.\d pt: clears the goal \|/);
+    assert.doesNotMatch(md, /\| n\/a \|$/m);
+    assert.match(renderMarkdown(table(), evaluateGoals(table())), /\| 47\.5 % → 46\.0 % \| n\/a \|$/m);
+  });
+
+  it('keeps the records out of calibration.json, in a .jsonl beside it that only the same table reads back', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caspo-table-'));
+    try {
+      const { files } = writeReport(recorded, dir);
+      assert.ok(files.includes(join(dir, OUTPUT_FILES.problems)));
+      const json = readFileSync(join(dir, OUTPUT_FILES.json), 'utf8');
+      assert.doesNotMatch(json, /"problems"/);
+      assert.equal(readFileSync(join(dir, OUTPUT_FILES.problems), 'utf8').trim().split('\n').length, recorded.runs.length);
+      const back = readTableData(join(dir, OUTPUT_FILES.json));
+      assert.deepEqual(back.runs.map((r) => r.report.problems), recorded.runs.map((r) => r.report.problems));
+      assert.deepEqual(evaluateGoals(back), evaluateGoals(recorded));
+
+      const other = JSON.parse(json) as TableData;
+      writeFileSync(join(dir, OUTPUT_FILES.json), JSON.stringify({ ...other, generatedAt: '2027-01-01T00:00:00.000Z' }));
+      assert.ok(readTableData(join(dir, OUTPUT_FILES.json)).runs.every((r) => r.report.problems === undefined), 'another table: records not attached');
+      writeReport(table(), dir);
+      assert.equal(existsSync(join(dir, OUTPUT_FILES.problems)), false, 'a table without records removes the old file');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -25,6 +25,10 @@ export const EVAL_FLAGS = {
     help: 'sampled solutions per problem: independent ones with --strategy sample (default 1), the K of sc and bok (default 10)',
   },
   limit: { kind: 'number', valueName: 'N', integer: true, min: 1, help: 'only the first N problems' },
+  'per-problem': {
+    kind: 'boolean',
+    help: 'add "problems" to the report: per problem, whether each answer is right and every labelled step\'s scored confidence and label (the data of a paired bootstrap, e.g. npm run caspo:table)',
+  },
   confidence: {
     kind: 'choice',
     choices: ['calibrated', 'raw'],
@@ -93,6 +97,17 @@ export interface EvalReport {
   forwardPasses?: number;
   expandedSteps?: number;
   confidenceMs?: number;
+  /** --per-problem: one entry per problem, in input order. */
+  problems?: ProblemRecord[];
+}
+
+/**
+ * One problem of a --per-problem report: `answers[i]` is 1 when solution i's answer is right;
+ * `steps` holds [scored confidence, 1 correct | 0 wrong] for every labelled step of its solutions.
+ */
+export interface ProblemRecord {
+  answers: (0 | 1)[];
+  steps: [number, 0 | 1][];
 }
 
 export type ConfidenceKind = 'calibrated' | 'raw';
@@ -140,6 +155,7 @@ export async function runEval(argv: readonly string[]): Promise<number> {
   };
   let report: EvalReport;
   let cancelled: boolean;
+  let perProblemSolutions: readonly (readonly LabelledSolution[])[] = [];
   try {
     if (strategy === 'greedy' || strategy === 'sample') {
       const sampling = samplingFromFlags(flags);
@@ -154,6 +170,7 @@ export async function runEval(argv: readonly string[]): Promise<number> {
         },
       });
       cancelled = sweep.cancelled;
+      perProblemSolutions = sweep.solutions;
       report = summarize(sweep.solutions, {
         ...scoring,
         strategy,
@@ -174,6 +191,7 @@ export async function runEval(argv: readonly string[]): Promise<number> {
         },
       });
       cancelled = sweep.cancelled;
+      perProblemSolutions = sweep.solutions;
       report = summarize(sweep.solutions, {
         ...scoring,
         strategy,
@@ -197,6 +215,7 @@ export async function runEval(argv: readonly string[]): Promise<number> {
     await model.dispose();
   }
   if (cancelled) report.cancelled = true;
+  if (flags['per-problem']) report.problems = problemRecords(perProblemSolutions, scoring.scoredConfidence);
   process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : formatReport(report));
   return cancelled ? EXIT_CANCELLED : EXIT_OK;
 }
@@ -296,6 +315,22 @@ export function summarize(perProblem: readonly (readonly LabelledSolution[])[], 
   if (notes.length > 0) report.note = `${notes.join('; ')}.`;
   if (report.stepAccuracy !== null) report.stepAccuracy = round(report.stepAccuracy);
   return report;
+}
+
+/** The --per-problem records: answers right or wrong, and each labelled step's scored confidence and label. */
+export function problemRecords(
+  perProblem: readonly (readonly LabelledSolution[])[],
+  scored: (step: LabelledStep) => number,
+): ProblemRecord[] {
+  return perProblem.map((solutions) => ({
+    answers: solutions.map((s) => (s.answerCorrect ? 1 : 0)),
+    steps: solutions.flatMap((s) => s.steps.map((step): [number, 0 | 1] => [roundTo(scored(step), 6), step.correct ? 1 : 0])),
+  }));
+}
+
+function roundTo(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
 }
 
 /** AUROC (null when all steps share a label), ECE over ECE_BINS bins and Brier, rounded; all null without steps. */

@@ -35,6 +35,7 @@ import { runStrategy } from '../language-server/src/decoding/strategies';
 import type { StrategyName, StrategySettings } from '../language-server/src/decoding/strategyResult';
 import { answersMatch } from '../language-server/src/cli/stepLabels';
 import { perProblemSeed } from '../language-server/src/cli/sweep';
+import { BOOTSTRAP_RESAMPLES, certainty, pairedDifference } from './bootstrap';
 import { CausalLM } from '../language-server/src/model/causalLM';
 import { machine } from './engine/environment';
 import { parseArgs } from './util';
@@ -221,11 +222,25 @@ function goals(totals: Totals[]): string[] {
       const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
       const tokens = t.generatedTokens / sc.generatedTokens;
       return (
-        `- ${t.label}: accuracy ≥ ${sc.label} (${pct(t.correct, t.problems)} vs ${pct(sc.correct, sc.problems)}): ${verdict(t.correct >= sc.correct)}; ` +
+        `- ${t.label}: accuracy ≥ ${sc.label} (${pct(t.correct, t.problems)} vs ${pct(sc.correct, sc.problems)}): ${verdict(t.correct >= sc.correct)}` +
+        `${pairedInterval(t, sc, false)}; ` +
         `tokens ≤ 1/3 of ${sc.label}'s (${tokens.toFixed(3)}×): ${verdict(tokens <= 1 / 3)}; ` +
-        `accuracy > greedy (${pct(greedy.correct, greedy.problems)}): ${verdict(t.correct > greedy.correct)}.`
+        `accuracy > greedy (${pct(greedy.correct, greedy.problems)}): ${verdict(t.correct > greedy.correct)}${pairedInterval(t, greedy, true)}.`
       );
     });
+}
+
+/**
+ * " (difference −0.4 … +0.6 pt, straddles the goal)": the 95 % paired bootstrap interval over problems of
+ * `row`'s accuracy minus `other`'s (the same draws for both), and where it lies with respect to the goal
+ * "≥" (or "> " when `strict`); empty when the rows lack per-problem results.
+ */
+function pairedInterval(row: Totals, other: Totals, strict: boolean): string {
+  if (row.perProblem.length === 0 || other.perProblem.length !== row.perProblem.length) return '';
+  const interval = pairedDifference(row.perProblem, other.perProblem);
+  if (!interval) return '';
+  const points = (x: number) => `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(100 * x).toFixed(1)}`;
+  return ` (difference ${points(interval.low)} … ${points(interval.high)} pt, ${certainty(interval, 0, strict)})`;
 }
 
 /** Per strategy: problems it got right where greedy did not, and the reverse. */
@@ -269,7 +284,9 @@ function markdown(report: Report): string {
       '',
       table(set.totals, set.kinds.length > 1 ? set.kinds : []),
       '',
-      'Goals (CaT accuracy ≥ sc@10 with at most a third of its tokens, and above greedy):',
+      'Goals (CaT accuracy ≥ sc@10 with at most a third of its tokens, and above greedy). In brackets: the 95 % interval of the ' +
+        `accuracy difference in a paired bootstrap over the problems (${BOOTSTRAP_RESAMPLES} draws with replacement, the same draws for both rows), ` +
+        'and whether all of it clears the goal, all of it misses it, or it straddles it (the verdict then rests on a few problems):',
       '',
       ...goals(set.totals),
       '',

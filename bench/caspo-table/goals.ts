@@ -10,7 +10,7 @@
  * bootstrap interval of its number and where that interval lies with respect to the goal.
  */
 import type { ProblemRecord } from '../../language-server/src/cli/eval';
-import { bootstrapInterval, certainty, drawnAccuracy, drawnAuroc, drawnEce, type Certainty, type Interval, type Statistic } from './bootstrap';
+import { bootstrapInterval, certainty, drawnAccuracy, drawnAuroc, drawnEce, type Certainty, type Interval, type Statistic } from '../bootstrap';
 import type { EvalNumbers, TableData, TableRun, TableStrategy } from './types';
 
 export const ECE_REDUCTION_GOAL = 0.4;

@@ -5,7 +5,7 @@ import { renderMarkdown } from '../../bench/caspo-table/markdown';
 import { reliabilitySvg } from '../../bench/caspo-table/reliabilitySvg';
 import type { EvalNumbers, TableData, TableRun, TableStrategy } from '../../bench/caspo-table/types';
 import { OUTPUT_FILES, readTableData, reliabilityPanels, writeReport } from '../../bench/caspo-table/writeReport';
-import { BOOTSTRAP_RESAMPLES, bootstrapInterval, certainty, drawnAccuracy } from '../../bench/caspo-table/bootstrap';
+import { BOOTSTRAP_RESAMPLES, bootstrapInterval, certainty, drawnAccuracy, pairedDifference } from '../../bench/bootstrap';
 import type { ProblemRecord } from '../../language-server/src/cli/eval';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -225,6 +225,17 @@ describe('CASPO table: paired bootstrap intervals of the goals', () => {
     assert.ok(first.low > 0.4 && first.low < 0.46 && first.high > 0.54 && first.high < 0.6, JSON.stringify(first));
     assert.equal(bootstrapInterval(10, () => null), null, 'undefined in every draw: no interval');
     assert.throws(() => bootstrapInterval(0, () => 1), /at least one problem/);
+  });
+
+  it('pairs two strategies problem by problem (bench:strategies)', () => {
+    const greedy = Array.from({ length: 100 }, (_, i) => Number(i < 50));
+    assert.deepEqual(pairedDifference(greedy, greedy), { low: 0, high: 0, resamples: BOOTSTRAP_RESAMPLES });
+    const better = greedy.map((ok, i) => (i < 80 ? 1 : ok)); // right on 30 more problems, never worse
+    const gain = pairedDifference(better, greedy)!;
+    assert.ok(gain.low > 0.15 && gain.high < 0.45, JSON.stringify(gain));
+    const oneMore = greedy.map((ok, i) => (i === 99 ? 1 : ok));
+    assert.equal(certainty(pairedDifference(oneMore, greedy)!, 0, true), 'straddles the goal', 'above greedy by one problem');
+    assert.throws(() => pairedDifference([1], [1, 0]), /one per problem/);
   });
 
   it('says whether the interval clears, straddles or misses the goal', () => {

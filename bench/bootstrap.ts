@@ -5,10 +5,10 @@
  * `caspo eval --per-problem`. The 95 % interval is the 2.5th–97.5th percentile of the resampled
  * numbers; it says whether the verdict would survive another draw of problems of the same kind.
  */
-import type { ProblemRecord } from '../../language-server/src/cli/eval';
-import { SeededRandom } from '../../language-server/src/decoding/sampling';
-import { auroc, expectedCalibrationError } from '../../language-server/src/eval/metrics';
-import { ECE_BINS } from '../../language-server/src/eval/stepCalibration';
+import type { ProblemRecord } from '../language-server/src/cli/eval';
+import { SeededRandom } from '../language-server/src/decoding/sampling';
+import { auroc, expectedCalibrationError } from '../language-server/src/eval/metrics';
+import { ECE_BINS } from '../language-server/src/eval/stepCalibration';
 
 export const BOOTSTRAP_RESAMPLES = 2000;
 export const BOOTSTRAP_LEVEL = 0.95;
@@ -43,6 +43,16 @@ export function bootstrapInterval(n: number, statistic: Statistic, resamples = B
   const tail = (1 - BOOTSTRAP_LEVEL) / 2;
   const at = (q: number) => values[Math.min(values.length - 1, Math.max(0, Math.round(q * (values.length - 1))))];
   return { low: at(tail), high: at(1 - tail), resamples: values.length };
+}
+
+/** The interval of the mean of a[k] − b[k] over paired per-problem values (e.g. 1/0 right answers of two strategies). */
+export function pairedDifference(a: readonly number[], b: readonly number[]): Interval | null {
+  if (a.length !== b.length) throw new RangeError(`pairedDifference: ${a.length} values against ${b.length}; pass one per problem for both`);
+  return bootstrapInterval(a.length, (draw) => {
+    let sum = 0;
+    for (const k of draw) sum += a[k] - b[k];
+    return sum / draw.length;
+  });
 }
 
 /** Share of right answers among the drawn problems' solutions. */

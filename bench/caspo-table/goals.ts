@@ -68,7 +68,6 @@ function splitGoals(data: GoalInput, split: string): GoalCheck[] {
   const notEvaluated = (detail: string) => ({ status: 'not evaluated' as const, detail });
   const sameModel = baseline === final ? `the final model is the baseline (${baseline}): nothing to compare` : null;
   const missing = (model: string, strategy: TableStrategy) => `no ${strategy} run of ${model} on ${split}`;
-  const records = (report: EvalNumbers | undefined): readonly ProblemRecord[] | undefined => report?.problems;
   /** The interval of `statistic` when every run it reads has records for the same problems. */
   const interval = (
     of: string,
@@ -78,7 +77,7 @@ function splitGoals(data: GoalInput, split: string): GoalCheck[] {
     reports: (EvalNumbers | undefined)[],
     statistic: (recs: (readonly ProblemRecord[])[]) => Statistic,
   ): { interval?: GoalInterval } => {
-    const recs = reports.map(records);
+    const recs = reports.map((report) => report?.problems);
     if (recs.some((r) => r === undefined) || new Set(recs.map((r) => r!.length)).size !== 1) return {};
     const found = bootstrapInterval(recs[0]!.length, statistic(recs as (readonly ProblemRecord[])[]));
     return found ? { interval: { ...found, of, unit, certainty: certainty(found, threshold, strict) } } : {};

@@ -22,9 +22,9 @@ iteration: pair counts, DPO statistics, and PyTorch greedy accuracy on the held-
 
 Training problems never overlap the evaluation: the in-domain ones come from outside the held-out
 hash space, the hard-corner ones too, and every problem text of data/{heldout,calibration,hard}.jsonl
-is excluded. The mix: in-domain 2-4 operations, one operation, five operations, products at the
-edge of the training range (80-99 x 800-999) and products of two three-digit numbers -- the kinds
-where the SFT model is confidently wrong.
+is excluded. The kinds (``--pool``): in-domain 2-4 operations, five operations, products at the edge
+of the training range (80-99 x 800-999) and products of two three-digit numbers -- the kinds where
+the SFT model is confidently wrong. The default mix leaves the last out (docs/caspo/runs.md, v2/v3).
 """
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ import { runStrategy } from '../language-server/src/decoding/strategies';
 import type { StrategyName, StrategySettings } from '../language-server/src/decoding/strategyResult';
 import { answersMatch } from '../language-server/src/cli/stepLabels';
 import { perProblemSeed } from '../language-server/src/cli/sweep';
-import { BOOTSTRAP_RESAMPLES, certainty, pairedDifference } from './bootstrap';
+import { BOOTSTRAP_RESAMPLES, certainty, pairedDifference } from '../language-server/src/eval/bootstrap';
 import { CausalLM } from '../language-server/src/model/causalLM';
 import { machine } from './engine/environment';
 import { parseArgs } from './util';

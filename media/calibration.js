@@ -64,16 +64,30 @@
     text('accuracy', { class: 'axis', x: 14, y: y(0.5), 'text-anchor': 'middle', transform: `rotate(-90 14 ${y(0.5)})` }, diagram);
   }
 
+  /** "95 % interval 0.0012–0.0051" (a bootstrap over the problems), or '' when there is none. */
+  function interval(/** @type {any} */ result, /** @type {string} */ key, /** @type {(x: number) => string} */ show) {
+    const range = result.intervals?.[key];
+    if (!range) return '';
+    return `${Math.round(100 * result.intervals.level)} % interval ${show(range.low)}–${show(range.high)}`;
+  }
+
   function metricRows(result) {
     const correctSteps = result.steps - result.wrongSteps;
+    const ofDraws = (/** @type {string} */ what) =>
+      `; the interval is where ${what} lands on ${result.intervals?.resamples ?? 'many'} redraws of ${result.problems} problems (with replacement): more problems narrow it`;
     return [
       ['Model', `${result.model} (${result.executionProvider})`, result.modelDir],
       ['Problems', `${result.problems} held-out`, 'The first N problems of training/data/heldout.jsonl (caspo.calibration.problems), greedy decoding'],
-      ['Answer accuracy', pct(result.accuracy), ''],
+      ['Answer accuracy', pct(result.accuracy), `Problems answered right${ofDraws('the accuracy')}`, interval(result, 'accuracy', pct)],
       ['Steps', `${result.steps} (${result.wrongSteps} wrong)`, `${correctSteps} steps the verifier found correct`],
-      ['Step AUROC', num(result.stepAUROC), result.stepAUROC === null ? 'Undefined: every step is in one class (all correct or all wrong)' : 'How well confidence ranks correct steps above wrong ones'],
-      ['ECE (10 bins)', num(result.ece), 'Expected calibration error: the bins’ |accuracy − confidence|, weighted by their share of steps'],
-      ['Brier score', num(result.brier), 'Mean squared difference between confidence and the 0/1 outcome'],
+      [
+        'Step AUROC',
+        num(result.stepAUROC),
+        result.stepAUROC === null ? 'Undefined: every step is in one class (all correct or all wrong)' : `How well confidence ranks correct steps above wrong ones${ofDraws('the AUROC')}`,
+        interval(result, 'stepAUROC', num),
+      ],
+      ['ECE (10 bins)', num(result.ece), `Expected calibration error: the bins’ |accuracy − confidence|, weighted by their share of steps${ofDraws('the ECE')}`, interval(result, 'ece', num)],
+      ['Brier score', num(result.brier), `Mean squared difference between confidence and the 0/1 outcome${ofDraws('the Brier score')}`, interval(result, 'brier', num)],
       ['Confidence metric', `${result.metric} (${result.calibrated ? 'Platt map fitted' : 'default mapping, no Platt map'})`, 'From caspo.confidenceMetric and the model’s caspo.json'],
       ['Generated tokens', String(result.generatedTokens), ''],
       ['Wall time', `${(result.wallMs / 1000).toFixed(1)} s`, ''],
@@ -88,14 +102,16 @@
     drawDiagram(result);
     const body = table.tBodies[0];
     body.replaceChildren();
-    for (const [label, value, hint] of metricRows(result)) {
+    for (const [label, value, hint, range = ''] of metricRows(result)) {
       const row = body.insertRow();
       const th = document.createElement('th');
       th.scope = 'row';
       th.textContent = label;
       row.appendChild(th);
-      const cell = row.insertCell();
-      cell.textContent = value;
+      row.insertCell().textContent = value;
+      const rangeCell = row.insertCell();
+      rangeCell.className = 'interval';
+      rangeCell.textContent = range;
       if (hint) row.title = hint;
     }
     report.hidden = false;

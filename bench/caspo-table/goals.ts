@@ -9,8 +9,8 @@
  * With per-problem records (`caspo eval --per-problem`) each verdict also gets a 95 % paired
  * bootstrap interval of its number and where that interval lies with respect to the goal.
  */
-import type { ProblemRecord } from '../../language-server/src/cli/eval';
-import { bootstrapInterval, certainty, drawnAccuracy, drawnAuroc, drawnEce, type Certainty, type Interval, type Statistic } from '../bootstrap';
+import type { ProblemScore } from '../../language-server/src/eval/bootstrap';
+import { bootstrapInterval, certainty, drawnAccuracy, drawnAuroc, drawnEce, type Certainty, type Interval, type Statistic } from '../../language-server/src/eval/bootstrap';
 import type { EvalNumbers, TableData, TableRun, TableStrategy } from './types';
 
 export const ECE_REDUCTION_GOAL = 0.4;
@@ -75,16 +75,16 @@ function splitGoals(data: GoalInput, split: string): GoalCheck[] {
     threshold: number,
     strict: boolean,
     reports: (EvalNumbers | undefined)[],
-    statistic: (recs: (readonly ProblemRecord[])[]) => Statistic,
+    statistic: (recs: (readonly ProblemScore[])[]) => Statistic,
   ): { interval?: GoalInterval } => {
     const recs = reports.map((report) => report?.problems);
     if (recs.some((r) => r === undefined) || new Set(recs.map((r) => r!.length)).size !== 1) return {};
-    const found = bootstrapInterval(recs[0]!.length, statistic(recs as (readonly ProblemRecord[])[]));
+    const found = bootstrapInterval(recs[0]!.length, statistic(recs as (readonly ProblemScore[])[]));
     return found ? { interval: { ...found, of, unit, certainty: certainty(found, threshold, strict) } } : {};
   };
   const difference =
-    (of: (r: readonly ProblemRecord[], draw: Int32Array) => number | null) =>
-    ([base, fin]: (readonly ProblemRecord[])[]): Statistic =>
+    (of: (r: readonly ProblemScore[], draw: Int32Array) => number | null) =>
+    ([base, fin]: (readonly ProblemScore[])[]): Statistic =>
     (draw) => {
       const b = of(base, draw);
       const f = of(fin, draw);

@@ -1,5 +1,5 @@
 /** docs/caspo/calibration.md from the table data (pure). */
-import { BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES } from '../bootstrap';
+import { BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES } from '../../language-server/src/eval/bootstrap';
 import type { GoalCheck, GoalInterval } from './goals';
 import type { TableData, TableRun } from './types';
 

@@ -1,7 +1,7 @@
 /** Writes calibration.md, calibration.json and reliability.png from the table data. */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ProblemRecord } from '../../language-server/src/cli/eval';
+import type { ProblemScore } from '../../language-server/src/eval/bootstrap';
 import { reportGoals, type GoalCheck } from './goals';
 import { renderMarkdown } from './markdown';
 import { reliabilitySvg, svgToPng, type ReliabilityPanel } from './reliabilitySvg';
@@ -21,7 +21,7 @@ interface ProblemsLine {
   split: string;
   model: string;
   strategy: string;
-  problems: ProblemRecord[];
+  problems: ProblemScore[];
 }
 
 /** A calibration.json with its runs' per-problem records put back from the .jsonl beside it (when there is one). */

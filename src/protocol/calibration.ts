@@ -30,6 +30,12 @@ export interface CalibrationBin {
   accuracy: number | null;
 }
 
+/** The low and high end of a bootstrap interval. */
+export interface CalibrationInterval {
+  low: number;
+  high: number;
+}
+
 export interface CalibrationResult {
   /** The model folder's name and its absolute path. */
   model: string;
@@ -54,6 +60,18 @@ export interface CalibrationResult {
   /** Whether the model's caspo.json has a fitted Platt map for that metric. */
   calibrated: boolean;
   bins: CalibrationBin[];
+  /**
+   * How much accuracy, AUROC, ECE and Brier could move on another draw of held-out problems: 95 %
+   * bootstrap intervals over the problems (null when the number is undefined in most draws).
+   */
+  intervals: {
+    level: number;
+    resamples: number;
+    accuracy: CalibrationInterval | null;
+    stepAUROC: CalibrationInterval | null;
+    ece: CalibrationInterval | null;
+    brier: CalibrationInterval | null;
+  };
   generatedTokens: number;
   wallMs: number;
   /** When it was computed (ISO 8601). */

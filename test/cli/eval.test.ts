@@ -1,10 +1,10 @@
 /** `caspo eval` on small JSONL files with the embedded model. */
 import { strict as assert } from 'node:assert';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STEP_METRICS } from '../../language-server/src/decoding/stepConfidence';
-import { expectedCalibrationError } from '../../language-server/src/eval/metrics';
-import { runCaspo, singleJsonLine, tempDir } from './helpers';
+import { auroc, expectedCalibrationError } from '../../language-server/src/eval/metrics';
+import { ROOT, runCaspo, singleJsonLine, tempDir } from './helpers';
 
 const EASY = [
   { problem: '47*38 + 12', answer: '1798' },
@@ -85,6 +85,19 @@ describe('caspo eval', function () {
     assert.ok(Math.abs(ece - (report.ece as number)) < 1e-4, `${ece} vs ${report.ece}`);
     const plain = singleJsonLine((await runCaspo(sampled)).stdout);
     assert.equal(plain.problems, undefined, 'without the flag the report has no records');
+
+    // The SFT model's raw geoMeanProb on these hard problems sits within 1e-6 of 1 for many steps, right and
+    // wrong: the records keep the confidences whole (rounded to 6 digits they tie, and AUROC moves from
+    // 0.527 to 0.604), so the report's AUROC comes back exactly.
+    const hardRows = readFileSync(join(ROOT, 'training', 'data', 'hard.jsonl'), 'utf8').trim().split('\n').slice(100, 120);
+    const hard = join(scratch.dir, 'hard-100-119.jsonl');
+    writeFileSync(hard, `${hardRows.join('\n')}\n`);
+    const sft = join(ROOT, 'models', 'caspo-arith-sft');
+    const greedy = singleJsonLine((await runCaspo(['eval', '--json', '--ep', 'cpu', '--model', sft, '--input', hard, '--confidence', 'raw', '--per-problem'])).stdout);
+    const hardSteps = (greedy.problems as { steps: [number, number][] }[]).flatMap((p) => p.steps);
+    assert.ok(hardSteps.some(([, label]) => label === 0) && greedy.stepAUROC !== null, 'the hard problems have wrong steps');
+    const recomputed = auroc(hardSteps.map(([c]) => c), hardSteps.map(([, label]) => label === 1))!;
+    assert.equal(Math.round(recomputed * 1e4) / 1e4, greedy.stepAUROC);
   });
 
   it('problems outside the arithmetic domain: answer accuracy only, said in a field', async () => {

@@ -5,8 +5,8 @@ import { renderMarkdown } from '../../bench/caspo-table/markdown';
 import { reliabilitySvg } from '../../bench/caspo-table/reliabilitySvg';
 import type { EvalNumbers, TableData, TableRun, TableStrategy } from '../../bench/caspo-table/types';
 import { OUTPUT_FILES, readTableData, reliabilityPanels, writeReport } from '../../bench/caspo-table/writeReport';
-import { BOOTSTRAP_RESAMPLES, bootstrapInterval, certainty, drawnAccuracy, pairedDifference } from '../../bench/bootstrap';
-import type { ProblemRecord } from '../../language-server/src/cli/eval';
+import { BOOTSTRAP_RESAMPLES, bootstrapInterval, certainty, drawnAccuracy, pairedDifference } from '../../language-server/src/eval/bootstrap';
+import type { ProblemScore } from '../../language-server/src/eval/bootstrap';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,12 +199,12 @@ describe('CASPO reliability diagram', () => {
 });
 
 /** `n` problems, one solution each, the first `right` answered right; each has one step, right when the answer is, at confidence 0.999 when right and `wrongConfidence` when wrong. */
-function records(n: number, right: number, wrongConfidence = 0.999): ProblemRecord[] {
-  return Array.from({ length: n }, (_, i): ProblemRecord => ({ answers: [i < right ? 1 : 0], steps: i < right ? [[0.999, 1]] : [[wrongConfidence, 0]] }));
+function records(n: number, right: number, wrongConfidence = 0.999): ProblemScore[] {
+  return Array.from({ length: n }, (_, i): ProblemScore => ({ answers: [i < right ? 1 : 0], steps: i < right ? [[0.999, 1]] : [[wrongConfidence, 0]] }));
 }
 
 /** The table with each run's records, and its accuracy taken from them (the other numbers stay the fixture's). */
-function withRecords(data: TableData, pick: (run: TableRun) => ProblemRecord[]): TableData {
+function withRecords(data: TableData, pick: (run: TableRun) => ProblemScore[]): TableData {
   return {
     ...data,
     runs: data.runs.map((r) => {

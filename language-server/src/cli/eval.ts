@@ -1,5 +1,6 @@
 import { ConfidenceCalibration, STEP_METRICS, type StepMetric } from '../decoding/stepConfidence';
 import type { StrategySettings } from '../decoding/strategyResult';
+import type { ProblemScore } from '../eval/bootstrap';
 import { auroc, type ReliabilityBin } from '../eval/metrics';
 import { ECE_BINS, stepCalibration, type StepCalibration } from '../eval/stepCalibration';
 import { describeFlags, parseArgs } from './args';
@@ -9,7 +10,7 @@ import { DEFAULT_MAX_TOKENS, METRIC_FLAG, MODEL_FLAGS, SAMPLING_FLAGS } from './
 import { readProblemsFile } from './input';
 import { onInterrupt } from './interrupt';
 import { createProgress } from './progress';
-import type { LabelledSolution, LabelledStep } from './stepLabels';
+import { problemScores, type LabelledSolution, type LabelledStep } from './stepLabels';
 import { SEARCH_FLAGS, strategyFromFlags } from './strategyFlags';
 import { decodeWithStrategy } from './strategySweep';
 import { decodeAndLabel } from './sweep';
@@ -98,16 +99,7 @@ export interface EvalReport {
   expandedSteps?: number;
   confidenceMs?: number;
   /** --per-problem: one entry per problem, in input order. */
-  problems?: ProblemRecord[];
-}
-
-/**
- * One problem of a --per-problem report: `answers[i]` is 1 when solution i's answer is right;
- * `steps` holds [scored confidence, 1 correct | 0 wrong] for every labelled step of its solutions.
- */
-export interface ProblemRecord {
-  answers: (0 | 1)[];
-  steps: [number, 0 | 1][];
+  problems?: ProblemScore[];
 }
 
 export type ConfidenceKind = 'calibrated' | 'raw';
@@ -215,7 +207,7 @@ export async function runEval(argv: readonly string[]): Promise<number> {
     await model.dispose();
   }
   if (cancelled) report.cancelled = true;
-  if (flags['per-problem']) report.problems = problemRecords(perProblemSolutions, scoring.scoredConfidence);
+  if (flags['per-problem']) report.problems = problemScores(perProblemSolutions, scoring.scoredConfidence);
   process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : formatReport(report));
   return cancelled ? EXIT_CANCELLED : EXIT_OK;
 }
@@ -315,22 +307,6 @@ export function summarize(perProblem: readonly (readonly LabelledSolution[])[], 
   if (notes.length > 0) report.note = `${notes.join('; ')}.`;
   if (report.stepAccuracy !== null) report.stepAccuracy = round(report.stepAccuracy);
   return report;
-}
-
-/** The --per-problem records: answers right or wrong, and each labelled step's scored confidence and label. */
-export function problemRecords(
-  perProblem: readonly (readonly LabelledSolution[])[],
-  scored: (step: LabelledStep) => number,
-): ProblemRecord[] {
-  return perProblem.map((solutions) => ({
-    answers: solutions.map((s) => (s.answerCorrect ? 1 : 0)),
-    steps: solutions.flatMap((s) => s.steps.map((step): [number, 0 | 1] => [roundTo(scored(step), 6), step.correct ? 1 : 0])),
-  }));
-}
-
-function roundTo(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
 }
 
 /** AUROC (null when all steps share a label), ECE over ECE_BINS bins and Brier, rounded; all null without steps. */

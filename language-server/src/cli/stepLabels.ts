@@ -1,5 +1,6 @@
 import type { GeneratedRow } from '../decoding/generate';
 import type { StepScores } from '../decoding/stepConfidence';
+import type { ProblemScore } from '../eval/bootstrap';
 import { ANSWER_LINE } from '../decoding/stopping';
 import { parseAnswer } from '../trace/types';
 import { verifySolution } from '../verify/arithmetic';
@@ -64,4 +65,16 @@ export function labelSolution(problem: string, expected: string, row: Pick<Gener
       scores: row.steps[i].scores,
     })),
   };
+}
+
+/** Per problem: which answers are right, and each labelled step's confidence (as `scored` gives it) and label (caspo eval --per-problem, the calibration view's intervals). */
+export function problemScores(
+  perProblem: readonly (readonly LabelledSolution[])[],
+  scored: (step: LabelledStep) => number,
+): ProblemScore[] {
+  return perProblem.map((solutions) => ({
+    answers: solutions.map((s) => (s.answerCorrect ? 1 : 0)),
+    // Unrounded: confidences near 1 differ in the 7th digit and beyond, and rounding would tie them (and change AUROC).
+    steps: solutions.flatMap((s) => s.steps.map((step): [number, 0 | 1] => [scored(step), step.correct ? 1 : 0])),
+  }));
 }

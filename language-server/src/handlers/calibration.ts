@@ -4,7 +4,9 @@ import { CALIBRATION_BINS, type CalibrationParams, type CalibrationResult, type 
 import { readProblemsFile, type ProblemRecord } from '../cli/input';
 import { decodeAndLabel } from '../cli/sweep';
 import type { StepMetric } from '../decoding/stepConfidence';
+import { BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES, metricIntervals, type Interval } from '../eval/bootstrap';
 import { stepCalibration } from '../eval/stepCalibration';
+import { problemScores } from '../cli/stepLabels';
 import type { CalibrationCache, CalibrationInputs } from '../host/calibrationCache';
 import type { LoadedModel, ModelHost } from '../host/modelHost';
 
@@ -91,6 +93,8 @@ async function calibrate(
   const solutions = sweep.solutions.flat();
   const stats = stepCalibration(solutions.flatMap((s) => s.steps), CALIBRATION_BINS);
   const unlabelled = solutions.filter((s) => s.status !== 'labelled').length;
+  const intervals = metricIntervals(problemScores(sweep.solutions, (step) => step.confidence));
+  const ends = (interval: Interval | null) => interval && { low: interval.low, high: interval.high };
   return {
     model: loaded.name,
     modelDir: model.dir,
@@ -105,6 +109,14 @@ async function calibrate(
     metric,
     calibrated: calibration.isFitted(metric),
     bins: stats.bins,
+    intervals: {
+      level: BOOTSTRAP_LEVEL,
+      resamples: BOOTSTRAP_RESAMPLES,
+      accuracy: ends(intervals.accuracy),
+      stepAUROC: ends(intervals.stepAUROC),
+      ece: ends(intervals.ece),
+      brier: ends(intervals.brier),
+    },
     generatedTokens: sweep.generatedTokens,
     wallMs: Math.round(sweep.wallMs),
     computedAt: new Date().toISOString(),

@@ -1,14 +1,23 @@
 /**
- * How sure the goal verdicts are: a paired bootstrap over problems. Each resample draws the split's
- * problems with replacement, the same draw for every model and strategy compared, and recomputes the
- * goal's number (ECE reduction, AUROC, accuracy difference) from the per-problem records of
- * `caspo eval --per-problem`. The 95 % interval is the 2.5th–97.5th percentile of the resampled
- * numbers; it says whether the verdict would survive another draw of problems of the same kind.
+ * How much a number measured on a set of problems could move on another draw of problems of the
+ * same kind: a bootstrap over problems. Each resample draws the problems with replacement (paired
+ * comparisons use the same draw for both sides) and recomputes the number (accuracy, ECE, AUROC, a
+ * difference or a reduction) from per-problem scores; the 95 % interval is the 2.5th–97.5th
+ * percentile of the resampled numbers. Used by `npm run caspo:table` and `npm run bench:strategies`
+ * (is a goal met beyond the noise?) and by the calibration view (how sure is this ECE?).
  */
-import type { ProblemRecord } from '../language-server/src/cli/eval';
-import { SeededRandom } from '../language-server/src/decoding/sampling';
-import { auroc, expectedCalibrationError } from '../language-server/src/eval/metrics';
-import { ECE_BINS } from '../language-server/src/eval/stepCalibration';
+import { SeededRandom } from '../decoding/sampling';
+import { auroc, brierScore, expectedCalibrationError } from './metrics';
+import { ECE_BINS } from './stepCalibration';
+
+/**
+ * One problem's outcome: `answers[i]` is 1 when solution i's answer is right; `steps` holds
+ * [confidence, 1 correct | 0 wrong] for every labelled step of its solutions.
+ */
+export interface ProblemScore {
+  answers: (0 | 1)[];
+  steps: [number, 0 | 1][];
+}
 
 export const BOOTSTRAP_RESAMPLES = 2000;
 export const BOOTSTRAP_LEVEL = 0.95;
@@ -56,7 +65,7 @@ export function pairedDifference(a: readonly number[], b: readonly number[]): In
 }
 
 /** Share of right answers among the drawn problems' solutions. */
-export function drawnAccuracy(records: readonly ProblemRecord[], draw: Int32Array): number | null {
+export function drawnAccuracy(records: readonly ProblemScore[], draw: Int32Array): number | null {
   let right = 0;
   let total = 0;
   for (const k of draw) {
@@ -66,7 +75,7 @@ export function drawnAccuracy(records: readonly ProblemRecord[], draw: Int32Arra
   return total > 0 ? right / total : null;
 }
 
-function drawnSteps(records: readonly ProblemRecord[], draw: Int32Array): { conf: number[]; correct: boolean[] } {
+function drawnSteps(records: readonly ProblemScore[], draw: Int32Array): { conf: number[]; correct: boolean[] } {
   const conf: number[] = [];
   const correct: boolean[] = [];
   for (const k of draw) {
@@ -79,13 +88,19 @@ function drawnSteps(records: readonly ProblemRecord[], draw: Int32Array): { conf
 }
 
 /** ECE (10 equal-width bins) of the drawn problems' steps; null without steps. */
-export function drawnEce(records: readonly ProblemRecord[], draw: Int32Array): number | null {
+export function drawnEce(records: readonly ProblemScore[], draw: Int32Array): number | null {
   const { conf, correct } = drawnSteps(records, draw);
   return conf.length > 0 ? expectedCalibrationError(conf, correct, ECE_BINS) : null;
 }
 
+/** Brier score of the drawn problems' steps; null without steps. */
+export function drawnBrier(records: readonly ProblemScore[], draw: Int32Array): number | null {
+  const { conf, correct } = drawnSteps(records, draw);
+  return conf.length > 0 ? brierScore(conf, correct) : null;
+}
+
 /** AUROC of the drawn problems' step confidence vs step correctness; null when it is undefined. */
-export function drawnAuroc(records: readonly ProblemRecord[], draw: Int32Array): number | null {
+export function drawnAuroc(records: readonly ProblemScore[], draw: Int32Array): number | null {
   const { conf, correct } = drawnSteps(records, draw);
   return conf.length > 0 ? auroc(conf, correct) : null;
 }
@@ -102,4 +117,18 @@ export function certainty(interval: Interval, threshold: number, strict = false)
   if (meets(interval.low)) return 'clears the goal';
   if (!meets(interval.high)) return 'misses the goal';
   return 'straddles the goal';
+}
+
+export interface MetricIntervals {
+  accuracy: Interval | null;
+  stepAUROC: Interval | null;
+  ece: Interval | null;
+  brier: Interval | null;
+}
+
+/** The 95 % intervals of one model's accuracy, step AUROC, ECE and Brier over its problems (null: undefined in most draws). */
+export function metricIntervals(scores: readonly ProblemScore[]): MetricIntervals {
+  const interval = (of: (records: readonly ProblemScore[], draw: Int32Array) => number | null) =>
+    scores.length > 0 ? bootstrapInterval(scores.length, (draw) => of(scores, draw)) : null;
+  return { accuracy: interval(drawnAccuracy), stepAUROC: interval(drawnAuroc), ece: interval(drawnEce), brier: interval(drawnBrier) };
 }

@@ -48,6 +48,15 @@ function assertConsistent(result: CalibrationResult, problems: number): void {
   if (result.stepAUROC !== null) assert.ok(result.stepAUROC >= 0 && result.stepAUROC <= 1);
   assert.ok(result.generatedTokens > 0 && result.wallMs > 0);
   assert.ok(!Number.isNaN(Date.parse(result.computedAt)));
+  // Bootstrap intervals over the problems: ordered, in range; the one of a share holds the share itself.
+  assert.deepEqual([result.intervals.level, result.intervals.resamples], [0.95, 2000]);
+  const { accuracy, ece, brier, stepAUROC } = result.intervals;
+  for (const [name, interval] of Object.entries({ accuracy, ece, brier, stepAUROC })) {
+    if (interval) assert.ok(interval.low >= 0 && interval.low <= interval.high && interval.high <= 1, `${name} ${JSON.stringify(interval)}`);
+  }
+  assert.ok(accuracy && accuracy.low <= result.accuracy && result.accuracy <= accuracy.high, JSON.stringify(accuracy));
+  assert.ok(ece && brier, 'ECE and Brier are defined in every draw');
+  if (result.stepAUROC === null) assert.equal(stepAUROC, null, 'no AUROC, no interval');
 }
 
 describe('caspo/calibration (real language server, embedded model)', function () {
@@ -125,6 +134,7 @@ describe('caspo/calibration (real language server, embedded model)', function ()
     assertConsistent(result, hard.length);
     assert.ok(result.wrongSteps > 0 && result.wrongSteps < result.steps, `${result.wrongSteps} wrong of ${result.steps}`);
     assert.equal(typeof result.stepAUROC, 'number');
+    assert.ok(result.intervals.stepAUROC, 'most draws of these problems hold a wrong and a right step');
   });
 
   it('stops promptly on cancel with RequestCancelled, and the server keeps answering', async () => {

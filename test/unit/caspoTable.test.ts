@@ -5,7 +5,7 @@ import { renderMarkdown } from '../../bench/caspo-table/markdown';
 import { reliabilitySvg } from '../../bench/caspo-table/reliabilitySvg';
 import type { EvalNumbers, TableData, TableRun, TableStrategy } from '../../bench/caspo-table/types';
 import { OUTPUT_FILES, readTableData, reliabilityPanels, writeReport } from '../../bench/caspo-table/writeReport';
-import { BOOTSTRAP_RESAMPLES, bootstrapInterval, certainty, drawnAccuracy, pairedDifference } from '../../language-server/src/eval/bootstrap';
+import { BOOTSTRAP_RESAMPLES, bootstrapInterval, certainty, drawnAccuracy, metricIntervals, pairedDifference } from '../../language-server/src/eval/bootstrap';
 import type { ProblemScore } from '../../language-server/src/eval/bootstrap';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -236,6 +236,17 @@ describe('CASPO table: paired bootstrap intervals of the goals', () => {
     const oneMore = greedy.map((ok, i) => (i === 99 ? 1 : ok));
     assert.equal(certainty(pairedDifference(oneMore, greedy)!, 0, true), 'straddles the goal', 'above greedy by one problem');
     assert.throws(() => pairedDifference([1], [1, 0]), /one per problem/);
+  });
+
+  it("one model's metrics: intervals of accuracy, AUROC, ECE and Brier (the calibration view)", () => {
+    const { accuracy, stepAUROC, ece, brier } = metricIntervals(records(200, 100, 0.2));
+    assert.ok(accuracy && accuracy.low > 0.4 && accuracy.high < 0.6, JSON.stringify(accuracy));
+    assert.deepEqual([stepAUROC?.low, stepAUROC?.high], [1, 1], 'every wrong step is less confident than every right one');
+    // Right steps at 0.999 (gap 0.001), wrong ones at 0.2 (gap 0.2), half and half: ECE about 0.1, Brier about 0.02.
+    assert.ok(ece && ece.low > 0.07 && ece.high < 0.13, JSON.stringify(ece));
+    assert.ok(brier && brier.low > 0.013 && brier.high < 0.027, JSON.stringify(brier));
+    assert.deepEqual(metricIntervals(records(50, 50)).stepAUROC, null, 'every step right: no AUROC in any draw');
+    assert.deepEqual(metricIntervals([]), { accuracy: null, stepAUROC: null, ece: null, brier: null });
   });
 
   it('says whether the interval clears, straddles or misses the goal', () => {

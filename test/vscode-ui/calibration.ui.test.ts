@@ -26,7 +26,12 @@ async function metricsTable(frame: FrameLocator): Promise<Record<string, string>
   const rows = frame.locator('#metrics tr');
   await frame.locator('#metrics th', { hasText: 'ECE (10 bins)' }).waitFor({ timeout: 120_000 });
   const table: Record<string, string> = {};
-  for (const row of await rows.all()) table[(await row.locator('th').innerText()).trim()] = (await row.locator('td').innerText()).trim();
+  for (const row of await rows.all()) {
+    const label = (await row.locator('th').innerText()).trim();
+    table[label] = (await row.locator('td').first().innerText()).trim();
+    const interval = (await row.locator('td.interval').innerText()).trim();
+    if (interval) table[`${label} interval`] = interval;
+  }
   return table;
 }
 
@@ -68,6 +73,13 @@ describe('CASPO: Show Calibration in the workbench (code-server + chromium)', fu
         assert.ok(Math.abs(Number(table['Brier score']) - expected.brier) <= 1.5e-4, `Brier shown ${table['Brier score']}, caspo eval ${expected.brier}`);
         assert.equal(table['Step AUROC'], expected.stepAUROC === null ? 'n/a' : expected.stepAUROC.toFixed(4));
         assert.equal(table['Confidence metric'], `${expected.metric} (Platt map fitted)`);
+        // The server's bootstrap intervals, in the third column: the accuracy's holds the accuracy.
+        const range = (label: string) => /^95 % interval (\d+(?:\.\d+)?)%?–(\d+(?:\.\d+)?)%?$/.exec(table[`${label} interval`] ?? '');
+        const accuracyRange = range('Answer accuracy');
+        assert.ok(accuracyRange, `accuracy interval shown: ${table['Answer accuracy interval']}`);
+        assert.ok(Number(accuracyRange[1]) <= 100 * expected.accuracy + 0.05 && 100 * expected.accuracy <= Number(accuracyRange[2]) + 0.05);
+        assert.ok(range('ECE (10 bins)') && range('Brier score'), `ECE ${table['ECE (10 bins)']} ${table['ECE (10 bins) interval']}`);
+        assert.equal(table['Steps interval'], undefined, 'counts have no interval');
         assert.doesNotMatch(table['Computed'], /cached/);
 
         // The diagram: the diagonal, and one bar per non-empty bin whose tooltip gives its count; the counts add up to the steps.

@@ -64,11 +64,11 @@
     text('accuracy', { class: 'axis', x: 14, y: y(0.5), 'text-anchor': 'middle', transform: `rotate(-90 14 ${y(0.5)})` }, diagram);
   }
 
-  /** "95 % interval 0.0012–0.0051" (a bootstrap over the problems), or '' when there is none. */
+  /** "95 %: 0.0012–0.0051" (a bootstrap over the problems), or '' when there is none. */
   function interval(/** @type {any} */ result, /** @type {string} */ key, /** @type {(x: number) => string} */ show) {
     const range = result.intervals?.[key];
     if (!range) return '';
-    return `${Math.round(100 * result.intervals.level)} % interval ${show(range.low)}–${show(range.high)}`;
+    return `${Math.round(100 * result.intervals.level)} %: ${show(range.low)}–${show(range.high)}`;
   }
 
   function metricRows(result) {

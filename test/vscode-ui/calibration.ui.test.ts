@@ -74,7 +74,7 @@ describe('CASPO: Show Calibration in the workbench (code-server + chromium)', fu
         assert.equal(table['Step AUROC'], expected.stepAUROC === null ? 'n/a' : expected.stepAUROC.toFixed(4));
         assert.equal(table['Confidence metric'], `${expected.metric} (Platt map fitted)`);
         // The server's bootstrap intervals, in the third column: the accuracy's holds the accuracy.
-        const range = (label: string) => /^95 % interval (\d+(?:\.\d+)?)%?–(\d+(?:\.\d+)?)%?$/.exec(table[`${label} interval`] ?? '');
+        const range = (label: string) => /^95 %: (\d+(?:\.\d+)?)%?–(\d+(?:\.\d+)?)%?$/.exec(table[`${label} interval`] ?? '');
         const accuracyRange = range('Answer accuracy');
         assert.ok(accuracyRange, `accuracy interval shown: ${table['Answer accuracy interval']}`);
         assert.ok(Number(accuracyRange[1]) <= 100 * expected.accuracy + 0.05 && 100 * expected.accuracy <= Number(accuracyRange[2]) + 0.05);

@@ -9,8 +9,7 @@
  * With per-problem records (`caspo eval --per-problem`) each verdict also gets a 95 % paired
  * bootstrap interval of its number and where that interval lies with respect to the goal.
  */
-import type { ProblemScore } from '../../language-server/src/eval/bootstrap';
-import { bootstrapInterval, certainty, drawnAccuracy, drawnAuroc, drawnEce, type Certainty, type Interval, type Statistic } from '../../language-server/src/eval/bootstrap';
+import { bootstrapInterval, certainty, ScoredProblems, type Certainty, type Interval, type Statistic } from '../../language-server/src/eval/bootstrap';
 import type { EvalNumbers, TableData, TableRun, TableStrategy } from './types';
 
 export const ECE_REDUCTION_GOAL = 0.4;
@@ -75,19 +74,18 @@ function splitGoals(data: GoalInput, split: string): GoalCheck[] {
     threshold: number,
     strict: boolean,
     reports: (EvalNumbers | undefined)[],
-    statistic: (recs: (readonly ProblemScore[])[]) => Statistic,
+    statistic: (scored: ScoredProblems[]) => Statistic,
   ): { interval?: GoalInterval } => {
     const recs = reports.map((report) => report?.problems);
     if (recs.some((r) => r === undefined) || new Set(recs.map((r) => r!.length)).size !== 1) return {};
-    const found = bootstrapInterval(recs[0]!.length, statistic(recs as (readonly ProblemScore[])[]));
+    const found = bootstrapInterval(recs[0]!.length, statistic(recs.map((r) => new ScoredProblems(r!))));
     return found ? { interval: { ...found, of, unit, certainty: certainty(found, threshold, strict) } } : {};
   };
-  const difference =
-    (of: (r: readonly ProblemScore[], draw: Int32Array) => number | null) =>
-    ([base, fin]: (readonly ProblemScore[])[]): Statistic =>
-    (draw) => {
-      const b = of(base, draw);
-      const f = of(fin, draw);
+  const accuracyGain =
+    ([base, fin]: ScoredProblems[]): Statistic =>
+    (counts) => {
+      const b = base.accuracy(counts);
+      const f = fin.accuracy(counts);
       return b === null || f === null ? null : f - b;
     };
 
@@ -101,9 +99,9 @@ function splitGoals(data: GoalInput, split: string): GoalCheck[] {
       return {
         status: reduction >= ECE_REDUCTION_GOAL - EPSILON ? 'met' : 'not met',
         detail: `${fmt(baseGreedy.ece)} → ${fmt(finalGreedy.ece)} (${reduction >= 0 ? '−' : '+'}${pct(Math.abs(reduction))})`,
-        ...interval('ECE reduction', 'percent', ECE_REDUCTION_GOAL, false, [baseGreedy, finalGreedy], ([base, fin]) => (draw) => {
-          const b = drawnEce(base, draw);
-          const f = drawnEce(fin, draw);
+        ...interval('ECE reduction', 'percent', ECE_REDUCTION_GOAL, false, [baseGreedy, finalGreedy], ([base, fin]) => (counts) => {
+          const b = base.ece(counts);
+          const f = fin.ece(counts);
           return b === null || f === null || b === 0 ? null : (b - f) / b;
         }),
       };
@@ -114,7 +112,7 @@ function splitGoals(data: GoalInput, split: string): GoalCheck[] {
       return {
         status: finalGreedy.stepAUROC >= AUROC_GOAL - EPSILON ? 'met' : 'not met',
         detail: `AUROC ${fmt(finalGreedy.stepAUROC)}`,
-        ...interval('AUROC', 'number', AUROC_GOAL, false, [finalGreedy], ([fin]) => (draw) => drawnAuroc(fin, draw)),
+        ...interval('AUROC', 'number', AUROC_GOAL, false, [finalGreedy], ([fin]) => (counts) => fin.auroc(counts)),
       };
     }),
     check(`accuracy (greedy) of ${final} at least ${baseline}'s`, () => {
@@ -123,7 +121,7 @@ function splitGoals(data: GoalInput, split: string): GoalCheck[] {
       return {
         status: finalGreedy.accuracy >= baseGreedy.accuracy ? 'met' : 'not met',
         detail: `${pct(baseGreedy.accuracy)} → ${pct(finalGreedy.accuracy)}`,
-        ...interval('accuracy difference', 'points', 0, false, [baseGreedy, finalGreedy], difference(drawnAccuracy)),
+        ...interval('accuracy difference', 'points', 0, false, [baseGreedy, finalGreedy], accuracyGain),
       };
     }),
     check(`CaT accuracy on ${final} above CaT on ${baseline}`, () => {
@@ -132,7 +130,7 @@ function splitGoals(data: GoalInput, split: string): GoalCheck[] {
       return {
         status: finalCat.accuracy > baseCat.accuracy ? 'met' : 'not met',
         detail: `${pct(baseCat.accuracy)} → ${pct(finalCat.accuracy)}`,
-        ...interval('CaT accuracy difference', 'points', 0, true, [baseCat, finalCat], difference(drawnAccuracy)),
+        ...interval('CaT accuracy difference', 'points', 0, true, [baseCat, finalCat], accuracyGain),
       };
     }),
   ];

@@ -5,7 +5,9 @@ import { renderMarkdown } from '../../bench/caspo-table/markdown';
 import { reliabilitySvg } from '../../bench/caspo-table/reliabilitySvg';
 import type { EvalNumbers, TableData, TableRun, TableStrategy } from '../../bench/caspo-table/types';
 import { OUTPUT_FILES, readTableData, reliabilityPanels, writeReport } from '../../bench/caspo-table/writeReport';
-import { BOOTSTRAP_RESAMPLES, bootstrapInterval, certainty, drawnAccuracy, metricIntervals, pairedDifference } from '../../language-server/src/eval/bootstrap';
+import { BOOTSTRAP_RESAMPLES, bootstrapInterval, certainty, metricIntervals, pairedDifference, ScoredProblems } from '../../language-server/src/eval/bootstrap';
+import { SeededRandom } from '../../language-server/src/decoding/sampling';
+import { auroc, brierScore, expectedCalibrationError } from '../../language-server/src/eval/metrics';
 import type { ProblemScore } from '../../language-server/src/eval/bootstrap';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -217,14 +219,44 @@ function withRecords(data: TableData, pick: (run: TableRun) => ProblemScore[]): 
 
 describe('CASPO table: paired bootstrap intervals of the goals', () => {
   it('the interval of a share is seeded and about ±2 standard errors wide', () => {
-    const recs = records(200, 100);
-    const first = bootstrapInterval(200, (draw) => drawnAccuracy(recs, draw));
-    assert.deepEqual(bootstrapInterval(200, (draw) => drawnAccuracy(recs, draw)), first, 'same seed, same interval');
+    const scored = new ScoredProblems(records(200, 100));
+    const first = bootstrapInterval(200, (counts) => scored.accuracy(counts));
+    assert.deepEqual(bootstrapInterval(200, (counts) => scored.accuracy(counts)), first, 'same seed, same interval');
     assert.ok(first && first.resamples === BOOTSTRAP_RESAMPLES);
     // standard error of 0.5 over 200 problems: 0.035; the 95 % interval is about 0.5 ± 0.07
     assert.ok(first.low > 0.4 && first.low < 0.46 && first.high > 0.54 && first.high < 0.6, JSON.stringify(first));
     assert.equal(bootstrapInterval(10, () => null), null, 'undefined in every draw: no interval');
     assert.throws(() => bootstrapInterval(0, () => 1), /at least one problem/);
+  });
+
+  it('a draw as counts: with every problem once, accuracy, ECE, Brier and AUROC equal metrics.ts on all the steps', () => {
+    const random = new SeededRandom(7);
+    // 60 problems, 1-3 solutions and 0-5 steps each; confidences on a coarse grid so that ties occur, 1 included.
+    const scores: ProblemScore[] = Array.from({ length: 60 }, () => ({
+      answers: Array.from({ length: 1 + Math.floor(random.next() * 3) }, () => (random.next() < 0.6 ? 1 : 0)),
+      steps: Array.from({ length: Math.floor(random.next() * 6) }, (): [number, 0 | 1] => {
+        const c = Math.round(random.next() * 20) / 20;
+        return [c, random.next() < c ? 1 : 0];
+      }),
+    }));
+    const conf = scores.flatMap((p) => p.steps.map(([c]) => c));
+    const labels = scores.flatMap((p) => p.steps.map(([, label]) => label === 1));
+    const answers = scores.flatMap((p) => p.answers);
+    const scored = new ScoredProblems(scores);
+    const once = new Int32Array(60).fill(1);
+    const close = (a: number | null, b: number | null) => assert.ok(a !== null && b !== null && Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
+    close(scored.accuracy(once), answers.filter((a) => a === 1).length / answers.length);
+    close(scored.ece(once), expectedCalibrationError(conf, labels));
+    close(scored.brier(once), brierScore(conf, labels));
+    close(scored.auroc(once), auroc(conf, labels));
+    // Twice every problem: the same numbers; a problem drawn twice counts its steps twice.
+    close(scored.ece(new Int32Array(60).fill(2)), expectedCalibrationError(conf, labels));
+    const twiceFirst = new Int32Array(60).fill(1);
+    twiceFirst[0] = 2;
+    const doubled = [...scores[0].steps, ...scores.flatMap((p) => p.steps)];
+    close(scored.auroc(twiceFirst), auroc(doubled.map(([c]) => c), doubled.map(([, l]) => l === 1)));
+    assert.equal(scored.auroc(new Int32Array(60)), null, 'nothing drawn');
+    assert.throws(() => new ScoredProblems([{ answers: [1], steps: [[1.5, 1]] }]), /outside \[0, 1\]/);
   });
 
   it('pairs two strategies problem by problem (bench:strategies)', () => {

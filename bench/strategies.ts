@@ -38,7 +38,7 @@ import { perProblemSeed } from '../language-server/src/cli/sweep';
 import { BOOTSTRAP_RESAMPLES, certainty, pairedDifference } from '../language-server/src/eval/bootstrap';
 import { CausalLM } from '../language-server/src/model/causalLM';
 import { machine } from './engine/environment';
-import { parseArgs } from './util';
+import { parseArgs, signedPoints } from './util';
 
 const root = resolve(__dirname, '..');
 const DEFAULT_MODEL_DIR = join(root, 'models', 'caspo-arith-sft');
@@ -239,8 +239,7 @@ function pairedInterval(row: Totals, other: Totals, strict: boolean): string {
   if (row.perProblem.length === 0 || other.perProblem.length !== row.perProblem.length) return '';
   const interval = pairedDifference(row.perProblem, other.perProblem);
   if (!interval) return '';
-  const points = (x: number) => `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(100 * x).toFixed(1)}`;
-  return ` (difference ${points(interval.low)} … ${points(interval.high)} pt, ${certainty(interval, 0, strict)})`;
+  return ` (difference ${signedPoints(interval.low)} … ${signedPoints(interval.high)} pt, ${certainty(interval, 0, strict)})`;
 }
 
 /** Per strategy: problems it got right where greedy did not, and the reverse. */

@@ -7,6 +7,11 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** A share as signed percentage points with a typographic minus: 0.015 -> "+1.5", -0.004 -> "−0.4", 0 -> "0.0". */
+export function signedPoints(x: number): string {
+  return `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(100 * x).toFixed(1)}`;
+}
+
 /** `--key value` and `--flag` pairs. */
 export function parseArgs(argv: readonly string[]): Record<string, string | true> {
   const out: Record<string, string | true> = {};

@@ -9,7 +9,7 @@
  * With per-problem records (`caspo eval --per-problem`) each verdict also gets a 95 % paired
  * bootstrap interval of its number and where that interval lies with respect to the goal.
  */
-import { bootstrapInterval, certainty, ScoredProblems, type Certainty, type Interval, type Statistic } from '../../language-server/src/eval/bootstrap';
+import { bootstrapInterval, certainty, ScoredProblems, type Certainty, type Interval, type ProblemScore, type Statistic } from '../../language-server/src/eval/bootstrap';
 import type { EvalNumbers, TableData, TableRun, TableStrategy } from './types';
 
 export const ECE_REDUCTION_GOAL = 0.4;
@@ -38,6 +38,14 @@ export interface GoalInterval extends Interval {
 }
 
 type GoalInput = Pick<TableData, 'runs' | 'baseline' | 'final' | 'splits'>;
+
+/** Each run's records arranged once, though several goals (and the last model's goals) read them. */
+const arranged = new WeakMap<readonly ProblemScore[], ScoredProblems>();
+function scoredProblems(records: readonly ProblemScore[]): ScoredProblems {
+  let scored = arranged.get(records);
+  if (!scored) arranged.set(records, (scored = new ScoredProblems(records)));
+  return scored;
+}
 
 /**
  * The goals of `data.final`, and when the last model is another one (the shipped iteration sits
@@ -78,7 +86,7 @@ function splitGoals(data: GoalInput, split: string): GoalCheck[] {
   ): { interval?: GoalInterval } => {
     const recs = reports.map((report) => report?.problems);
     if (recs.some((r) => r === undefined) || new Set(recs.map((r) => r!.length)).size !== 1) return {};
-    const found = bootstrapInterval(recs[0]!.length, statistic(recs.map((r) => new ScoredProblems(r!))));
+    const found = bootstrapInterval(recs[0]!.length, statistic(recs.map((r) => scoredProblems(r!))));
     return found ? { interval: { ...found, of, unit, certainty: certainty(found, threshold, strict) } } : {};
   };
   const accuracyGain =

@@ -2,6 +2,7 @@
 import { BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES } from '../../language-server/src/eval/bootstrap';
 import type { GoalCheck, GoalInterval } from './goals';
 import type { TableData, TableRun } from './types';
+import { signedPoints } from '../util';
 
 const STRATEGY_LABEL: Record<string, string> = { greedy: 'greedy', cat: 'CaT' };
 
@@ -84,7 +85,7 @@ export function renderMarkdown(data: TableData, goals: readonly GoalCheck[], png
 
 function intervalText(i: GoalInterval): string {
   const show = (x: number) =>
-    i.unit === 'number' ? x.toFixed(3) : i.unit === 'percent' ? `${x < 0 ? '−' : ''}${Math.abs(100 * x).toFixed(1)} %` : `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(100 * x).toFixed(1)} pt`;
+    i.unit === 'number' ? x.toFixed(3) : i.unit === 'percent' ? `${x < 0 ? '−' : ''}${Math.abs(100 * x).toFixed(1)} %` : `${signedPoints(x)} pt`;
   return `${i.of} ${show(i.low)} … ${show(i.high)}: ${i.certainty}`;
 }
 

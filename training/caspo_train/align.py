@@ -12,7 +12,9 @@ Each iteration i (policy = iteration i-1's model; iteration 0 is the SFT model):
 1. sample ``--samples`` solutions for each of ``--problems`` fresh training problems at
    ``--temperature``, with per-token confidence exactly as the Node engine computes it (sample.py);
 2. label every step with the verifier;
-3. build the confidence-filtered step-wise preference pairs (pairs.py) and count them per kind;
+3. build the confidence-filtered step-wise preference pairs (pairs.py) and count them per kind; the
+   filter reads each step's confidence as the engine shows it and CaT prunes on it: the sampling
+   model's caspo.json metric through its Platt map (``--filter-confidence``);
 4. DPO on the pairs with the previous iteration frozen as the reference (dpo.py);
 5. export to the model contract (``RUN/iterN/model``) and, when Node and the built CLI are there,
    fit the step-confidence calibration (``caspo calibrate``) into its caspo.json.
@@ -56,7 +58,7 @@ from .export import export_model_folder
 from .hard import bigmul_expression, edge_expression, ops5_expression
 from .model import CausalLM
 from .pairs import Pair, build_pairs, count_pairs, group_by_problem
-from .sample import Sample, sample_solutions
+from .sample import EngineConfidence, Sample, annotate, sample_solutions
 from .sft import PARITY_PROBLEM, SIZES
 
 TRAINING = Path(__file__).resolve().parent.parent
@@ -152,6 +154,10 @@ def parse_args(argv=None):
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--max-new-tokens", type=int, default=160)
     ap.add_argument("--tau", type=float, default=0.5, help="confidence at or above which a wrong step is 'confident'")
+    ap.add_argument("--filter-confidence", choices=("engine", "raw"), default="engine",
+                    help="the confidence compared with --tau: engine = the sampling model's caspo.json metric through its "
+                         "Platt map, what CaT prunes on (iteration 1: the --sft-model folder's; later: the previous "
+                         "iteration's); raw = geoMeanProb. engine falls back to raw, and says so, without a caspo.json")
     ap.add_argument("--beta", type=float, default=0.1)
     ap.add_argument("--alpha", type=float, default=0.2, help="weight of the chosen steps' NLL")
     ap.add_argument("--gamma", type=float, default=1.0, help="weight of the replayed training solutions' NLL")
@@ -207,12 +213,24 @@ def quick_eval(model: CausalLM, limit: Optional[int]) -> Dict[str, float]:
     return out
 
 
-def sample_stats(samples: List[Sample]) -> Dict[str, float]:
+def sample_stats(samples: List[Sample], tau: float) -> Dict[str, float]:
     steps = [s for x in samples for s in x.steps]
     wrong = [s for s in steps if not s.correct]
     return {"solutions": len(samples), "accuracy": round(sum(x.answer_correct for x in samples) / max(1, len(samples)), 4),
             "steps": len(steps), "wrong_steps": len(wrong),
-            "confident_wrong_steps": sum(s.confidence >= 0.5 for s in wrong)}
+            "confident_wrong_steps": sum(s.filter_confidence >= tau for s in wrong)}
+
+
+def filter_confidence(args, it: int, run_dir: Path) -> tuple:
+    """(EngineConfidence or None, what the pair filter compares with --tau in iteration ``it``)."""
+    if args.filter_confidence == "raw":
+        return None, "raw geoMeanProb (--filter-confidence raw)"
+    folder = Path(args.sft_model) if it == 1 and args.sft_model else run_dir / f"iter{it - 1}" / "model" if it > 1 else None
+    engine = EngineConfidence.from_model_dir(folder) if folder else None
+    if engine is None:
+        where = f"no caspo.json in {folder}" if folder else "iteration 1 without --sft-model"
+        return None, f"raw geoMeanProb ({where}: the sampling model has no engine calibration)"
+    return engine, f"engine confidence: {engine.describe()}"
 
 
 def calibrate(folder: Path, mode: str, limit: Optional[int]) -> Optional[str]:
@@ -229,6 +247,12 @@ def calibrate(folder: Path, mode: str, limit: Optional[int]) -> Optional[str]:
     if res.returncode != 0:
         raise RuntimeError(f"caspo calibrate failed ({res.returncode}):\n{res.stderr[-2000:]}")
     return " ".join(cmd[1:]).replace(str(REPO) + "/", "")
+
+
+def _filter_words(summary: dict) -> str:
+    if summary["args"].get("filter_confidence", "raw") == "raw":  # runs before the flag filtered on geoMeanProb
+        return "raw geoMeanProb"
+    return "engine confidence (the sampling model's caspo.json metric through its Platt map: what CaT prunes on)"
 
 
 def write_card(folder: Path, summary: dict) -> None:
@@ -250,7 +274,7 @@ architecture, tokenizer and prompt as `models/caspo-arith-sft` (see its card); n
 `{summary['command']}` (from `training/`), {summary['hardware']}.
 Per iteration: {summary['args']['problems']} fresh training problems ({summary['args']['pool']}) x {summary['args']['samples']} samples
 at temperature {summary['args']['temperature']}; pairs at shared all-correct prefixes
-(`confident_wrong`: a sampled wrong step with confidence >= {summary['args']['tau']} vs the least confident
+(`confident_wrong`: a sampled wrong step whose {_filter_words(summary)} is >= {summary['args']['tau']} vs the least confident
 correct sibling; `first_error`: the first wrong step vs a correct continuation, sampled or made by the
 verifier); DPO beta {summary['args']['beta']}, chosen-NLL weight {summary['args']['alpha']}, learning rate
 {summary['args']['lr']}, {summary['args']['epochs']} epochs, {summary['args']['batch_pairs']} pairs per batch,
@@ -270,7 +294,8 @@ Total wall time {summary['wall_s']} s.
     (folder / "README.md").write_text(text)
 
 
-def run_iteration(policy: CausalLM, it: int, it_dir: Path, args, anchor: Optional[dict] = None) -> dict:
+def run_iteration(policy: CausalLM, it: int, it_dir: Path, args, anchor: Optional[dict] = None,
+                  engine: Optional[EngineConfidence] = None, filter_text: str = "raw geoMeanProb") -> dict:
     """Sample, label, pair and DPO once; trains ``policy`` in place and saves it to it_dir/model.pt.
     DPO's reference is a frozen copy of ``policy`` (the previous iteration), or ``anchor``'s weights."""
     t0 = time.time()
@@ -278,8 +303,9 @@ def run_iteration(policy: CausalLM, it: int, it_dir: Path, args, anchor: Optiona
     samples = sample_solutions(policy, problems, args.samples, args.temperature, seed=args.seed * 1000 + it,
                                max_new_tokens=args.max_new_tokens)
     t_sample = time.time() - t0
-    stats = sample_stats(samples)
-    log({"iteration": it, "stage": "sampled", **stats, "wall_s": round(t_sample, 1)})
+    annotate(samples, engine)
+    stats = sample_stats(samples, args.tau)
+    log({"iteration": it, "stage": "sampled", **stats, "filter": filter_text, "wall_s": round(t_sample, 1)})
     pairs: List[Pair] = [p for group in group_by_problem(samples) for p in build_pairs(group, args.tau)]
     counts = count_pairs(pairs)
     if args.max_pairs and len(pairs) > args.max_pairs:
@@ -292,7 +318,9 @@ def run_iteration(policy: CausalLM, it: int, it_dir: Path, args, anchor: Optiona
     if it == 1 and args.dataset:
         write_dataset(Path(args.dataset), samples, problems, "caspo-arith-sft" if args.init else "random-init",
                       settings=dict(problems=args.problems, samples=args.samples, temperature=args.temperature,
-                                    seed=args.seed, tau=args.tau, keep=args.dataset_problems), pairs=counts)
+                                    seed=args.seed, tau=args.tau, keep=args.dataset_problems,
+                                    engine=engine.describe() if engine else None),
+                      pairs=counts)
     reference = copy.deepcopy(policy).eval()
     if anchor is not None:
         reference.load_state_dict(anchor)
@@ -305,7 +333,7 @@ def run_iteration(policy: CausalLM, it: int, it_dir: Path, args, anchor: Optiona
         dpo["final_pair_accuracy"] = dpo["log"][-1]["pair_accuracy"]
     torch.save(policy.state_dict(), it_dir / "model.pt")
     return {"iteration": it, "model": f"caspo-arith-iter{it}", "problems": len(problems),
-            "sampling": {**stats, "wall_s": round(t_sample, 1)}, "pairs": counts, "pairs_used": len(pairs), "dpo": dpo,
+            "sampling": {**stats, "wall_s": round(t_sample, 1)}, "filter": filter_text, "pairs": counts, "pairs_used": len(pairs), "dpo": dpo,
             "wall_s": round(time.time() - t0, 1)}
 
 
@@ -366,7 +394,8 @@ def main(argv=None) -> None:
             entry = json.loads(info_path.read_text())
             log({"iteration": it, "stage": "resumed", "from": str(it_dir / "model.pt")})
         else:
-            entry = run_iteration(policy, it, it_dir, args, anchor)
+            engine, filter_text = filter_confidence(args, it, run_dir)
+            entry = run_iteration(policy, it, it_dir, args, anchor, engine, filter_text)
             info_path.write_text(json.dumps(entry, indent=1) + "\n")
         if "eval" not in entry:
             entry["eval"] = quick_eval(policy, args.eval_limit)

@@ -1,9 +1,11 @@
 """The released step-wise dataset with confidence annotations (training/data/caspo/).
 
 The first CASPO iteration writes it (``align.py --dataset DIR``); its README and counts are computed
-from ``steps.jsonl`` itself, so this also rewrites them for an existing file:
+from ``steps.jsonl`` itself (the iteration-1 pair counts too, rebuilt from its rows with pairs.py), so this
+also rewrites them for an existing file, and with ``--model`` re-annotates every step's engine confidence from
+that model folder's caspo.json:
 
-    python3 -m caspo_train.dataset data/caspo     # from training/
+    python3 -m caspo_train.dataset data/caspo [--model ../models/caspo-arith-sft]    # from training/
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import json
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
-from .sample import Sample, sample_to_json
+from .pairs import build_pairs, count_pairs, group_by_problem
+from .sample import EngineConfidence, Sample, sample_from_json, sample_to_json
 
 COUNT_KEYS = ("solutions", "correct_answers", "steps", "wrong_steps", "confident_wrong_steps")
 
@@ -31,6 +34,7 @@ def write_dataset(folder: Path, samples: List[Sample], problems: List[dict], mod
             row["temperature"] = settings["temperature"]
             f.write(json.dumps(row, separators=(",", ":")) + "\n")
     meta = {k: settings[k] for k in ("problems", "samples", "temperature", "seed", "tau")}
+    meta["engine"] = settings.get("engine")  # EngineConfidence.describe() of the sampling model, or None
     meta["pairs_iteration1"] = pairs
     (folder / "generation.json").write_text(json.dumps(meta, indent=1) + "\n")
     describe(folder)
@@ -44,21 +48,55 @@ def count(rows: Iterable[dict], tau: float) -> Dict[str, Dict[str, int]]:
         c["correct_answers"] += bool(row["answerCorrect"])
         c["steps"] += len(row["steps"])
         c["wrong_steps"] += sum(not st["correct"] for st in row["steps"])
-        c["confident_wrong_steps"] += sum((not st["correct"]) and st["confidence"] >= tau for st in row["steps"])
+        c["confident_wrong_steps"] += sum((not st["correct"]) and filter_confidence(st) >= tau for st in row["steps"])
     return per_kind
 
 
-def describe(folder: Path) -> dict:
-    """Writes counts.json and README.md from steps.jsonl and generation.json."""
+def filter_confidence(step: dict) -> float:
+    """What the pair filter compared with tau: the engine confidence when the row has it, else geoMeanProb."""
+    return step["engineConfidence"] if "engineConfidence" in step else step["confidence"]
+
+
+def read_rows(folder: Path) -> List[dict]:
+    return [json.loads(line) for line in (folder / "steps.jsonl").read_text().splitlines() if line.strip()]
+
+
+def reannotate(folder: Path, model_dir: Path) -> str:
+    """Rewrites steps.jsonl with every step's engine confidence under ``model_dir``'s caspo.json."""
+    engine = EngineConfidence.from_model_dir(model_dir)
+    if engine is None:
+        raise SystemExit(f"{model_dir} has no caspo.json: calibrate the model first (caspo calibrate --model {model_dir})")
+    rows = read_rows(folder)
+    with open(folder / "steps.jsonl", "w") as f:
+        for row in rows:
+            for st in row["steps"]:
+                st["engineConfidence"] = round(engine(st["scores"]), 6)
+            f.write(json.dumps(row, separators=(",", ":")) + "\n")
     meta = json.loads((folder / "generation.json").read_text())
-    rows = [json.loads(line) for line in (folder / "steps.jsonl").read_text().splitlines() if line.strip()]
+    meta["engine"] = engine.describe()
+    (folder / "generation.json").write_text(json.dumps(meta, indent=1) + "\n")
+    return meta["engine"]
+
+
+def describe(folder: Path) -> dict:
+    """Writes counts.json and README.md from steps.jsonl and generation.json; the iteration-1 pair counts
+    are rebuilt from the rows (the same pairs.py, the filter confidence each row carries)."""
+    meta = json.loads((folder / "generation.json").read_text())
+    rows = read_rows(folder)
     per_kind = count(rows, meta["tau"])
+    samples = [sample_from_json(r) for r in rows]
+    meta["pairs_iteration1"] = count_pairs(p for g in group_by_problem(samples) for p in build_pairs(g, meta["tau"]))
+    (folder / "generation.json").write_text(json.dumps(meta, indent=1) + "\n")
     info = {"model": sorted({r["model"] for r in rows}), "problems": len({r["problem"] for r in rows}),
             "total": {k: sum(c[k] for c in per_kind.values()) for k in COUNT_KEYS}, "by_kind": per_kind,
             "bytes": (folder / "steps.jsonl").stat().st_size, **meta}
     (folder / "counts.json").write_text(json.dumps(info, indent=1) + "\n")
     (folder / "README.md").write_text(_readme(info))
     return info
+
+
+def _filter_name(info: dict) -> str:
+    return "engine confidence" if info.get("engine") else "geoMeanProb"
 
 
 def _readme(info: dict) -> str:
@@ -86,18 +124,20 @@ it. It is the data of CASPO's first iteration: its preference pairs are built fr
 | `solution` | the generated steps, one per line |
 | `answerCorrect`, `finished` | the final answer equals `answer`; the model stopped with its end-of-sequence token |
 | `steps[].index`, `steps[].text` | the step's position and text (a step is one line) |
-| `steps[].confidence` | the step's confidence: geoMeanProb = exp(mean log-probability of its tokens) |
+| `steps[].confidence` | the step's raw confidence: geoMeanProb = exp(mean log-probability of its tokens) |
+| `steps[].engineConfidence` | the confidence the engine shows for the step and CaT prunes on: {info.get('engine') or 'not annotated (the sampling model had no caspo.json)'} |
 | `steps[].scores` | every raw step metric: `geoMeanProb`, `minProb`, `meanEntropy` (minus the mean entropy, nats), `deepConf` |
 | `steps[].correct`, `steps[].reason` | the verifier's label, judged on the state the solution's own earlier steps left, and why |
 | `steps[].tokens[]` | the evidence: each token's `text`, `id`, the chosen token's `logProb` and the `entropy` of the full distribution (natural log, unscaled logits; 6 significant digits) |
 
 ## Counts
-| kind | solutions | correct answers | steps | wrong steps | wrong steps with confidence >= {info['tau']} |
+| kind | solutions | correct answers | steps | wrong steps | wrong steps with {_filter_name(info)} >= {info['tau']} |
 |---|---|---|---|---|---|
 {rows}
 | all | {t['solutions']} | {t['correct_answers']} | {t['steps']} | {t['wrong_steps']} | {t['confident_wrong_steps']} |
 
-Preference pairs built from it (iteration 1, `training/caspo_train/pairs.py`): {p['confident_wrong']} `confident_wrong`,
+Preference pairs built from it (iteration 1, `training/caspo_train/pairs.py`, a wrong step counting as confident
+when its {_filter_name(info)} is >= {info['tau']}): {p['confident_wrong']} `confident_wrong`,
 {p['first_error']} `first_error` ({p['verifier_chosen']} of them with a verifier-made chosen step).
 
 ## Regenerate
@@ -108,14 +148,18 @@ From `training/` (the first iteration of the pipeline writes this folder; the sa
 
 For more data raise `--problems` or `--samples` (about {info['bytes'] / max(1, t['solutions']) / 1e3:.0f} KB per solution);
 only this sample is committed. `python3 -m caspo_train.dataset data/caspo` rewrites this README and counts.json
-from steps.jsonl.
+from steps.jsonl (`--model ../models/caspo-arith-sft` first re-annotates `engineConfidence` from that model's caspo.json).
 """
 
 
 def main(argv: Optional[list] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("folder", type=Path)
+    ap.add_argument("--model", type=Path, default=None,
+                    help="re-annotate engineConfidence from this model folder's caspo.json (the model that sampled the rows)")
     args = ap.parse_args(argv)
+    if args.model:
+        print(f"engineConfidence: {reannotate(args.folder, args.model)}")
     info = describe(args.folder)
     print(f"wrote {args.folder / 'README.md'}: {info['total']['solutions']} solutions")
 

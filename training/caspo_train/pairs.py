@@ -4,12 +4,17 @@ For one problem, the K sampled solutions form a tree: two samples share a prefix
 generated tokens agree. Only prefixes whose steps are all correct are used (after an error the
 state is already wrong). At such a prefix, for every distinct *first wrong step* W sampled there:
 
-- ``confident_wrong``: W's confidence is at least ``tau`` (it would survive CaT's pruning) and a
-  sampled correct sibling exists. Chosen: the *least confident* correct sibling -- a correct but
-  low-confidence step is preferred over a confidently wrong one.
+- ``confident_wrong``: W's confidence is at least ``tau`` and a sampled correct sibling exists.
+  Chosen: the *least confident* correct sibling -- a correct but low-confidence step is preferred
+  over a confidently wrong one.
 - ``first_error``: otherwise, the correct continuation is preferred over W: the most confident
   sampled correct sibling when there is one, else the step the verifier makes from W (the same
   operation with the right result, or the next ready operation, or the answer line).
+
+"Confidence" is ``Step.filter_confidence``: the engine's step confidence when the samples were annotated
+with the sampling model's caspo.json (``sample.annotate``; the pipeline's default), so ``tau`` = 0.5 means
+"W would survive CaT's pruning at its default threshold"; unannotated samples fall back to the raw
+geoMeanProb, on which nearly every wrong step of the SFT model scores above 0.5.
 
 Every pair is a context (prompt + shared prefix token ids) and two single steps (token ids); the
 DPO loss compares their log-probabilities given the context. Pairs are unique per
@@ -123,15 +128,15 @@ def _pair_for(problem: str, prompt: List[int], prefix: Tuple[int, ...], prefix_t
               correct: List[_Candidate], tau: float) -> Pair:
     context = prompt + list(prefix)
     base = dict(problem=problem, context=context, rejected=list(w.ids), rejected_text=w.step.text,
-                rejected_confidence=w.step.confidence, step_index=w.step.index)
-    if correct and w.step.confidence >= tau:
-        c = min(correct, key=lambda x: (x.step.confidence, x.ids))
+                rejected_confidence=w.step.filter_confidence, step_index=w.step.index)
+    if correct and w.step.filter_confidence >= tau:
+        c = min(correct, key=lambda x: (x.step.filter_confidence, x.ids))
         return Pair(chosen=list(c.ids), kind="confident_wrong", chosen_text=c.step.text,
-                    chosen_confidence=c.step.confidence, chosen_source="sample", **base)
+                    chosen_confidence=c.step.filter_confidence, chosen_source="sample", **base)
     if correct:
-        c = max(correct, key=lambda x: (x.step.confidence, x.ids))
+        c = max(correct, key=lambda x: (x.step.filter_confidence, x.ids))
         return Pair(chosen=list(c.ids), kind="first_error", chosen_text=c.step.text,
-                    chosen_confidence=c.step.confidence, chosen_source="sample", **base)
+                    chosen_confidence=c.step.filter_confidence, chosen_source="sample", **base)
     text = corrected_step(problem, prefix_texts, w.step.text)
     return Pair(chosen=step_ids(text), kind="first_error", chosen_text=text, chosen_confidence=None,
                 chosen_source="verifier", **base)

@@ -33,6 +33,7 @@ from .evaluate import left_padded_prompts
 from .model import CausalLM
 
 TOP_K = 5
+METRICS = ("meanEntropy", "geoMeanProb", "minProb", "deepConf")
 NEWLINE = tok.encode("\n")[0]
 
 
@@ -53,10 +54,16 @@ class Step:
     scores: Dict[str, float]
     correct: Optional[bool] = None
     reason: str = ""
+    engine_confidence: Optional[float] = None  # set by annotate(): what the engine shows and CaT prunes on
 
     @property
     def confidence(self) -> float:
         return self.scores["geoMeanProb"]
+
+    @property
+    def filter_confidence(self) -> float:
+        """The confidence CASPO's pair filter compares with tau: the engine's when annotated, else geoMeanProb."""
+        return self.confidence if self.engine_confidence is None else self.engine_confidence
 
 
 @dataclass
@@ -83,6 +90,56 @@ def step_scores(tokens: Sequence[TokenRecord]) -> Dict[str, float]:
         "meanEntropy": -sum(t.entropy for t in tokens) / n,
         "deepConf": sum(-sum(t.top_log_probs) / len(t.top_log_probs) for t in tokens) / n,
     }
+
+
+class EngineConfidence:
+    """The step confidence the engine shows and CaT prunes on (language-server/src/decoding/stepConfidence.ts,
+    ``ConfidenceCalibration.toConfidence``): a model folder's ``caspo.json`` default metric through its fitted
+    Platt map, sigmoid(a * score + b); a metric without a fitted map gets the engine's fixed default."""
+
+    def __init__(self, metric: str, platt: Optional[Dict[str, float]], source: str = ""):
+        if metric not in METRICS:
+            raise ValueError(f"unknown step metric {metric!r} (one of {', '.join(METRICS)})")
+        self.metric, self.platt, self.source = metric, platt, source
+
+    @classmethod
+    def from_model_dir(cls, folder) -> Optional["EngineConfidence"]:
+        """The folder's caspo.json, or None when the folder has none (a model not yet calibrated)."""
+        import json
+        from pathlib import Path
+
+        path = Path(folder) / "caspo.json"
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text())
+        metric = data.get("defaultMetric", "meanEntropy")  # the engine's default without one
+        platt = (data.get("calibration") or {}).get(metric)
+        if platt is not None and platt.get("type", "platt") != "platt":
+            raise ValueError(f"{path}: calibration of {metric} is {platt.get('type')!r}, not a Platt map")
+        return cls(metric, platt, source=str(path))
+
+    def __call__(self, scores: Dict[str, float]) -> float:
+        score = scores[self.metric]
+        if self.platt is not None:
+            z = self.platt["a"] * score + self.platt["b"]
+            return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+        if self.metric == "meanEntropy":
+            return math.exp(min(0.0, score))
+        if self.metric == "deepConf":
+            floor, scale = math.log(TOP_K), math.log(tok.VOCAB_SIZE)
+            return min(1.0, max(0.0, 1 - math.exp(-max(0.0, score - floor) / scale)))
+        return min(1.0, max(0.0, score))
+
+    def describe(self) -> str:
+        how = "its Platt map" if self.platt is not None else "the engine's default map"
+        return f"{self.metric} through {how}" + (f" ({self.source})" if self.source else "")
+
+
+def annotate(samples: Sequence[Sample], engine: Optional[EngineConfidence]) -> None:
+    """Sets every step's engine confidence (None: leaves them unset, so filters fall back to geoMeanProb)."""
+    for sample in samples:
+        for step in sample.steps:
+            step.engine_confidence = None if engine is None else engine(step.scores)
 
 
 def segment(tokens: Sequence[TokenRecord]) -> List[Step]:
@@ -174,6 +231,8 @@ def sample_to_json(sample: Sample, model_name: str, evidence: bool = True) -> di
     for s in sample.steps:
         entry = {"index": s.index, "text": s.text, "confidence": round(s.confidence, 6),
                  "scores": {k: round(v, 6) for k, v in s.scores.items()}, "correct": s.correct, "reason": s.reason}
+        if s.engine_confidence is not None:
+            entry["engineConfidence"] = round(s.engine_confidence, 6)
         if evidence:
             entry["tokens"] = [{"text": tok.decode([t.id]) if t.id < 256 else "", "id": t.id,
                                 "logProb": float(f"{t.log_prob:.6g}"), "entropy": float(f"{t.entropy:.6g}")}
@@ -182,6 +241,21 @@ def sample_to_json(sample: Sample, model_name: str, evidence: bool = True) -> di
     return {"problem": sample.problem, "answer": sample.answer, "model": model_name,
             "solution": "\n".join(s.text for s in sample.steps), "answerCorrect": sample.answer_correct,
             "finished": sample.finished, "steps": steps}
+
+
+def sample_from_json(row: dict) -> Sample:
+    """A dataset row back as a Sample: tokens (without their top-k log-probs, which the row does not keep),
+    steps with the row's scores, labels and engine confidence. Blank lines are not in any step, so
+    their newline tokens are not in the rebuilt token ids."""
+    tokens: List[TokenRecord] = []
+    steps: List[Step] = []
+    for st in row["steps"]:
+        start = len(tokens)
+        tokens += [TokenRecord(t["id"], t["logProb"], t["entropy"], []) for t in st["tokens"]]
+        steps.append(Step(st["index"], st["text"], start, len(tokens), dict(st["scores"]), st["correct"],
+                          st.get("reason", ""), st.get("engineConfidence")))
+    sample = Sample(row["problem"], row["answer"], tokens, steps, row["answerCorrect"], row["finished"])
+    return sample
 
 
 def main(argv=None) -> None:
@@ -202,13 +276,22 @@ def main(argv=None) -> None:
     ap.add_argument("--temperature", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-new-tokens", type=int, default=160)
+    ap.add_argument("--engine-model", default=None,
+                    help="model folder whose caspo.json gives each step's engineConfidence (the state's ONNX export)")
     args = ap.parse_args(argv)
+    engine = None
+    if args.engine_model:
+        engine = EngineConfidence.from_model_dir(args.engine_model)
+        if engine is None:
+            ap.error(f"{args.engine_model} has no caspo.json")
     torch.set_num_threads(1)
     model = CausalLM(SIZES[args.size])
     model.load_state_dict(torch.load(args.state, map_location="cpu"))
     from .arith import evaluate, extract_expression, parse_expression
     row = {"problem": args.problem, "answer": evaluate(parse_expression(extract_expression(args.problem)))}
-    for s in sample_solutions(model, [row], args.samples, args.temperature, args.seed, args.max_new_tokens):
+    samples = sample_solutions(model, [row], args.samples, args.temperature, args.seed, args.max_new_tokens)
+    annotate(samples, engine)
+    for s in samples:
         print(json.dumps(sample_to_json(s, args.state)))
 
 

@@ -16,7 +16,8 @@ from caspo_train.data import read_jsonl
 from caspo_train.dpo import DPOConfig, dpo_loss, sequence_log_probs, train_dpo
 from caspo_train.model import CausalLM
 from caspo_train.pairs import Pair, build_pairs, corrected_step, count_pairs, step_ids
-from caspo_train.sample import Sample, TokenRecord, label, sample_to_json, segment, step_scores
+from caspo_train.sample import (EngineConfidence, Sample, TokenRecord, annotate, label, sample_from_json, sample_to_json,
+                                segment, step_scores)
 from caspo_train.sft import SIZES
 
 PROBLEM = "What is 2*3 + 4*5?"  # 2 * 3 = 6, 4 * 5 = 20, 6 + 20 = 26, Answer: 26
@@ -125,6 +126,52 @@ def test_corrected_step_covers_answers_and_premature_answers():
 
 def test_all_correct_samples_make_no_pairs():
     assert build_pairs([make_sample(CORRECT, [0.2] * 4), make_sample(CORRECT, [0.9] * 4)]) == []
+
+
+def _siblings_and_wrong(wrong_conf):
+    return [make_sample(CORRECT, [0.6] * 4),
+            make_sample(["4 * 5 = 20", "2 * 3 = 6", "20 + 6 = 26", "Answer: 26"], [0.95] * 4),
+            make_sample(["2 * 3 = 5", "4 * 5 = 20", "5 + 20 = 25", "Answer: 25"], [wrong_conf, 0.99, 0.99, 0.99])]
+
+
+def test_the_filter_reads_the_engine_confidence_when_the_samples_carry_it(tmp_path: Path):
+    # raw geoMeanProb 0.9 is "confident"; the engine's Platt map (a = 20, b = -19: 0.9 -> 0.27) says the
+    # wrong step would be pruned by CaT at tau 0.5, so it is a first_error pair against the most confident sibling
+    (tmp_path / "caspo.json").write_text(json.dumps(
+        {"defaultMetric": "geoMeanProb", "calibration": {"geoMeanProb": {"type": "platt", "a": 20.0, "b": -19.0}}}))
+    engine = EngineConfidence.from_model_dir(tmp_path)
+    samples = _siblings_and_wrong(0.9)
+    [raw] = build_pairs(samples, tau=0.5)
+    assert (raw.kind, raw.chosen_text) == ("confident_wrong", "2 * 3 = 6")  # the least confident sibling
+    annotate(samples, engine)
+    assert samples[2].steps[0].engine_confidence == pytest.approx(1 / (1 + math.exp(-(20 * 0.9 - 19))))
+    [p] = build_pairs(samples, tau=0.5)
+    assert (p.kind, p.chosen_text, p.rejected_text) == ("first_error", "4 * 5 = 20", "2 * 3 = 5")
+    assert p.rejected_confidence == pytest.approx(0.2689, abs=1e-4) and p.chosen_confidence == pytest.approx(0.5)  # 0.95 -> 0.5
+    # a wrong step the engine keeps (0.99 -> 0.71) stays confident_wrong
+    samples = _siblings_and_wrong(0.99)
+    annotate(samples, engine)
+    assert build_pairs(samples, tau=0.5)[0].kind == "confident_wrong"
+
+
+def test_engine_confidence_defaults_without_a_platt_map_follow_the_engine(tmp_path: Path):
+    (tmp_path / "caspo.json").write_text(json.dumps({"defaultMetric": "meanEntropy", "calibration": {}}))
+    scores = {"meanEntropy": -0.25, "geoMeanProb": 1.2, "minProb": 0.3, "deepConf": 3.0}
+    assert EngineConfidence.from_model_dir(tmp_path)(scores) == pytest.approx(math.exp(-0.25))
+    assert EngineConfidence("geoMeanProb", None)(scores) == 1.0  # clamped, as the engine does
+    assert EngineConfidence("deepConf", None)(scores) == pytest.approx(1 - math.exp(-(3.0 - math.log(5)) / math.log(tok.VOCAB_SIZE)))
+    assert EngineConfidence.from_model_dir(tmp_path / "missing") is None
+    with pytest.raises(ValueError):
+        EngineConfidence("perplexity", None)
+
+
+def test_dataset_rows_rebuild_the_samples_pairs(tmp_path: Path):
+    samples = _siblings_and_wrong(0.9) + [make_sample(["2 * 3 = 7", "4 * 5 = 20", "7 + 20 = 27", "Answer: 27"], [0.8] * 4)]
+    annotate(samples, EngineConfidence("geoMeanProb", {"a": 20.0, "b": -19.0}))
+    rebuilt = [sample_from_json(json.loads(json.dumps(sample_to_json(s, "m")))) for s in samples]
+    key = lambda ps: [(p.kind, p.context, p.chosen, p.rejected, p.chosen_source) for p in ps]  # noqa: E731
+    assert key(build_pairs(rebuilt)) == key(build_pairs(samples))
+    assert len(build_pairs(samples)) == 2
 
 
 # ---- DPO -----------------------------------------------------------------------------------------

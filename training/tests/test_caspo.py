@@ -265,6 +265,21 @@ def test_pipeline_runs_end_to_end_at_toy_size(tmp_path: Path):
     counts = json.loads((tmp_path / "ds" / "counts.json").read_text())
     assert counts["total"]["solutions"] == 10 and counts["total"]["steps"] == sum(len(r["steps"]) for r in rows)
     assert "| all | 10 |" in (tmp_path / "ds" / "README.md").read_text()
+    # the counts rebuilt from the rows are the pairs the run trained on; no caspo.json: the raw filter, said so
+    assert counts["pairs_iteration1"] == summary["iterations"][0]["pairs"]
+    assert summary["iterations"][0]["filter"].startswith("raw geoMeanProb (iteration 1 without --sft-model")
+
+
+def test_the_released_dataset_counts_are_those_of_its_rows(tmp_path: Path):
+    import shutil
+
+    from caspo_train.dataset import describe
+    released = DATA / "caspo"
+    shutil.copytree(released, tmp_path / "ds")
+    info = describe(tmp_path / "ds")
+    assert info == json.loads((released / "counts.json").read_text())
+    assert (tmp_path / "ds" / "README.md").read_text() == (released / "README.md").read_text()
+    assert info["engine"] and info["total"]["confident_wrong_steps"] < info["total"]["wrong_steps"]  # the filter filters
 
 
 def test_reference_option_anchors_later_iterations_to_the_starting_model(tmp_path: Path):

@@ -3,6 +3,7 @@ import { BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES } from '../../language-server/src/
 import type { GoalCheck, GoalInterval } from './goals';
 import type { TableData, TableRun } from './types';
 import { signedPoints } from '../util';
+import { STEP_METRICS, type StepMetric } from '../../language-server/src/decoding/stepConfidence';
 
 const STRATEGY_LABEL: Record<string, string> = { greedy: 'greedy', cat: 'CaT' };
 
@@ -70,6 +71,7 @@ export function renderMarkdown(data: TableData, goals: readonly GoalCheck[], png
     lines.push('', `### The same goals for the last iteration, ${last}`, '');
     goalTable(lastGoals);
   }
+  lines.push('', ...metricSection(data));
   lines.push(
     '',
     '## Reliability',
@@ -81,6 +83,48 @@ export function renderMarkdown(data: TableData, goals: readonly GoalCheck[], png
     '',
   );
   return lines.join('\n');
+}
+
+/**
+ * Every metric's raw ECE (greedy), so that the ECE goal, which compares each model's default metric,
+ * can also be read with one metric for both models: how much of a reduction is the model and how much
+ * the metric its calibration picked.
+ */
+function metricSection(data: TableData): string[] {
+  const greedy = data.runs.filter((r) => r.strategy === 'greedy' && r.report.eceByMetric);
+  if (greedy.length === 0) return [];
+  const out = [
+    '## ECE by confidence metric (greedy, raw)',
+    '',
+    'The goals score each model\'s default metric (its caspo.json picks the metric with the best AUROC on the calibration split). ' +
+      'Every metric\'s raw ECE, from the same runs (`eceByMetric` of `caspo eval`; meanEntropy as exp(−mean entropy), deepConf through the engine\'s default map):',
+    '',
+  ];
+  for (const split of data.splits) {
+    const runs = greedy.filter((r) => r.split === split.name);
+    if (runs.length === 0) continue;
+    out.push(`**${split.name}**`, '', `| model | default metric | ${STEP_METRICS.join(' | ')} |`, `|---|---|${STEP_METRICS.map(() => '---:').join('|')}|`);
+    for (const run of runs) {
+      const by = run.report.eceByMetric!;
+      out.push(`| ${run.model} | ${run.report.metric ?? '?'} | ${STEP_METRICS.map((m) => num(by[m] ?? null)).join(' | ')} |`);
+    }
+    const base = runs.find((r) => r.model === data.baseline)?.report;
+    const final = runs.find((r) => r.model === data.final)?.report;
+    if (base?.metric && final?.metric && base.metric !== final.metric) {
+      const same = (metric: StepMetric) => {
+        const a = base.eceByMetric?.[metric] ?? null;
+        const b = final.eceByMetric?.[metric] ?? null;
+        return a === null || b === null || a === 0 ? `${metric}: n/a` : `${metric} ${num(a)} → ${num(b)} (${signedPercent((b - a) / a)})`;
+      };
+      out.push('', `${data.final} vs ${data.baseline} with one metric for both: ${same(base.metric)}; ${same(final.metric)}.`);
+    }
+    out.push('');
+  }
+  return out;
+}
+
+function signedPercent(x: number): string {
+  return `${x < 0 ? '−' : '+'}${Math.abs(100 * x).toFixed(1)} %`;
 }
 
 function intervalText(i: GoalInterval): string {

@@ -48,6 +48,11 @@ describe('caspo eval --confidence', function () {
     assert.equal(report.calibrated, true);
     assert.ok((report.ece as number) > 0.99, `ece ${report.ece}`);
     assert.equal(report.platt, undefined);
+    // every metric's ECE under the same kind of confidence: geoMeanProb's is the Platt map's; the
+    // others have no fitted map here, so they go through the default mapping, near 1 on easy problems
+    const byMetric = report.eceByMetric as Record<string, number>;
+    assert.equal(byMetric.geoMeanProb, report.ece);
+    assert.ok(byMetric.minProb < 0.1 && byMetric.meanEntropy < 0.1, JSON.stringify(byMetric));
     const bins = report.reliability as Bin[];
     assert.equal(bins.length, 10);
     assert.equal(bins[0].count, report.steps, 'every step sits in the lowest bin');
@@ -59,6 +64,7 @@ describe('caspo eval --confidence', function () {
     assert.equal(raw.confidence, 'raw');
     assert.equal(raw.calibrated, false);
     assert.ok((raw.ece as number) < 0.1, `raw ece ${raw.ece}`);
+    assert.equal((raw.eceByMetric as Record<string, number>).geoMeanProb, raw.ece);
     const platt = raw.platt as { ece: number; brier: number; stepAUROC: number | null };
     assert.ok(platt.ece > 0.99, `platt ece ${platt.ece}`);
     const bins = raw.reliability as Bin[];

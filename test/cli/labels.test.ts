@@ -76,6 +76,21 @@ describe('cli step labels', () => {
     assert.match(report.note ?? '', /outside the arithmetic verifier's domain/);
   });
 
+  it('reports every metric\'s ECE under one kind of confidence, the scored metric\'s equal to ece', () => {
+    const right = labelSolution('47*38 + 12', '1798', rowOf('47 * 38 = 1786\n1786 + 12 = 1798\nAnswer: 1798', [0.9, 0.8, 0.95]));
+    const wrong = labelSolution('47*38 + 12', '1798', rowOf('47 * 38 = 1787\n1787 + 12 = 1799\nAnswer: 1800', [0.3, 0.85, 0.99]));
+    // a mapping per metric: minProb as is (the scored one), meanEntropy squared, the others constant 1
+    const metricConfidence = (metric: string, step: { scores: StepScores }) =>
+      metric === 'minProb' ? step.scores.minProb : metric === 'meanEntropy' ? step.scores.meanEntropy ** 2 : 1;
+    const report = summarize([[right], [wrong]], { ...CONTEXT, metricConfidence });
+    assert.ok(report.eceByMetric);
+    assert.equal(report.eceByMetric.minProb, report.ece);
+    // every step at confidence 1 with 4 of 6 correct: ECE = 1 - 4/6
+    assert.equal(report.eceByMetric.geoMeanProb, 0.3333);
+    assert.notEqual(report.eceByMetric.meanEntropy, report.ece);
+    assert.equal(summarize([[right], [wrong]], CONTEXT).eceByMetric, undefined);
+  });
+
   it('with several samples per problem, adds the majority-vote accuracy', () => {
     const solution = (text: string, expected: string): LabelledSolution =>
       labelSolution('47*38 + 12', expected, rowOf(text, [0.9, 0.9, 0.9]));

@@ -177,6 +177,24 @@ describe('CASPO table markdown', () => {
     assert.doesNotMatch(md, /Partial run/);
     assert.match(renderMarkdown({ ...data, limit: 20 }, []), /Partial run: only the first 20 problems/);
   });
+
+  it('lists every metric\'s raw ECE, and the final model against the baseline on one metric when their defaults differ', () => {
+    const byMetric = (meanEntropy: number, geoMeanProb: number, minProb: number) => ({ meanEntropy, geoMeanProb, minProb, deepConf: 0.3 });
+    const withMetrics = table();
+    for (const r of withMetrics.runs) {
+      if (r.strategy !== 'greedy' || r.split !== 'hard') continue;
+      const sft = r.model === 'sft';
+      r.report = { ...r.report, metric: sft ? 'geoMeanProb' : 'minProb', eceByMetric: sft ? byMetric(0.2, 0.24, 0.2) : byMetric(0.21, 0.21, 0.17) };
+    }
+    const text = renderMarkdown(withMetrics, evaluateGoals(withMetrics));
+    assert.match(text, /^## ECE by confidence metric \(greedy, raw\)$/m);
+    assert.match(text, /^\| sft \| geoMeanProb \| 0\.2000 \| 0\.2400 \| 0\.2000 \| 0\.3000 \|$/m);
+    assert.match(text, /^\| iter3 \| minProb \| 0\.2100 \| 0\.2100 \| 0\.1700 \| 0\.3000 \|$/m);
+    // geoMeanProb 0.24 -> 0.21 is -12.5 %, minProb 0.20 -> 0.17 is -15.0 %
+    assert.match(text, /iter3 vs sft with one metric for both: geoMeanProb 0\.2400 → 0\.2100 \(−12\.5 %\); minProb 0\.2000 → 0\.1700 \(−15\.0 %\)\./);
+    assert.doesNotMatch(text, /\*\*heldout\*\*/, 'no held-out rows without eceByMetric');
+    assert.doesNotMatch(md, /## ECE by confidence metric/, 'reports that predate eceByMetric: no section');
+  });
 });
 
 describe('CASPO reliability diagram', () => {

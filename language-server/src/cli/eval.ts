@@ -83,6 +83,12 @@ export interface EvalReport {
   correctSteps: number;
   stepAccuracy: number | null;
   aurocByMetric: Record<StepMetric, number | null>;
+  /**
+   * ECE of every metric's confidence under the same --confidence (raw: each metric's default mapping;
+   * calibrated: each metric's Platt map where the model has one), so that models whose default metrics
+   * differ can also be compared on one metric. Absent from reports that predate it.
+   */
+  eceByMetric?: Record<StepMetric, number | null>;
   /** stepAUROC over the operation lines only (answer lines left out; see LabelledStep.isAnswer). */
   operationStepAUROC: number | null;
   /** Wrong steps that are answer lines. */
@@ -221,6 +227,8 @@ interface ConfidenceScoring {
   scoredConfidence: (step: LabelledStep) => number;
   /** Whether to add the calibrated confidence's numbers as `platt` (raw scoring of a fitted model). */
   reportPlatt: boolean;
+  /** The same kind of confidence (raw or calibrated) under any metric: eceByMetric. */
+  metricConfidence: (metric: StepMetric, step: LabelledStep) => number;
 }
 
 /**
@@ -231,7 +239,14 @@ interface ConfidenceScoring {
 export function confidenceScoring(kind: ConfidenceKind, calibration: ConfidenceCalibration, metric: StepMetric): ConfidenceScoring {
   const fitted = calibration.isFitted(metric);
   if (kind === 'calibrated') {
-    return { metric, calibrated: fitted, confidence: kind, scoredConfidence: (step) => step.confidence, reportPlatt: false };
+    return {
+      metric,
+      calibrated: fitted,
+      confidence: kind,
+      scoredConfidence: (step) => step.confidence,
+      reportPlatt: false,
+      metricConfidence: (name, step) => calibration.toConfidence(name, step.scores[name]),
+    };
   }
   const defaultMapping = new ConfidenceCalibration(calibration.vocabSize, calibration.topK, calibration.defaultMetric);
   return {
@@ -240,14 +255,17 @@ export function confidenceScoring(kind: ConfidenceKind, calibration: ConfidenceC
     confidence: kind,
     scoredConfidence: (step) => defaultMapping.toConfidence(metric, step.scores[metric]),
     reportPlatt: fitted,
+    metricConfidence: (name, step) => defaultMapping.toConfidence(name, step.scores[name]),
   };
 }
 
-interface SummaryContext extends Omit<ConfidenceScoring, 'confidence' | 'scoredConfidence' | 'reportPlatt'> {
+interface SummaryContext extends Omit<ConfidenceScoring, 'confidence' | 'scoredConfidence' | 'reportPlatt' | 'metricConfidence'> {
   /** Default: 'calibrated', scoring the decoder's confidence. */
   confidence?: ConfidenceKind;
   scoredConfidence?: (step: LabelledStep) => number;
   reportPlatt?: boolean;
+  /** With it, the report gets eceByMetric. */
+  metricConfidence?: (metric: StepMetric, step: LabelledStep) => number;
   strategy: string;
   samples: number;
   generatedTokens: number;
@@ -296,6 +314,14 @@ export function summarize(perProblem: readonly (readonly LabelledSolution[])[], 
     model: context.model,
     executionProvider: context.executionProvider,
   };
+  if (context.metricConfidence && steps.length > 0) {
+    const byMetric = context.metricConfidence;
+    const eceByMetric = {} as Record<StepMetric, number | null>;
+    for (const name of STEP_METRICS) {
+      eceByMetric[name] = roundOrNull(stepCalibration(steps.map((s) => ({ confidence: byMetric(name, s), correct: s.correct })), ECE_BINS).ece);
+    }
+    report.eceByMetric = eceByMetric;
+  }
   if (context.reportPlatt) report.platt = calibrationNumbers(stepCalibration(steps, ECE_BINS));
   if (context.samples > 1) report.voteAccuracy = round(ratio(perProblem.filter(majorityIsCorrect).length, perProblem.length) ?? 0);
   const notes: string[] = [];
@@ -356,6 +382,7 @@ function formatReport(r: EvalReport): string {
     `confidence ${r.metric} (${r.calibrated ? 'calibrated' : r.confidence === 'raw' ? 'raw, default mapping' : 'default mapping'}): AUROC ${num(r.stepAUROC)}, ECE ${num(r.ece)}, Brier ${num(r.brier)}`,
     ...(r.platt ? [`with the Platt map of caspo.json: AUROC ${num(r.platt.stepAUROC)}, ECE ${num(r.platt.ece)}, Brier ${num(r.platt.brier)}`] : []),
     `AUROC by metric: ${STEP_METRICS.map((m) => `${m} ${num(r.aurocByMetric[m])}`).join(', ')}`,
+    ...(r.eceByMetric ? [`ECE by metric (${r.confidence}): ${STEP_METRICS.map((m) => `${m} ${num(r.eceByMetric?.[m] ?? null)}`).join(', ')}`] : []),
     `AUROC on operation lines only: ${num(r.operationStepAUROC)} (${r.wrongAnswerLines} wrong answer lines left out)`,
     `${r.generatedTokens} tokens in ${(r.wallMs / 1000).toFixed(1)} s · model ${r.model} on ${r.executionProvider}`,
   ];

@@ -225,7 +225,10 @@ def filter_confidence(args, it: int, run_dir: Path) -> tuple:
     """(EngineConfidence or None, what the pair filter compares with --tau in iteration ``it``)."""
     if args.filter_confidence == "raw":
         return None, "raw geoMeanProb (--filter-confidence raw)"
-    folder = Path(args.sft_model) if it == 1 and args.sft_model else run_dir / f"iter{it - 1}" / "model" if it > 1 else None
+    if it > 1:
+        folder: Optional[Path] = run_dir / f"iter{it - 1}" / "model"  # calibrated before this iteration starts
+    else:
+        folder = Path(args.sft_model) if args.sft_model else None
     engine = EngineConfidence.from_model_dir(folder) if folder else None
     if engine is None:
         where = f"no caspo.json in {folder}" if folder else "iteration 1 without --sft-model"

@@ -289,7 +289,7 @@ verifier); DPO beta {summary['args']['beta']}, chosen-NLL weight {summary['args'
 
 (held-out / hard: PyTorch greedy exact-answer accuracy{{limit}}, a progress check during training; SFT before
 alignment: {{sft}}. The engine's full comparison -- calibration, AUROC, greedy and CaT -- is in `docs/caspo/calibration.md`.)
-Total wall time {summary['wall_s']} s.
+Wall time of the iterations (sampling, pairs, DPO; export and calibration not included): {' + '.join(str(it.get('wall_s')) for it in summary['iterations'])} s.
 """
     limit = summary["args"].get("eval_limit")
     text = text.replace("{limit}", f" on the first {limit} problems of each split" if limit else "")

@@ -103,6 +103,7 @@ function metricSection(data: TableData): string[] {
   for (const split of data.splits) {
     const runs = greedy.filter((r) => r.split === split.name);
     if (runs.length === 0) continue;
+    if (out[out.length - 1] !== '') out.push('');
     out.push(`**${split.name}**`, '', `| model | default metric | ${STEP_METRICS.join(' | ')} |`, `|---|---|${STEP_METRICS.map(() => '---:').join('|')}|`);
     for (const run of runs) {
       const by = run.report.eceByMetric!;
@@ -118,7 +119,6 @@ function metricSection(data: TableData): string[] {
       };
       out.push('', `${data.final} vs ${data.baseline} with one metric for both: ${same(base.metric)}; ${same(final.metric)}.`);
     }
-    out.push('');
   }
   return out;
 }

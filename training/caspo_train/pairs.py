@@ -43,7 +43,7 @@ class Pair:
     kind: str
     chosen_text: str
     rejected_text: str
-    chosen_confidence: Optional[float]  # None for a verifier-made step (never sampled)
+    chosen_confidence: Optional[float]  # the filter's confidence (Step.filter_confidence); None for a verifier-made step
     rejected_confidence: float
     chosen_source: str  # "sample" | "verifier"
     step_index: int

@@ -89,7 +89,7 @@ export function findTorchPython() {
   }
   throw new Error(
     `make-fixtures: no Python with torch and onnx found (tried ${tried.join('; ')}). ` +
-      'Run .ci/install-python-deps, or apt-get install -y python3-torch python3-onnx python3-numpy libopenblas0-pthread, ' +
+      'Run sudo .ci/install-system-deps, or apt-get install -y python3-torch python3-onnx python3-numpy libopenblas0-pthread, ' +
       'or set CASPO_PYTHON to a Python that has them.',
   );
 }

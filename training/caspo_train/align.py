@@ -322,8 +322,7 @@ def run_iteration(policy: CausalLM, it: int, it_dir: Path, args, anchor: Optiona
         write_dataset(Path(args.dataset), samples, problems, "caspo-arith-sft" if args.init else "random-init",
                       settings=dict(problems=args.problems, samples=args.samples, temperature=args.temperature,
                                     seed=args.seed, tau=args.tau, keep=args.dataset_problems,
-                                    engine=engine.describe() if engine else None),
-                      pairs=counts)
+                                    engine=engine.describe() if engine else None))
     reference = copy.deepcopy(policy).eval()
     if anchor is not None:
         reference.load_state_dict(anchor)

@@ -20,8 +20,7 @@ from .sample import EngineConfidence, Sample, sample_from_json, sample_to_json
 COUNT_KEYS = ("solutions", "correct_answers", "steps", "wrong_steps", "confident_wrong_steps")
 
 
-def write_dataset(folder: Path, samples: List[Sample], problems: List[dict], model_name: str, settings: dict,
-                  pairs: Dict[str, int]) -> None:
+def write_dataset(folder: Path, samples: List[Sample], problems: List[dict], model_name: str, settings: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     kinds = {r["problem"]: r["kind"] for r in problems}
     keep = {r["problem"] for r in problems[: settings["keep"]]} if settings.get("keep") else None
@@ -35,7 +34,6 @@ def write_dataset(folder: Path, samples: List[Sample], problems: List[dict], mod
             f.write(json.dumps(row, separators=(",", ":")) + "\n")
     meta = {k: settings[k] for k in ("problems", "samples", "temperature", "seed", "tau")}
     meta["engine"] = settings.get("engine")  # EngineConfidence.describe() of the sampling model, or None
-    meta["pairs_iteration1"] = pairs
     (folder / "generation.json").write_text(json.dumps(meta, indent=1) + "\n")
     describe(folder)
 

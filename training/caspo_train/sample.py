@@ -21,8 +21,10 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before torch: with 2 torch threads, more BLAS threads oversubscribe
 
+import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -105,9 +107,6 @@ class EngineConfidence:
     @classmethod
     def from_model_dir(cls, folder) -> Optional["EngineConfidence"]:
         """The folder's caspo.json, or None when the folder has none (a model not yet calibrated)."""
-        import json
-        from pathlib import Path
-
         path = Path(folder) / "caspo.json"
         if not path.exists():
             return None
@@ -264,7 +263,6 @@ def main(argv=None) -> None:
     python3 -m caspo_train.sample --state checkpoints/caspo-arith-sft.pt --problem "12*3+4" --temperature 0
     """
     import argparse
-    import json
 
     from .sft import SIZES
 

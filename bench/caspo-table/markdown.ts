@@ -115,16 +115,12 @@ function metricSection(data: TableData): string[] {
       const same = (metric: StepMetric) => {
         const a = base.eceByMetric?.[metric] ?? null;
         const b = final.eceByMetric?.[metric] ?? null;
-        return a === null || b === null || a === 0 ? `${metric}: n/a` : `${metric} ${num(a)} → ${num(b)} (${signedPercent((b - a) / a)})`;
+        return a === null || b === null || a === 0 ? `${metric}: n/a` : `${metric} ${num(a)} → ${num(b)} (${signedPoints((b - a) / a)} %)`;
       };
       out.push('', `${data.final} vs ${data.baseline} with one metric for both: ${same(base.metric)}; ${same(final.metric)}.`);
     }
   }
   return out;
-}
-
-function signedPercent(x: number): string {
-  return `${x < 0 ? '−' : '+'}${Math.abs(100 * x).toFixed(1)} %`;
 }
 
 function intervalText(i: GoalInterval): string {

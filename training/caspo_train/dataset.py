@@ -38,21 +38,17 @@ def write_dataset(folder: Path, samples: List[Sample], problems: List[dict], mod
     describe(folder)
 
 
-def count(rows: Iterable[dict], tau: float) -> Dict[str, Dict[str, int]]:
+def count(rows: Iterable[dict], samples: Iterable[Sample], tau: float) -> Dict[str, Dict[str, int]]:
+    """Per kind of problem; ``samples`` are the rows rebuilt (sample_from_json), whose steps give the filter's confidence."""
     per_kind: Dict[str, Dict[str, int]] = {}
-    for row in rows:
+    for row, sample in zip(rows, samples):
         c = per_kind.setdefault(row["kind"], {k: 0 for k in COUNT_KEYS})
         c["solutions"] += 1
         c["correct_answers"] += bool(row["answerCorrect"])
         c["steps"] += len(row["steps"])
         c["wrong_steps"] += sum(not st["correct"] for st in row["steps"])
-        c["confident_wrong_steps"] += sum((not st["correct"]) and filter_confidence(st) >= tau for st in row["steps"])
+        c["confident_wrong_steps"] += sum((not st.correct) and st.filter_confidence >= tau for st in sample.steps)
     return per_kind
-
-
-def filter_confidence(step: dict) -> float:
-    """What the pair filter compared with tau: the engine confidence when the row has it, else geoMeanProb."""
-    return step["engineConfidence"] if "engineConfidence" in step else step["confidence"]
 
 
 def read_rows(folder: Path) -> List[dict]:
@@ -81,8 +77,8 @@ def describe(folder: Path) -> dict:
     are rebuilt from the rows (the same pairs.py, the filter confidence each row carries)."""
     meta = json.loads((folder / "generation.json").read_text())
     rows = read_rows(folder)
-    per_kind = count(rows, meta["tau"])
     samples = [sample_from_json(r) for r in rows]
+    per_kind = count(rows, samples, meta["tau"])
     meta["pairs_iteration1"] = count_pairs(p for g in group_by_problem(samples) for p in build_pairs(g, meta["tau"]))
     (folder / "generation.json").write_text(json.dumps(meta, indent=1) + "\n")
     info = {"model": sorted({r["model"] for r in rows}), "problems": len({r["problem"] for r in rows}),

@@ -1,7 +1,7 @@
 import { ConfidenceCalibration, STEP_METRICS, type StepMetric } from '../decoding/stepConfidence';
 import type { StrategySettings } from '../decoding/strategyResult';
 import type { ProblemScore } from '../eval/bootstrap';
-import { auroc, type ReliabilityBin } from '../eval/metrics';
+import { auroc, expectedCalibrationError, type ReliabilityBin } from '../eval/metrics';
 import { ECE_BINS, stepCalibration, type StepCalibration } from '../eval/stepCalibration';
 import { describeFlags, parseArgs } from './args';
 import { openModel, samplingFromFlags } from './engine';
@@ -249,13 +249,14 @@ export function confidenceScoring(kind: ConfidenceKind, calibration: ConfidenceC
     };
   }
   const defaultMapping = new ConfidenceCalibration(calibration.vocabSize, calibration.topK, calibration.defaultMetric);
+  const metricConfidence = (name: StepMetric, step: LabelledStep) => defaultMapping.toConfidence(name, step.scores[name]);
   return {
     metric,
     calibrated: false,
     confidence: kind,
-    scoredConfidence: (step) => defaultMapping.toConfidence(metric, step.scores[metric]),
+    scoredConfidence: (step) => metricConfidence(metric, step),
     reportPlatt: fitted,
-    metricConfidence: (name, step) => defaultMapping.toConfidence(name, step.scores[name]),
+    metricConfidence,
   };
 }
 
@@ -318,7 +319,7 @@ export function summarize(perProblem: readonly (readonly LabelledSolution[])[], 
     const byMetric = context.metricConfidence;
     const eceByMetric = {} as Record<StepMetric, number | null>;
     for (const name of STEP_METRICS) {
-      eceByMetric[name] = roundOrNull(stepCalibration(steps.map((s) => ({ confidence: byMetric(name, s), correct: s.correct })), ECE_BINS).ece);
+      eceByMetric[name] = round(expectedCalibrationError(steps.map((s) => byMetric(name, s)), labels, ECE_BINS));
     }
     report.eceByMetric = eceByMetric;
   }

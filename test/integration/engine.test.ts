@@ -4,11 +4,12 @@
  * and KV trim + re-feed, on every model listed in testModels().
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generate } from '../../language-server/src/decoding/generate';
 import { argmax } from '../../language-server/src/decoding/sampling';
 import { CausalLM } from '../../language-server/src/model/causalLM';
+import { AUTO_WEBGPU_MIN_GRAPH_BYTES } from '../../language-server/src/model/executionProvider';
 import type { KvCache } from '../../language-server/src/model/kvCache';
 
 const TOLERANCE = 1e-4;
@@ -210,13 +211,19 @@ for (const { name, dir } of testModels()) describe(`engine on a real ONNX model:
     assert.equal(first.stats.generatedTokens, first.rows.reduce((n, r) => n + r.tokens.length, 0));
   });
 
-  it('auto tries webgpu, then cuda, then cpu and says why each skipped one did not run', async () => {
+  it('auto tries webgpu (large graphs only), then cuda, then cpu and says why each skipped one did not run', async () => {
     const auto = await CausalLM.load(dir, { executionProvider: 'auto' });
     try {
       const report = auto.executionProvider;
       const order = ['webgpu', 'cuda', 'cpu'];
       assert.deepEqual(report.rejected.map((r) => r.name), order.slice(0, order.indexOf(report.active)));
       assert.ok(report.rejected.every((r) => r.reason.length > 0));
+      const megabytes = statSync(join(dir, 'onnx', 'model.onnx')).size / 1e6;
+      if (megabytes < AUTO_WEBGPU_MIN_GRAPH_BYTES / 1e6) {
+        // A small graph never reaches WebGPU under auto, GPU or not: the reason names its size.
+        assert.notEqual(report.active, 'webgpu');
+        assert.match(report.rejected[0].reason, /^skipped for a [\d.]+ MB model: below 200 MB the CPU decodes faster/);
+      }
       const result = await auto.forward([parity.prompt_ids], auto.emptyCache(1));
       assert.ok(maxAbsDiff(result.lastLogits[0], parity.logits[0], parity.logit_indices) <= TOLERANCE, `parity on ${report.active}`);
       result.cache.dispose();

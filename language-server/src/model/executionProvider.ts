@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { listSupportedBackends } from 'onnxruntime-node';
 
-/** The user's setting. `auto` tries webgpu, then cuda, then cpu. */
+/** The user's setting. `auto` tries webgpu (for large graphs only, see AUTO_WEBGPU_MIN_GRAPH_BYTES), then cuda, then cpu. */
 export const EXECUTION_PROVIDER_SETTINGS = ['auto', 'webgpu', 'cuda', 'cpu'] as const;
 export type ExecutionProviderSetting = (typeof EXECUTION_PROVIDER_SETTINGS)[number];
 export type ExecutionProviderName = Exclude<ExecutionProviderSetting, 'auto'>;
@@ -17,6 +18,39 @@ export function isExecutionProviderSetting(value: unknown): value is ExecutionPr
 export interface ProviderRejection {
   name: ExecutionProviderName;
   reason: string;
+}
+
+/**
+ * Under `auto`, WebGPU is tried only where it was measured faster than the CPU path the engine would
+ * use instead (docs/bench/providers.md, the engine's loop on an NVIDIA H200 and its 16-core host):
+ * against one CPU thread WebGPU ran at 0.11x on the embedded 17 MB model, 0.45x at 39 MB, 1.46x at
+ * 347 MB and 1.89x at 1,261 MB (the curve crosses 1 near 200 MB); against 8 threads it was slower at
+ * every size (0.09x … 0.47x), since the engine brings the KV cache back to the CPU after every step.
+ * So: graphs of 200 MB or more, and only when the CPU would get a single thread. An explicit
+ * `webgpu` setting always tries it.
+ */
+export const AUTO_WEBGPU_MIN_GRAPH_BYTES = 200e6;
+
+/**
+ * CPU threads per operator when none is set: half the cores, at most 8. On 2 cores that is 1, which
+ * was fastest there for the small models; on a 16-core host 8 threads decoded 1.2x (17 MB model) to
+ * 4.0x (1,261 MB) faster than 1, with identical tokens (docs/bench/providers.md).
+ */
+export function defaultIntraOpThreads(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(8, Math.floor(cores / 2)));
+}
+
+/** Why `auto` skips `name` for a graph of `graphBytes` when the CPU would get `cpuThreads`, or null to try it. */
+export function autoSkipReason(name: ExecutionProviderName, graphBytes: number, cpuThreads: number): string | null {
+  if (name !== 'webgpu') return null;
+  const mb = graphBytes / 1e6;
+  if (graphBytes < AUTO_WEBGPU_MIN_GRAPH_BYTES) {
+    return `skipped for a ${mb < 10 ? mb.toFixed(1) : mb.toFixed(0)} MB model: below ${AUTO_WEBGPU_MIN_GRAPH_BYTES / 1e6} MB the CPU decodes faster (set the provider to "webgpu" to use it anyway)`;
+  }
+  if (cpuThreads > 1) {
+    return `skipped: ${cpuThreads} CPU threads decode faster than WebGPU at every model size measured (set the provider to "webgpu" to use it anyway)`;
+  }
+  return null;
 }
 
 /** Which provider runs the model and why the ones before it did not. */

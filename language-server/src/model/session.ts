@@ -1,12 +1,14 @@
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { InferenceSession } from 'onnxruntime-node';
 import type { ExecutionProviderName, ExecutionProviderReport, ExecutionProviderSetting, ProviderRejection } from './executionProvider';
-import { isExecutionProviderSetting, providerCandidates, providerUnavailableReason, summarizeProviderError } from './executionProvider';
+import { autoSkipReason, defaultIntraOpThreads, isExecutionProviderSetting, providerCandidates, providerUnavailableReason, summarizeProviderError } from './executionProvider';
 import { ModelError } from './modelError';
 import { requireModelFile } from './modelFiles';
 
 export interface ModelSessionOptions {
   executionProvider?: ExecutionProviderSetting;
-  /** CPU threads per operator; 1 is fastest for tiny models on 2 cores (measured). */
+  /** CPU threads per operator (default: defaultIntraOpThreads(), half the cores up to 8; 0 = onnxruntime decides). */
   intraOpNumThreads?: number;
 }
 
@@ -17,7 +19,8 @@ export interface ModelSession {
 
 /**
  * Opens `onnxPath` with the requested execution provider. `auto` falls through webgpu → cuda → cpu
- * and records why each skipped provider did not run. A file onnxruntime cannot parse is a
+ * (webgpu only where it was measured faster: see AUTO_WEBGPU_MIN_GRAPH_BYTES) and records why each
+ * skipped provider did not run. A file onnxruntime cannot parse is a
  * ModelError('modelFileCorrupt'); an explicitly requested provider that fails is
  * ModelError('executionProviderUnavailable').
  */
@@ -29,15 +32,17 @@ export async function createModelSession(onnxPath: string, options: ModelSession
       `Unknown execution provider "${String(requested)}". Use one of: auto, webgpu, cuda, cpu.`,
     );
   }
-  const intraOpNumThreads = options.intraOpNumThreads ?? 1;
+  const intraOpNumThreads = options.intraOpNumThreads ?? defaultIntraOpThreads();
   if (!Number.isInteger(intraOpNumThreads) || intraOpNumThreads < 0) {
     throw new Error(`intraOpNumThreads must be a non-negative integer (0 = onnxruntime default), got ${intraOpNumThreads}`);
   }
   requireModelFile(onnxPath, 'the ONNX graph');
 
   const rejected: ProviderRejection[] = [];
+  const graphBytes = statSync(onnxPath).size;
+  const cpuThreads = intraOpNumThreads === 0 ? availableParallelism() : intraOpNumThreads;
   for (const name of providerCandidates(requested)) {
-    const unavailable = providerUnavailableReason(name);
+    const unavailable = (requested === 'auto' ? autoSkipReason(name, graphBytes, cpuThreads) : null) ?? providerUnavailableReason(name);
     if (unavailable !== null) {
       rejected.push({ name, reason: unavailable });
       continue;

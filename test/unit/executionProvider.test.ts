@@ -1,0 +1,26 @@
+import { strict as assert } from 'node:assert';
+import {
+  AUTO_WEBGPU_MIN_GRAPH_BYTES,
+  autoSkipReason,
+  defaultIntraOpThreads,
+} from '../../language-server/src/model/executionProvider';
+
+describe('execution provider defaults', () => {
+  it('auto tries WebGPU only where it was measured faster: a graph of 200 MB or more and one CPU thread', () => {
+    assert.equal(AUTO_WEBGPU_MIN_GRAPH_BYTES, 200e6);
+    assert.match(autoSkipReason('webgpu', 17_014_965, 1) ?? '', /^skipped for a 17 MB model: below 200 MB the CPU decodes faster/);
+    assert.match(autoSkipReason('webgpu', 420_000, 8) ?? '', /^skipped for a 0\.4 MB model/);
+    assert.equal(autoSkipReason('webgpu', 200e6, 1), null);
+    assert.equal(autoSkipReason('webgpu', 1_260_642_314, 1), null);
+    assert.match(autoSkipReason('webgpu', 1_260_642_314, 2) ?? '', /^skipped: 2 CPU threads decode faster than WebGPU at every model size measured/);
+    assert.equal(autoSkipReason('cuda', 1_000, 8), null);
+    assert.equal(autoSkipReason('cpu', 1_000, 8), null);
+  });
+
+  it('uses half the cores for CPU threads, at least 1 and at most 8', () => {
+    assert.deepEqual(
+      [1, 2, 3, 4, 6, 16, 17, 64].map((cores) => defaultIntraOpThreads(cores)),
+      [1, 1, 1, 2, 3, 8, 8, 8],
+    );
+  });
+});

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { briefReason } from '../../language-server/src/cli/terminal';
 import {
   AUTO_WEBGPU_MIN_GRAPH_BYTES,
   autoSkipReason,
@@ -12,7 +13,9 @@ describe('execution provider defaults', () => {
     assert.match(autoSkipReason('webgpu', 420_000, 8) ?? '', /^skipped for a 0\.4 MB model/);
     assert.equal(autoSkipReason('webgpu', 200e6, 1), null);
     assert.equal(autoSkipReason('webgpu', 1_260_642_314, 1), null);
-    assert.match(autoSkipReason('webgpu', 1_260_642_314, 2) ?? '', /^skipped: 2 CPU threads decode faster than WebGPU at every model size measured/);
+    assert.match(autoSkipReason('webgpu', 1_260_642_314, 2) ?? '', /^2 CPU threads decode faster at every model size measured \(set the provider to "webgpu"/);
+    assert.equal(briefReason(autoSkipReason('webgpu', 1_260_642_314, 8)!), '8 CPU threads decode faster at every model size measured');
+    assert.equal(briefReason(autoSkipReason('webgpu', 17_014_965, 1)!), 'skipped for a 17 MB model');
     assert.equal(autoSkipReason('cuda', 1_000, 8), null);
     assert.equal(autoSkipReason('cpu', 1_000, 8), null);
   });

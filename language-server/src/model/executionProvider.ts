@@ -48,7 +48,7 @@ export function autoSkipReason(name: ExecutionProviderName, graphBytes: number, 
     return `skipped for a ${mb < 10 ? mb.toFixed(1) : mb.toFixed(0)} MB model: below ${AUTO_WEBGPU_MIN_GRAPH_BYTES / 1e6} MB the CPU decodes faster (set the provider to "webgpu" to use it anyway)`;
   }
   if (cpuThreads > 1) {
-    return `skipped: ${cpuThreads} CPU threads decode faster than WebGPU at every model size measured (set the provider to "webgpu" to use it anyway)`;
+    return `${cpuThreads} CPU threads decode faster at every model size measured (set the provider to "webgpu" to use it anyway)`;
   }
   return null;
 }

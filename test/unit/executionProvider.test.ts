@@ -1,10 +1,14 @@
 import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { briefReason } from '../../language-server/src/cli/terminal';
 import {
   AUTO_WEBGPU_MIN_GRAPH_BYTES,
   autoSkipReason,
   defaultIntraOpThreads,
 } from '../../language-server/src/model/executionProvider';
+import { graphSizeBytes } from '../../language-server/src/model/session';
 
 describe('execution provider defaults', () => {
   it('auto tries WebGPU only where it was measured faster: a graph of 200 MB or more and one CPU thread', () => {
@@ -18,6 +22,19 @@ describe('execution provider defaults', () => {
     assert.equal(briefReason(autoSkipReason('webgpu', 17_014_965, 1)!), 'skipped for a 17 MB model');
     assert.equal(autoSkipReason('cuda', 1_000, 8), null);
     assert.equal(autoSkipReason('cpu', 1_000, 8), null);
+  });
+
+  it('sizes a model by its graph and the external weights beside it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caspo-graph-'));
+    try {
+      writeFileSync(join(dir, 'model.onnx'), Buffer.alloc(1_000));
+      assert.equal(graphSizeBytes(join(dir, 'model.onnx')), 1_000);
+      writeFileSync(join(dir, 'model.onnx_data'), Buffer.alloc(250_000));
+      writeFileSync(join(dir, 'other.onnx'), Buffer.alloc(7));
+      assert.equal(graphSizeBytes(join(dir, 'model.onnx')), 251_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('uses half the cores for CPU threads, at least 1 and at most 8', () => {

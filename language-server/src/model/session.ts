@@ -1,5 +1,6 @@
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import type { ExecutionProviderName, ExecutionProviderReport, ExecutionProviderSetting, ProviderRejection } from './executionProvider';
 import { autoSkipReason, defaultIntraOpThreads, isExecutionProviderSetting, providerCandidates, providerUnavailableReason, summarizeProviderError } from './executionProvider';
@@ -39,7 +40,7 @@ export async function createModelSession(onnxPath: string, options: ModelSession
   requireModelFile(onnxPath, 'the ONNX graph');
 
   const rejected: ProviderRejection[] = [];
-  const graphBytes = statSync(onnxPath).size;
+  const graphBytes = graphSizeBytes(onnxPath);
   const cpuThreads = intraOpNumThreads === 0 ? availableParallelism() : intraOpNumThreads;
   for (const name of providerCandidates(requested)) {
     const unavailable = (requested === 'auto' ? autoSkipReason(name, graphBytes, cpuThreads) : null) ?? providerUnavailableReason(name);
@@ -85,4 +86,13 @@ function sessionOptionsFor(name: ExecutionProviderName, intraOpNumThreads: numbe
 function isModelFileError(error: unknown): boolean {
   const text = error instanceof Error ? error.message : String(error);
   return /Load model from .* failed|Protobuf parsing failed|ModelProto|model_load_utils|invalid model/i.test(text);
+}
+
+/** The graph and its external weights (model.onnx_data and the like, beside it): the model's size. */
+export function graphSizeBytes(onnxPath: string): number {
+  const dir = dirname(onnxPath);
+  const base = basename(onnxPath);
+  return readdirSync(dir)
+    .filter((name) => name.startsWith(base))
+    .reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
 }

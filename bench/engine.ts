@@ -25,13 +25,13 @@
  * One warm-up round is excluded; each figure is the median over the runs; engine and reference
  * alternate which goes first in each round.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CausalLM } from '../language-server/src/model/causalLM';
 import { benchConfidence } from './confidence';
 import { median, parseArgs } from './util';
-import { machine, modelSpecs, root } from './engine/environment';
+import { ensureModel, machine, modelSpecs, root, writeReport } from './engine/environment';
 import { agreement, gcObserver, loadReference, runEngine, runReference, RunTimer, timeScanOnModel, type Tjs } from './engine/measure';
 import { formatLine, markdown } from './engine/report';
 import type { BenchReport, EngineBenchRow, EngineSample, ModelSpec, ReferenceSample } from './engine/types';
@@ -183,17 +183,10 @@ async function main() {
   const tjs = (await import('@huggingface/transformers')) as unknown as Tjs;
   for (const spec of modelSpecs(!args['no-wide'])) {
     if (only && !only.includes(spec.name)) continue;
-    if (!existsSync(join(spec.dir, 'onnx', 'model.onnx'))) {
-      try {
-        if (!spec.make) throw new Error('not found');
-        console.log(`making ${spec.dir} ...`);
-        spec.make();
-      } catch (error) {
-        const why = `${spec.name}: ${spec.dir} missing and could not be made (${(error as Error).message})`;
-        console.log(why);
-        report.skipped.push(why);
-        continue;
-      }
+    const missing = ensureModel(spec);
+    if (missing !== null) {
+      report.skipped.push(missing);
+      continue;
     }
     report.engine.push(...(await benchModel(spec, tjs, { tokens, runs, threads })));
   }
@@ -202,12 +195,7 @@ async function main() {
 
   const md = markdown(report);
   console.log(`\n${md}`);
-  if (!args['no-write']) {
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'engine.json'), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(outDir, 'engine.md'), md);
-    console.log(`wrote ${join(outDir, 'engine.json')} and engine.md`);
-  }
+  if (!args['no-write']) writeReport(outDir, 'engine', report, md);
 }
 
 main().catch((error) => {

@@ -15,13 +15,13 @@
  * onnxruntime gave. The report also says which provider the `auto` setting picks on this machine.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generate } from '../language-server/src/decoding/generate';
 import { CausalLM } from '../language-server/src/model/causalLM';
 import { describeExecutionProviders, type ExecutionProviderName } from '../language-server/src/model/executionProvider';
-import { FIXTURES, H896_ARGS, machine, makeWideFixture, modelSpecs, QWEN3_PROBLEM, root } from './engine/environment';
+import { ensureModel, FIXTURES, H896_ARGS, machine, makeWideFixture, modelSpecs, QWEN3_PROBLEM, root, writeReport } from './engine/environment';
 import { RunTimer, runEngine, timedNoEos } from './engine/measure';
 import type { EngineSample, ModelSpec } from './engine/types';
 import { median, parseArgs } from './util';
@@ -292,27 +292,17 @@ async function main() {
   console.log(`${report.machine.cpuModel}, ${report.machine.cores} cores; GPU: ${report.machine.gpu ?? 'none'}`);
   for (const spec of specs()) {
     if (only ? !only.includes(spec.name) : spec.optional && !existsSync(spec.dir)) continue;
-    if (!existsSync(join(spec.dir, 'onnx', 'model.onnx'))) {
-      try {
-        if (!spec.make) throw new Error('not found (scripts/make-fixtures.mjs makes the test fixtures)');
-        console.log(`making ${spec.dir} ...`);
-        spec.make();
-      } catch (error) {
-        report.skipped.push(`${spec.name}: ${spec.dir} missing and could not be made (${(error as Error).message})`);
-        continue;
-      }
+    const missing = ensureModel(spec);
+    if (missing !== null) {
+      report.skipped.push(missing);
+      continue;
     }
     report.rows.push(...(await benchModel(spec, configs, tokens, runs)));
   }
   report.loadAverage.end = loadavg();
   const md = markdown(report);
   console.log(`\n${md}`);
-  if (!args['no-write']) {
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'providers.json'), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(outDir, 'providers.md'), md);
-    console.log(`wrote ${join(outDir, 'providers.json')} and providers.md`);
-  }
+  if (!args['no-write']) writeReport(outDir, 'providers', report, md);
 }
 
 main().catch((error) => {

@@ -91,3 +91,25 @@ export function makeWideFixture(out: string, sizeArgs: readonly string[] = H512_
   if (result.status !== 0) throw new Error(`caspo_train.fixture failed (${result.error?.message ?? `exit ${result.status}`})`);
 }
 
+/** Makes a missing model folder with its spec's `make`. Returns null when the model is there, else why it is skipped. */
+export function ensureModel(spec: ModelSpec): string | null {
+  if (existsSync(join(spec.dir, 'onnx', 'model.onnx'))) return null;
+  try {
+    if (!spec.make) throw new Error('not found (scripts/make-fixtures.mjs makes the test fixtures)');
+    console.log(`making ${spec.dir} ...`);
+    spec.make();
+    return null;
+  } catch (error) {
+    const why = `${spec.name}: ${spec.dir} missing and could not be made (${(error as Error).message})`;
+    console.log(why);
+    return why;
+  }
+}
+
+/** Writes NAME.json and NAME.md of a benchmark report into `outDir`. */
+export function writeReport(outDir: string, name: string, report: unknown, md: string): void {
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(outDir, `${name}.md`), md);
+  console.log(`wrote ${join(outDir, `${name}.json`)} and ${name}.md`);
+}

@@ -43,7 +43,7 @@ const FLAGS = {
   splits: { kind: 'string', valueName: 'NAME,...', help: `which splits (default ${SPLITS.map((s) => s.name).join(',')})` },
   strategies: { kind: 'string', valueName: 'NAME,...', help: `which strategies (default ${TABLE_STRATEGIES.join(',')})` },
   limit: { kind: 'number', valueName: 'N', integer: true, min: 1, help: 'only the first N problems of each split (a quick, partial table)' },
-  threads: { kind: 'number', valueName: 'N', integer: true, min: 0, help: 'passed to caspo eval --threads (default 1)' },
+  threads: { kind: 'number', valueName: 'N', integer: true, min: 0, help: 'passed to caspo eval --threads (default: that of caspo eval, half the cores, at most 8)' },
   ep: { kind: 'choice', choices: EXECUTION_PROVIDER_SETTINGS, help: 'passed to caspo eval --ep (default auto)' },
   metric: { kind: 'choice', choices: STEP_METRICS, help: "one step-confidence metric for every model, so their ECE compare like with like (default: each model's own default from its caspo.json)" },
   out: { kind: 'string', valueName: 'DIR', help: 'where calibration.md, calibration.json and reliability.png go (default docs/caspo)' },

@@ -49,6 +49,8 @@ export function readSettings(embeddedModelDir: string): ResolvedSettings {
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalid('maxTokens', 'a positive integer', maxTokens);
   const temperature = number(config, 'temperature');
   if (temperature < 0) throw invalid('temperature', 'a number ≥ 0 (0 = greedy)', temperature);
+  const cpuThreads = number(config, 'cpuThreads');
+  if (!Number.isInteger(cpuThreads) || cpuThreads < 0) throw invalid('cpuThreads', 'an integer ≥ 0 (0 = automatic)', cpuThreads);
   const stepDelimiter = unescapeDelimiter(string(config, 'stepDelimiter'));
   if (stepDelimiter.length === 0) throw invalid('stepDelimiter', 'a non-empty string', stepDelimiter);
   return {
@@ -56,6 +58,7 @@ export function readSettings(embeddedModelDir: string): ResolvedSettings {
     server: {
       modelDir,
       executionProvider: choice(config, 'executionProvider', EXECUTION_PROVIDERS),
+      cpuThreads,
       bands,
       warningThreshold,
       maxTokens,

@@ -34,6 +34,8 @@ export interface ServerSettings {
   /** Absolute path of the model folder (the embedded model when the setting is empty). */
   modelDir: string;
   executionProvider: ExecutionProviderChoice;
+  /** CPU threads per operator; 0 = automatic (half the cores, at most 8). */
+  cpuThreads: number;
   bands: BandThresholds;
   /** Steps below this confidence get a Warning diagnostic. */
   warningThreshold: number;

@@ -9,7 +9,7 @@ describe('model host (embedded model)', function () {
   this.timeout(60_000);
   const events: string[] = [];
   let host: ModelHost;
-  const spec = (executionProvider: ModelSpec['executionProvider'] = 'cpu', modelDir = EMBEDDED_MODEL_DIR): ModelSpec => ({ modelDir, executionProvider });
+  const spec = (executionProvider: ModelSpec['executionProvider'] = 'cpu', modelDir = EMBEDDED_MODEL_DIR): ModelSpec => ({ modelDir, executionProvider, cpuThreads: 0 });
   const isDisposed = async (loaded: LoadedModel) => {
     try {
       await loaded.model.forward([[1]], loaded.model.emptyCache(1));
@@ -52,6 +52,22 @@ describe('model host (embedded model)', function () {
     assert.notEqual(next.loaded, lease.loaded);
     assert.deepEqual(events.filter((e) => e.startsWith('loading')), ['loading cpu', 'loading auto']);
     await next.release();
+  });
+
+  it('runs the CPU with caspo.cpuThreads threads when set, and reloads when it changes', async () => {
+    host.configure({ ...spec(), cpuThreads: 2 });
+    const first = await host.acquire();
+    assert.equal(first.loaded.activeProvider, 'cpu, 2 thread(s)');
+    await first.release();
+    host.configure({ ...spec(), cpuThreads: 2 });
+    const same = await host.acquire();
+    assert.equal(same.loaded, first.loaded, 'the same settings keep the loaded model');
+    await same.release();
+    host.configure(spec());
+    const automatic = await host.acquire();
+    assert.notEqual(automatic.loaded, first.loaded);
+    assert.equal(automatic.loaded.activeProvider, `cpu, ${defaultIntraOpThreads()} thread(s)`);
+    await automatic.release();
   });
 
   it('does not keep a failed load: fixing the setting makes the next solve work', async () => {

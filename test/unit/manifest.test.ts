@@ -27,6 +27,7 @@ describe('extension manifest (package.json)', () => {
     const settings = parseServerSettings({
       modelDir: '/embedded',
       executionProvider: defaultOf('executionProvider'),
+      cpuThreads: defaultOf('cpuThreads'),
       bands: { high: defaultOf('confidenceBands.high'), medium: defaultOf('confidenceBands.medium') },
       warningThreshold: defaultOf('warningThreshold'),
       maxTokens: defaultOf('maxTokens'),
@@ -44,6 +45,7 @@ describe('extension manifest (package.json)', () => {
       },
     });
     assert.equal(settings.stepDelimiter, '\n');
+    assert.equal(settings.cpuThreads, 0, 'automatic thread count by default');
     assert.equal(defaultOf('modelPath'), '', 'an empty model path means the embedded model');
   });
 

@@ -5,6 +5,7 @@ import type { ServerSettings } from '../../src/protocol';
 const GOOD: ServerSettings = {
   modelDir: '/models/m',
   executionProvider: 'auto',
+  cpuThreads: 0,
   bands: { high: 0.8, medium: 0.5 },
   warningThreshold: 0.5,
   maxTokens: 256,
@@ -23,6 +24,8 @@ describe('server settings from the client', () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ['relative model folder', { modelDir: 'models/m' }, /caspo\.modelPath must be an absolute folder path, got "models\/m"/],
     ['unknown execution provider', { executionProvider: 'tpu' }, /caspo\.executionProvider must be one of auto, webgpu, cuda, cpu, got "tpu"/],
+    ['negative thread count', { cpuThreads: -1 }, /caspo\.cpuThreads must be an integer ≥ 0 \(0 = automatic\), got -1/],
+    ['fractional thread count', { cpuThreads: 2.5 }, /caspo\.cpuThreads must be an integer ≥ 0 \(0 = automatic\), got 2\.5/],
     ['bands in the wrong order', { bands: { high: 0.3, medium: 0.5 } }, /caspo\.confidenceBands: .*must not exceed/],
     ['threshold above 1', { warningThreshold: 2 }, /caspo\.warningThreshold must be a number from 0 to 1, got 2/],
     ['fractional token budget', { maxTokens: 1.5 }, /caspo\.maxTokens must be a positive integer/],

@@ -144,7 +144,11 @@ async function disposeLoaded(slot: Slot): Promise<void> {
 }
 
 async function loadModel(spec: ModelSpec): Promise<LoadedModel> {
-  const model = await CausalLM.load(spec.modelDir, { executionProvider: spec.executionProvider });
+  // cpuThreads 0 = automatic: the engine's default (half the cores, at most 8).
+  const model = await CausalLM.load(spec.modelDir, {
+    executionProvider: spec.executionProvider,
+    intraOpNumThreads: spec.cpuThreads === 0 ? undefined : spec.cpuThreads,
+  });
   try {
     const calibration = loadConfidenceCalibration(spec.modelDir, model.config.vocabSize, DEFAULT_TOP_K);
     const report = model.executionProvider;

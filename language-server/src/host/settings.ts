@@ -30,6 +30,9 @@ export function parseServerSettings(raw: unknown): ServerSettings {
   if (!(EXECUTION_PROVIDERS as readonly unknown[]).includes(s.executionProvider)) {
     throw bad('executionProvider', `one of ${EXECUTION_PROVIDERS.join(', ')}`, s.executionProvider);
   }
+  if (typeof s.cpuThreads !== 'number' || !Number.isInteger(s.cpuThreads) || s.cpuThreads < 0) {
+    throw bad('cpuThreads', 'an integer ≥ 0 (0 = automatic)', s.cpuThreads);
+  }
   const bands = s.bands as BandThresholds | undefined;
   const bandProblem = typeof bands === 'object' && bands !== null ? bandThresholdProblem(bands) : 'they are missing';
   if (bandProblem) throw new SettingsError(`caspo.confidenceBands: ${bandProblem}. Fix it in Settings.`);
@@ -48,6 +51,7 @@ export function parseServerSettings(raw: unknown): ServerSettings {
   return {
     modelDir: s.modelDir,
     executionProvider: s.executionProvider as ServerSettings['executionProvider'],
+    cpuThreads: s.cpuThreads,
     bands: { high: bands!.high, medium: bands!.medium },
     warningThreshold: s.warningThreshold,
     maxTokens: s.maxTokens,
@@ -91,14 +95,15 @@ function isUnitNumber(value: unknown): value is number {
 
 /** The part of the settings that decides which model is loaded: changing it means a reload. */
 export function modelSpecOf(settings: ServerSettings): ModelSpec {
-  return { modelDir: settings.modelDir, executionProvider: settings.executionProvider };
+  return { modelDir: settings.modelDir, executionProvider: settings.executionProvider, cpuThreads: settings.cpuThreads };
 }
 
 export interface ModelSpec {
   modelDir: string;
   executionProvider: ServerSettings['executionProvider'];
+  cpuThreads: number;
 }
 
 export function sameModelSpec(a: ModelSpec, b: ModelSpec): boolean {
-  return a.modelDir === b.modelDir && a.executionProvider === b.executionProvider;
+  return a.modelDir === b.modelDir && a.executionProvider === b.executionProvider && a.cpuThreads === b.cpuThreads;
 }

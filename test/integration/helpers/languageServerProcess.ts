@@ -58,6 +58,7 @@ export function testSettings(overrides: Partial<ServerSettings> = {}): ServerSet
     cat: defaultCatSettings(),
     modelDir: EMBEDDED_MODEL_DIR,
     executionProvider: 'cpu',
+    cpuThreads: manifestDefault('cpuThreads'),
     bands: { high: 0.8, medium: 0.5 },
     warningThreshold: 0.5,
     maxTokens: 256,

@@ -78,6 +78,7 @@ export function waitForDiagnostics(uri: string, test: (d: readonly vscode.Diagno
 const TOUCHED = [
   'modelPath',
   'executionProvider',
+  'cpuThreads',
   'confidenceBands.high',
   'confidenceBands.medium',
   'warningThreshold',

@@ -71,4 +71,10 @@ describe('settings and workspace trust', function () {
     const outcome = await solve('1+1');
     assert.match(outcome.error ?? '', /caspo\.maxTokens must be a positive integer, got 0/);
   });
+
+  it('rejects a thread count that is not a whole number ≥ 0, naming caspo.cpuThreads', async () => {
+    await setSettings({ cpuThreads: -2 });
+    const outcome = await solve('1+1');
+    assert.match(outcome.error ?? '', /caspo\.cpuThreads must be an integer ≥ 0 \(0 = automatic\), got -2/);
+  });
 });

@@ -15,12 +15,13 @@
  * onnxruntime gave. The report also says which provider the `auto` setting picks on this machine.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generate } from '../language-server/src/decoding/generate';
 import { CausalLM } from '../language-server/src/model/causalLM';
 import { describeExecutionProviders, type ExecutionProviderName } from '../language-server/src/model/executionProvider';
+import { graphSizeBytes } from '../language-server/src/model/session';
 import { ensureModel, FIXTURES, H896_ARGS, machine, makeWideFixture, modelSpecs, QWEN3_PROBLEM, root, writeReport } from './engine/environment';
 import { RunTimer, runEngine, timedNoEos } from './engine/measure';
 import type { EngineSample, ModelSpec } from './engine/types';
@@ -110,11 +111,6 @@ function specs(): (ModelSpec & { optional?: boolean })[] {
   ];
 }
 
-/** The ONNX graph's size in MB (the weights, float32): a size measure every model folder has. */
-function onnxMegabytes(dir: string): number {
-  return statSync(join(dir, 'onnx', 'model.onnx')).size / 1e6;
-}
-
 async function rowTokens(model: CausalLM, promptIds: number[], tokens: number) {
   const out = await generate(timedNoEos(model, []), { promptIds, maxNewTokens: tokens, numRows: 1, stopAtAnswerLine: false });
   return out.rows[0].tokens.map((t) => ({ id: t.id, logProb: t.logProb }));
@@ -139,6 +135,20 @@ async function benchModel(spec: ModelSpec, configs: ProviderConfig[], tokens: nu
   if (reference.model === null) throw new Error(`${spec.name}: the reference (cpu:1) did not load: ${reference.why}`);
   const promptIds = reference.model.tokenizer.encodePrompt(spec.problem);
   const referenceTokens = await rowTokens(reference.model, promptIds, tokens);
+  // Greedy agreement with the reference (one row): the equal prefix and its largest |Δ log p|.
+  const agreement = new Map<string, { tokensEqual: number; maxLogProbDiff: number }>();
+  for (const l of loaded) {
+    if (l.model === null || l === reference) continue;
+    const mine = await rowTokens(l.model, promptIds, tokens);
+    let equal = 0;
+    let maxDiff = 0;
+    while (equal < mine.length && mine[equal].id === referenceTokens[equal].id) {
+      maxDiff = Math.max(maxDiff, Math.abs(mine[equal].logProb - referenceTokens[equal].logProb));
+      equal++;
+    }
+    agreement.set(l.config.label, { tokensEqual: equal, maxLogProbDiff: maxDiff });
+  }
+  agreement.set(REFERENCE.label, { tokensEqual: referenceTokens.length, maxLogProbDiff: 0 });
   const rows: ProvidersRow[] = [];
   try {
     for (const batch of [1, 4]) {
@@ -162,15 +172,6 @@ async function benchModel(spec: ModelSpec, configs: ProviderConfig[], tokens: nu
         const wall = median(s.map((x) => x.wallMs));
         const wall1 = median(s.map((x) => x.wall1Ms));
         const perRound = s.map((x, i) => referenceSamples[i].wallMs / x.wallMs);
-        const mine = batch === 1 ? await rowTokens(l.model, promptIds, tokens) : null;
-        let equal = 0;
-        let maxDiff = 0;
-        if (mine) {
-          while (equal < mine.length && mine[equal].id === referenceTokens[equal].id) {
-            maxDiff = Math.max(maxDiff, Math.abs(mine[equal].logProb - referenceTokens[equal].logProb));
-            equal++;
-          }
-        }
         results.push({
           config: l.config.label,
           unavailable: null,
@@ -181,12 +182,12 @@ async function benchModel(spec: ModelSpec, configs: ProviderConfig[], tokens: nu
           firstTokenMs: wall1,
           ratio: median(perRound),
           ratioRange: [Math.min(...perRound), Math.max(...perRound)],
-          ...(mine ? { tokensEqual: equal, maxLogProbDiff: maxDiff } : {}),
+          ...(batch === 1 ? agreement.get(l.config.label) : {}),
         });
       }
       const row: ProvidersRow = {
         model: spec.name,
-        onnxMB: onnxMegabytes(spec.dir),
+        onnxMB: graphSizeBytes(join(spec.dir, 'onnx', 'model.onnx')) / 1e6,
         vocab: reference.model.config.vocabSize,
         batch,
         newTokens: tokens,

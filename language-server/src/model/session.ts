@@ -40,10 +40,14 @@ export async function createModelSession(onnxPath: string, options: ModelSession
   requireModelFile(onnxPath, 'the ONNX graph');
 
   const rejected: ProviderRejection[] = [];
-  const graphBytes = graphSizeBytes(onnxPath);
-  const cpuThreads = intraOpNumThreads === 0 ? availableParallelism() : intraOpNumThreads;
+  // Only `auto` weighs the model's size and the CPU's threads (an explicit provider is always tried).
+  const autoSkip =
+    requested === 'auto'
+      ? (name: ExecutionProviderName) =>
+          autoSkipReason(name, graphSizeBytes(onnxPath), intraOpNumThreads === 0 ? availableParallelism() : intraOpNumThreads)
+      : () => null;
   for (const name of providerCandidates(requested)) {
-    const unavailable = (requested === 'auto' ? autoSkipReason(name, graphBytes, cpuThreads) : null) ?? providerUnavailableReason(name);
+    const unavailable = autoSkip(name) ?? providerUnavailableReason(name);
     if (unavailable !== null) {
       rejected.push({ name, reason: unavailable });
       continue;

@@ -41,13 +41,11 @@ export async function createModelSession(onnxPath: string, options: ModelSession
 
   const rejected: ProviderRejection[] = [];
   // Only `auto` weighs the model's size and the CPU's threads (an explicit provider is always tried).
-  const autoSkip =
-    requested === 'auto'
-      ? (name: ExecutionProviderName) =>
-          autoSkipReason(name, graphSizeBytes(onnxPath), intraOpNumThreads === 0 ? availableParallelism() : intraOpNumThreads)
-      : () => null;
+  const auto = requested === 'auto'
+    ? { graphBytes: graphSizeBytes(onnxPath), cpuThreads: intraOpNumThreads === 0 ? availableParallelism() : intraOpNumThreads }
+    : null;
   for (const name of providerCandidates(requested)) {
-    const unavailable = autoSkip(name) ?? providerUnavailableReason(name);
+    const unavailable = (auto && autoSkipReason(name, auto.graphBytes, auto.cpuThreads)) ?? providerUnavailableReason(name);
     if (unavailable !== null) {
       rejected.push({ name, reason: unavailable });
       continue;

@@ -52,9 +52,9 @@ from .arith import TEMPLATES, extract_expression, is_heldout, random_expression
 from .data import read_jsonl
 from .dataset import write_dataset
 from .dpo import DPOConfig, train_dpo
-from .evaluate import greedy_solve
 from .arith import verify_solution
 from .export import export_model_folder
+from .metrics import auroc, expected_calibration_error
 from .hard import bigmul_expression, edge_expression, ops5_expression
 from .model import CausalLM
 from .pairs import Pair, build_pairs, count_pairs, group_by_problem
@@ -183,6 +183,9 @@ def parse_args(argv=None):
                     help="the SFT model folder whose caspo.json gives the baseline step error rate for choosing --out")
     ap.add_argument("--max-error-ratio", type=float, default=2.0,
                     help="--out is the last iteration whose calibration-split step error rate is at most this times the SFT model's")
+    ap.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                    help="where sampling, DPO and the progress checks run (auto: CUDA when PyTorch sees a GPU); "
+                         "export and calibration always use the CPU")
     ap.add_argument("--resume", action="store_true",
                     help="reuse every iteration whose RUN/iterN/model.pt and iteration.json exist")
     args = ap.parse_args(argv)
@@ -199,17 +202,33 @@ def log(entry) -> None:
     print(json.dumps(entry) if isinstance(entry, dict) else entry, flush=True)
 
 
-def quick_eval(model: CausalLM, limit: Optional[int]) -> Dict[str, float]:
-    """PyTorch greedy exact-answer accuracy on the held-out and hard splits (progress check only)."""
+def step_report(model: CausalLM, rows: List[dict]) -> Dict[str, Optional[float]]:
+    """Greedy decoding of ``rows`` in PyTorch: exact-answer accuracy, and how well the raw step
+    confidence tracks the verifier's step labels -- ECE over 10 bins and AUROC, of minProb and
+    geoMeanProb, with the engine's definitions (metrics.py)."""
+    solved = sample_solutions(model, rows, 1, 0.0, seed=0, max_new_tokens=160)
+    out: Dict[str, Optional[float]] = {"accuracy": round(sum(s.answer_correct for s in solved) / max(1, len(rows)), 4)}
+    steps = [st for s in solved for st in s.steps if st.correct is not None]
+    labels = [bool(st.correct) for st in steps]
+    for metric in ("minProb", "geoMeanProb"):
+        scores = [st.scores[metric] for st in steps]
+        area = auroc(scores, labels)
+        out[f"ece_{metric}"] = round(expected_calibration_error(scores, labels), 4) if steps else None
+        out[f"auroc_{metric}"] = None if area is None else round(area, 4)
+    return out
+
+
+def quick_eval(model: CausalLM, limit: Optional[int]) -> Dict[str, Optional[float]]:
+    """``step_report`` on the held-out and hard splits (a progress check: the engine's table is the
+    measurement), flattened: ``heldout``, ``heldout_ece_minProb``, ..., ``hard_auroc_geoMeanProb``."""
     out = {}
     for name in ("heldout", "hard"):
         path = DATA / f"{name}.jsonl"
         if not path.exists():
             continue
         rows = read_jsonl(path)[:limit] if limit else read_jsonl(path)
-        solutions = greedy_solve(model, [r["problem"] for r in rows])
-        out[name] = round(sum(verify_solution(r["problem"], s).answer_correct for r, s in zip(rows, solutions))
-                          / len(rows), 4)
+        for key, value in step_report(model, rows).items():
+            out[name if key == "accuracy" else f"{name}_{key}"] = value
     return out
 
 
@@ -333,7 +352,7 @@ def run_iteration(policy: CausalLM, it: int, it_dir: Path, args, anchor: Optiona
     dpo = train_dpo(policy, reference, pairs, cfg, log=lambda e: log({"iteration": it, "stage": "dpo", **e}))
     if dpo["log"]:
         dpo["final_pair_accuracy"] = dpo["log"][-1]["pair_accuracy"]
-    torch.save(policy.state_dict(), it_dir / "model.pt")
+    torch.save({k: v.cpu() for k, v in policy.state_dict().items()}, it_dir / "model.pt")
     return {"iteration": it, "model": f"caspo-arith-iter{it}", "problems": len(problems),
             "sampling": {**stats, "wall_s": round(t_sample, 1)}, "filter": filter_text, "pairs": counts, "pairs_used": len(pairs), "dpo": dpo,
             "wall_s": round(time.time() - t0, 1)}
@@ -368,7 +387,8 @@ def select_iteration(run_dir: Path, args) -> tuple:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    if not torch.cuda.is_available():
+    device = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu")
+    if device.type == "cpu":
         torch.set_num_threads(2)
     torch.manual_seed(args.seed)
     run_dir = Path(args.run_dir)
@@ -376,13 +396,14 @@ def main(argv=None) -> None:
     policy = CausalLM(SIZES[args.size])
     if args.init:
         policy.load_state_dict(torch.load(args.init, map_location="cpu"))
-    policy.eval()
+    policy.to(device).eval()
     # --reference sft: every iteration's DPO reference is the starting model (parse_args requires --init)
     anchor = copy.deepcopy(policy.state_dict()) if args.reference == "sft" else None
     start = time.time()
     iterations = []
     summary = {"command": "python3 -m caspo_train.align " + " ".join(sys.argv[1:] if argv is None else argv),
-               "hardware": f"CPU, {torch.get_num_threads()} threads (PyTorch {torch.__version__})",
+               "hardware": (f"{torch.cuda.get_device_name(device)} (PyTorch {torch.__version__})" if device.type == "cuda"
+                            else f"CPU, {torch.get_num_threads()} threads (PyTorch {torch.__version__})"),
                "args": vars(args), "iterations": iterations}
     if args.init:
         summary["sft_eval"] = quick_eval(policy, args.eval_limit)
@@ -391,7 +412,7 @@ def main(argv=None) -> None:
         it_dir = run_dir / f"iter{it}"
         info_path = it_dir / "iteration.json"
         if args.resume and (it_dir / "model.pt").exists() and info_path.exists():
-            policy.load_state_dict(torch.load(it_dir / "model.pt", map_location="cpu"))
+            policy.load_state_dict(torch.load(it_dir / "model.pt", map_location=device))
             policy.eval()
             entry = json.loads(info_path.read_text())
             log({"iteration": it, "stage": "resumed", "from": str(it_dir / "model.pt")})
@@ -404,7 +425,7 @@ def main(argv=None) -> None:
             info_path.write_text(json.dumps(entry, indent=1) + "\n")
         model_dir = it_dir / "model"
         if not (model_dir / "parity.json").exists():
-            export_model_folder(policy, model_dir, write_tokenizer=tok.write_tokenizer, bos=tok.BOS_ID, eos=tok.EOS_ID,
+            export_model_folder(copy.deepcopy(policy).cpu(), model_dir, write_tokenizer=tok.write_tokenizer, bos=tok.BOS_ID, eos=tok.EOS_ID,
                                 pad=tok.PAD_ID, parity_prompt=tok.prompt_ids(PARITY_PROBLEM))
         if not (model_dir / "caspo.json").exists():
             entry["calibrate"] = calibrate(model_dir, args.calibrate, args.calibrate_limit)

@@ -56,7 +56,8 @@ def _batch(sequences: Sequence[Tuple[List[int], List[int]]]) -> Tuple[torch.Tens
 def sequence_log_probs(model: CausalLM, sequences: Sequence[Tuple[List[int], List[int]]]
                        ) -> Tuple[torch.Tensor, torch.Tensor]:
     """(sum of the step tokens' log-probs, number of step tokens) per (context, step)."""
-    ids, target_mask = _batch(sequences)
+    device = next(model.parameters()).device
+    ids, target_mask = (t.to(device) for t in _batch(sequences))
     logits = model(ids[:, :-1]).float()
     log_probs = torch.log_softmax(logits, dim=-1).gather(2, ids[:, 1:].unsqueeze(2)).squeeze(2)
     mask = target_mask[:, 1:]
@@ -80,7 +81,7 @@ def reference_log_probs(model: CausalLM, pairs: Sequence[Pair], batch_pairs: int
         seqs = [(p.context, p.chosen) for p in chunk] + [(p.context, p.rejected) for p in chunk]
         lp, _ = sequence_log_probs(model, seqs)
         out.append(torch.stack([lp[: len(chunk)], lp[len(chunk):]], dim=1))
-    return torch.cat(out) if out else torch.zeros((0, 2))
+    return torch.cat(out) if out else torch.zeros((0, 2), device=next(model.parameters()).device)
 
 
 def train_dpo(policy: CausalLM, reference: CausalLM, pairs: Sequence[Pair], cfg: DPOConfig, log=print) -> Dict:
@@ -105,12 +106,13 @@ def train_dpo(policy: CausalLM, reference: CausalLM, pairs: Sequence[Pair], cfg:
             seqs = [(p.context, p.chosen) for p in chunk] + [(p.context, p.rejected) for p in chunk]
             lp, lengths = sequence_log_probs(policy, seqs)
             n = len(chunk)
-            loss, margin = dpo_loss(lp[:n], lp[n:], ref[index, 0], ref[index, 1], cfg.beta)
+            rows = torch.tensor(index, device=ref.device)
+            loss, margin = dpo_loss(lp[:n], lp[n:], ref[rows, 0], ref[rows, 1], cfg.beta)
             nll = -(lp[:n] / lengths[:n]).mean()
             total = loss + cfg.alpha * nll
-            replay = torch.zeros(())
+            replay = torch.zeros((), device=lp.device)
             if cfg.gamma > 0 and cfg.replay_batch > 0:
-                ids, loss_mask = make_batch(replay_rng, cfg.replay_batch)
+                ids, loss_mask = (t.to(lp.device) for t in make_batch(replay_rng, cfg.replay_batch))
                 logits = policy(ids[:, :-1]).float()
                 targets = ids[:, 1:].masked_fill(~loss_mask[:, 1:], -100)
                 replay = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)

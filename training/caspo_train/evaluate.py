@@ -24,9 +24,11 @@ def left_padded_prompts(problems: List[str]):
 
 
 @torch.no_grad()
-def greedy_solve(model: CausalLM, problems: List[str], max_new_tokens: int = 160, device="cpu") -> List[str]:
-    """Batched greedy decoding with left padding and the KV cache (the exported graph's path)."""
+def greedy_solve(model: CausalLM, problems: List[str], max_new_tokens: int = 160, device=None) -> List[str]:
+    """Batched greedy decoding with left padding and the KV cache (the exported graph's path), on the
+    model's device unless ``device`` says otherwise."""
     model = model.eval()
+    device = device or next(model.parameters()).device
     ids, mask, pos = left_padded_prompts(problems)
     ids, mask, pos = ids.to(device), mask.to(device), pos.to(device)
     past = model.empty_past(len(problems), device=device)

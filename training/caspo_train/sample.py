@@ -175,10 +175,12 @@ def label(sample: Sample) -> Sample:
 
 @torch.no_grad()
 def sample_solutions(model: CausalLM, rows: Sequence[dict], samples: int, temperature: float, seed: int,
-                     max_new_tokens: int = 160, batch_rows: int = 256) -> List[Sample]:
+                     max_new_tokens: int = 160, batch_rows: Optional[int] = None) -> List[Sample]:
     """``samples`` solutions per problem (temperature 0 = greedy), labelled, in problem order."""
     model = model.eval()
-    gen = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device  # CPU draws are reproducible run to run; a GPU's are its own
+    gen = torch.Generator(device=device).manual_seed(seed)
+    batch_rows = batch_rows or (2048 if device.type == "cuda" else 256)
     jobs = [row for row in rows for _ in range(samples)]
     out: List[Sample] = []
     for begin in range(0, len(jobs), batch_rows):
@@ -189,10 +191,11 @@ def sample_solutions(model: CausalLM, rows: Sequence[dict], samples: int, temper
 
 def _decode_batch(model: CausalLM, rows: Sequence[dict], temperature: float, gen: torch.Generator,
                   max_new_tokens: int) -> List[Sample]:
-    ids, mask, pos = left_padded_prompts([r["problem"] for r in rows])
-    past = model.empty_past(len(rows))
+    device = gen.device
+    ids, mask, pos = (t.to(device) for t in left_padded_prompts([r["problem"] for r in rows]))
+    past = model.empty_past(len(rows), device=device)
     records: List[List[TokenRecord]] = [[] for _ in rows]
-    live = torch.arange(len(rows))  # which rows of `rows` the batch still holds
+    live = torch.arange(len(rows), device=device)  # which rows of `rows` the batch still holds
     for _ in range(max_new_tokens):
         logits, past = model.forward_cached(ids, mask, pos, past)
         raw = logits[:, -1].double()

@@ -10,10 +10,13 @@ import pytest
 import torch
 
 from caspo_train import tokenizer as tok
-from caspo_train.align import DATA, POOL, main as align_main, parse_pool, pool_text, training_problems
+from caspo_train.align import DATA, POOL, main as align_main, parse_pool, pool_text, step_report, training_problems
 from caspo_train.arith import extract_expression, is_heldout
 from caspo_train.data import read_jsonl
 from caspo_train.dpo import DPOConfig, dpo_loss, sequence_log_probs, train_dpo
+from caspo_train.evaluate import greedy_solve
+from caspo_train.metrics import auroc, expected_calibration_error
+from caspo_train.arith import verify_solution
 from caspo_train.model import CausalLM
 from caspo_train.pairs import Pair, build_pairs, corrected_step, count_pairs, step_ids
 from caspo_train.sample import (EngineConfidence, Sample, TokenRecord, annotate, label, sample_from_json, sample_to_json,
@@ -301,3 +304,30 @@ def test_reference_option_anchors_later_iterations_to_the_starting_model(tmp_pat
     assert first_margins["sft"][0] == 0.0 and abs(first_margins["sft"][1]) > 1e-4
     with pytest.raises(SystemExit):
         align_main(["--run-dir", str(tmp_path / "never"), "--reference", "sft"])  # no --init: refused
+
+
+# ---- the progress checks' step metrics (the engine's definitions) -------------------------------
+def test_ece_and_auroc_follow_the_engine_definitions():
+    conf, correct = [0.95, 0.95, 0.15, 0.55, 1.0], [True, False, False, True, True]
+    # bin 9 holds 0.95, 0.95 and 1.0 (c = 1 joins the last bin): accuracy 2/3, mean 0.9667;
+    # bin 1: 0.15, accuracy 0; bin 5: 0.55, accuracy 1
+    expected = 3 / 5 * abs(2 / 3 - (0.95 + 0.95 + 1.0) / 3) + 1 / 5 * 0.15 + 1 / 5 * 0.45
+    assert expected_calibration_error(conf, correct) == pytest.approx(expected)
+    # correct vs wrong: (0.95 v 0.95) half, (0.95 v 0.15) 1, (0.55 v 0.95) 0, (0.55 v 0.15) 1, (1.0 v both) 2
+    assert auroc(conf, correct) == pytest.approx(4.5 / 6)
+    assert auroc([0.2, 0.9], [True, True]) is None
+    with pytest.raises(ValueError, match="outside"):
+        expected_calibration_error([1.5], [True])
+
+
+def test_step_report_decodes_greedily_like_greedy_solve():
+    model = CausalLM(SIZES["small"])
+    model.load_state_dict(torch.load(Path(__file__).resolve().parent.parent / "checkpoints" / "caspo-arith-sft.pt",
+                                     map_location="cpu"))
+    rows = read_jsonl(DATA / "hard.jsonl")[:24]
+    report = step_report(model, rows)
+    solutions = greedy_solve(model, [r["problem"] for r in rows])
+    expected = sum(verify_solution(r["problem"], s).answer_correct for r, s in zip(rows, solutions)) / len(rows)
+    assert report["accuracy"] == round(expected, 4) and 0 < expected < 1
+    for metric in ("minProb", "geoMeanProb"):
+        assert 0 < report[f"ece_{metric}"] < 1 and 0.5 < report[f"auroc_{metric}"] <= 1

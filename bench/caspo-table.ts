@@ -8,7 +8,7 @@
  *   npm run caspo:table -- --models models/caspo-arith-sft,training/runs/x/iter1,training/runs/x/iter2 --limit 50 --threads 2
  *   npm run caspo:table -- --from-json docs/caspo/calibration.json     (re-render the md and png only)
  *
- * The first model is the baseline; --final (default: the shipped iteration, else the last model) is the
+ * The first model is the baseline; --final (default: the shipped model, else the last model) is the
  * CASPO model the goals check, and the last model's goals are listed too when it is another one.
  */
 import { existsSync } from 'node:fs';
@@ -23,10 +23,10 @@ import { machine } from './engine/environment';
 
 const root = resolve(__dirname, '..');
 
-const DEFAULT_MODELS = ['models/caspo-arith-sft', 'training/models/caspo-arith-iter1', 'training/models/caspo-arith-iter2', 'training/models/caspo-arith-iter3'];
-// The goals check the CASPO model that ships: models/caspo-arith, the embedded default, is a copy of
-// iteration 2 (chosen by select_iteration in training/caspo_train/align.py on the calibration split).
-const DEFAULT_FINAL = 'training/models/caspo-arith-iter2';
+// The SFT baseline and the CASPO model that ships (models/caspo-arith, the embedded default: iteration 3 of
+// run v11h, docs/caspo/runs.md). A run's iterations join with --models (see runs-v2/ for one with all three).
+const DEFAULT_MODELS = ['models/caspo-arith-sft', 'models/caspo-arith'];
+const DEFAULT_FINAL = 'models/caspo-arith';
 
 const SPLITS: readonly SplitSpec[] = [
   { name: 'heldout', file: 'training/data/heldout.jsonl', describe: 'Held-out problems (in the training domain)', title: 'held-out (in distribution)' },

@@ -2,9 +2,10 @@
 // `npm run caspo:align [-- extra flags]`: the whole CASPO pipeline on the embedded SFT model, in one
 // command. Builds the `caspo` CLI first (each iteration's caspo.json is fitted by `caspo calibrate`),
 // then runs training/caspo_train/align.py with the settings of the committed models:
-// 3 iterations -> training/models/caspo-arith-iter{1,2,3}, the chosen one (see select_iteration in
-// align.py) also models/caspo-arith, and the
-// released dataset in training/data/caspo. Flags after `--` go to align.py (they win: argparse keeps
+// 3 iterations of 6,000 problems x 4 samples -> training/models/caspo-arith-iter{1,2,3}, the chosen one
+// (see select_iteration in align.py) also models/caspo-arith, and the released dataset (its first 600
+// problems) in training/data/caspo. On a CUDA GPU (align.py --device auto) about 5 minutes; on a 2-core
+// CPU several hours. Flags after `--` go to align.py (they win: argparse keeps
 // the last value), e.g. `npm run caspo:align -- --iterations 1 --problems 50` for a quick run.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -21,11 +22,11 @@ const args = [
   '-m', 'caspo_train.align',
   '--init', 'checkpoints/caspo-arith-sft.pt',
   '--iterations', '3',
-  '--eval-limit', '200',
   '--run-dir', 'runs/caspo-arith',
   '--publish', 'models',
   '--out', '../models/caspo-arith',
   '--dataset', 'data/caspo',
+  '--dataset-problems', '600',
   '--sft-model', '../models/caspo-arith-sft',
   '--calibrate-limit', '150',
   '--resume',

@@ -1,6 +1,7 @@
 """CASPO: iterative step-wise DPO that aligns the model's token confidence with step correctness.
 
-    # from training/: the real run (CPU, about 13 min an iteration on 2 cores); `npm run caspo:align`
+    # from training/: the real run (`npm run caspo:align`): about 1.5 min an iteration on an H200 GPU,
+    # hours on a 2-core CPU (24,000 sampled solutions and about 160 DPO steps an iteration)
     python3 -m caspo_train.align --init checkpoints/caspo-arith-sft.pt --iterations 3 --eval-limit 200 \
         --run-dir runs/caspo-arith --publish models --out ../models/caspo-arith --dataset data/caspo \
         --sft-model ../models/caspo-arith-sft
@@ -20,13 +21,17 @@ Each iteration i (policy = iteration i-1's model; iteration 0 is the SFT model):
    fit the step-confidence calibration (``caspo calibrate``) into its caspo.json.
 ``--out`` gets the last iteration whose calibration-split step error rate stays within 2x the SFT
 model's (``select_iteration``). ``RUN/summary.json`` records every
-iteration: pair counts, DPO statistics, and PyTorch greedy accuracy on the held-out and hard splits.
+iteration: pair counts, DPO statistics, and the PyTorch progress checks on the held-out and hard
+splits (greedy accuracy, raw step ECE and AUROC). ``--device`` puts sampling, DPO and the checks on a
+CUDA GPU when there is one (the GPU draws its own samples: a CPU run of the same command differs).
 
 Training problems never overlap the evaluation: the in-domain ones come from outside the held-out
 hash space, the hard-corner ones too, and every problem text of data/{heldout,calibration,hard}.jsonl
 is excluded. The kinds (``--pool``): in-domain 2-4 operations, five operations, products at the edge
 of the training range (80-99 x 800-999) and products of two three-digit numbers -- the kinds where
-the SFT model is confidently wrong. The default mix leaves the last out (docs/caspo/runs.md, v2/v3).
+the SFT model is confidently wrong. The default mix leaves the last out (docs/caspo/runs.md, v2/v3)
+and, since v11, samples 6,000 problems an iteration with one pass of DPO over their pairs: ten times
+the pairs of the earlier runs, which is what moved the hard split (runs.md, v10/v11).
 """
 from __future__ import annotations
 
@@ -73,11 +78,12 @@ GENERATORS = {
     "edge": lambda rng: edge_expression(rng, heldout=False),
     "bigmul": bigmul_expression,
 }
-# (kind, generator, share of the pool): the default mix (v2, see docs/caspo/runs.md).
+# (kind, generator, share of the pool): the default mix (v11h, see docs/caspo/runs.md): half in-domain,
+# so that each iteration samples, and pairs up, the in-domain mistakes the previous one made.
 POOL = (
-    ("in_domain", GENERATORS["in_domain"], 0.35),
-    ("ops5", GENERATORS["ops5"], 0.3),
-    ("edge", GENERATORS["edge"], 0.35),
+    ("in_domain", GENERATORS["in_domain"], 0.5),
+    ("ops5", GENERATORS["ops5"], 0.25),
+    ("edge", GENERATORS["edge"], 0.25),
 )
 
 
@@ -147,7 +153,7 @@ def parse_args(argv=None):
     ap.add_argument("--init", default=None, help="state dict of the starting (SFT) model; none: random weights")
     ap.add_argument("--size", choices=sorted(SIZES), default="small")
     ap.add_argument("--iterations", type=int, default=3)
-    ap.add_argument("--problems", type=int, default=600, help="training problems sampled per iteration")
+    ap.add_argument("--problems", type=int, default=6000, help="training problems sampled per iteration")
     ap.add_argument("--pool", default=pool_text(POOL),
                     help=f"problem kinds and their shares, KIND=SHARE,... with KIND one of {', '.join(GENERATORS)} (default %(default)s)")
     ap.add_argument("--samples", type=int, default=4, help="sampled solutions per problem")
@@ -161,11 +167,11 @@ def parse_args(argv=None):
     ap.add_argument("--beta", type=float, default=0.1)
     ap.add_argument("--alpha", type=float, default=0.2, help="weight of the chosen steps' NLL")
     ap.add_argument("--gamma", type=float, default=1.0, help="weight of the replayed training solutions' NLL")
-    ap.add_argument("--replay-batch", type=int, default=32, help="training solutions replayed per DPO step")
+    ap.add_argument("--replay-batch", type=int, default=128, help="training solutions replayed per DPO step")
     ap.add_argument("--lr", type=float, default=1e-5)
     ap.add_argument("--reference", choices=("previous", "sft"), default="previous",
                     help="DPO's frozen reference: the previous iteration (the CASPO recipe) or the --init model in every iteration")
-    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--batch-pairs", type=int, default=16)
     ap.add_argument("--max-pairs", type=int, default=None, help="cap on pairs per iteration (random subset)")
     ap.add_argument("--seed", type=int, default=0)
@@ -281,7 +287,8 @@ def write_card(folder: Path, summary: dict) -> None:
     rows = "\n".join(
         f"| {it['iteration']} | {it['pairs']['confident_wrong']} | {it['pairs']['first_error']} | "
         f"{it['pairs']['verifier_chosen']} | {it['sampling']['accuracy']:.3f} | {it['sampling']['wrong_steps']} | "
-        f"{it['dpo']['steps']} | {it['dpo'].get('final_pair_accuracy')} | {it['eval'].get('heldout')} | {it['eval'].get('hard')} |"
+        f"{it['dpo']['steps']} | {it['dpo'].get('final_pair_accuracy')} | {it['eval'].get('heldout')} | {it['eval'].get('hard')} | "
+        f"{it['eval'].get('hard_ece_minProb', '')} | {it['eval'].get('hard_auroc_minProb', '')} |"
         for it in summary["iterations"])
     text = f"""# {folder.name}
 
@@ -291,6 +298,7 @@ preference pairs, so that its token confidence tracks whether a step is logicall
 architecture, tokenizer and prompt as `models/caspo-arith-sft` (see its card); no reward model.
 
 **This folder is iteration {summary.get('default', {}).get('iteration', len(summary['iterations']))}**: {summary.get('default', {}).get('why', 'the last iteration')}.
+{summary.get('note', '')}
 
 ## Recipe
 `{summary['command']}` (from `training/`), {summary['hardware']}.
@@ -302,11 +310,12 @@ verifier); DPO beta {summary['args']['beta']}, chosen-NLL weight {summary['args'
 {summary['args']['lr']}, {summary['args']['epochs']} epochs, {summary['args']['batch_pairs']} pairs per batch,
 {'the previous iteration' if summary['args'].get('reference', 'previous') == 'previous' else 'the SFT model (`--reference sft`)'} as the frozen reference.
 
-| iteration | confident_wrong pairs | first_error pairs | of which verifier-made | sample accuracy | wrong steps sampled | DPO steps | final pair acc. | held-out greedy | hard greedy |
-|---|---|---|---|---|---|---|---|---|---|
+| iteration | confident_wrong pairs | first_error pairs | of which verifier-made | sample accuracy | wrong steps sampled | DPO steps | final pair acc. | held-out greedy | hard greedy | hard ECE (minProb) | hard AUROC (minProb) |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 {rows}
 
-(held-out / hard: PyTorch greedy exact-answer accuracy{{limit}}, a progress check during training; SFT before
+(held-out / hard: PyTorch greedy exact-answer accuracy{{limit}}; hard ECE / AUROC: raw minProb step confidence
+against the verifier's labels on the hard split (empty for runs before v10); progress checks during training. SFT before
 alignment: {{sft}}. The engine's full comparison -- calibration, AUROC, greedy and CaT -- is in `docs/caspo/calibration.md`.)
 Wall time of the iterations (sampling, pairs, DPO; export and calibration not included): {' + '.join(str(it.get('wall_s')) for it in summary['iterations'])} s.
 """
@@ -340,7 +349,8 @@ def run_iteration(policy: CausalLM, it: int, it_dir: Path, args, anchor: Optiona
     if it == 1 and args.dataset:
         write_dataset(Path(args.dataset), samples, problems, "caspo-arith-sft" if args.init else "random-init",
                       settings=dict(problems=args.problems, samples=args.samples, temperature=args.temperature,
-                                    seed=args.seed, tau=args.tau, keep=args.dataset_problems,
+                                    seed=args.seed, tau=args.tau, keep=args.dataset_problems, pool=args.pool,
+                                    device=next(policy.parameters()).device.type,
                                     engine=engine.describe() if engine else None))
     reference = copy.deepcopy(policy).eval()
     if anchor is not None:

@@ -17,6 +17,7 @@ from typing import Dict, Iterable, List, Optional
 from .pairs import build_pairs, count_pairs, group_by_problem
 from .sample import EngineConfidence, Sample, sample_from_json, sample_to_json
 
+V2_POOL = "in_domain=.35,ops5=.3,edge=.35"  # the pool of the runs before v10, whose generation.json predates "pool"
 COUNT_KEYS = ("solutions", "correct_answers", "steps", "wrong_steps", "confident_wrong_steps")
 
 
@@ -34,6 +35,7 @@ def write_dataset(folder: Path, samples: List[Sample], problems: List[dict], mod
             f.write(json.dumps(row, separators=(",", ":")) + "\n")
     meta = {k: settings[k] for k in ("problems", "samples", "temperature", "seed", "tau")}
     meta["engine"] = settings.get("engine")  # EngineConfidence.describe() of the sampling model, or None
+    meta["pool"], meta["device"] = settings.get("pool"), settings.get("device", "cpu")  # draws differ by device
     (folder / "generation.json").write_text(json.dumps(meta, indent=1) + "\n")
     describe(folder)
 
@@ -83,7 +85,7 @@ def describe(folder: Path) -> dict:
     (folder / "generation.json").write_text(json.dumps(meta, indent=1) + "\n")
     info = {"model": sorted({r["model"] for r in rows}), "problems": len({r["problem"] for r in rows}),
             "total": {k: sum(c[k] for c in per_kind.values()) for k in COUNT_KEYS}, "by_kind": per_kind,
-            "bytes": (folder / "steps.jsonl").stat().st_size, **meta}
+            "bytes": (folder / "steps.jsonl").stat().st_size, **meta, "kept": len({r["problem"] for r in rows})}
     (folder / "counts.json").write_text(json.dumps(info, indent=1) + "\n")
     (folder / "README.md").write_text(_readme(info))
     return info
@@ -138,7 +140,8 @@ when its {_filter_name(info)} is >= {info['tau']}): {p['confident_wrong']} `conf
 From `training/` (the first iteration of the pipeline writes this folder; the sampling is seeded):
 
     python3 -m caspo_train.align --init checkpoints/caspo-arith-sft.pt --iterations 1 --problems {info['problems']} \\
-        --samples {info['samples']} --temperature {info['temperature']} --seed {info['seed']} --run-dir /tmp/caspo --dataset data/caspo
+        --samples {info['samples']} --temperature {info['temperature']} --seed {info['seed']} --pool {info.get('pool') or V2_POOL} \\
+        --device {info.get('device') or 'cpu'} --dataset-problems {info['kept']} --run-dir /tmp/caspo --dataset data/caspo
 
 For more data raise `--problems` or `--samples` (about {info['bytes'] / max(1, t['solutions']) / 1e3:.0f} KB per solution);
 only this sample is committed. `python3 -m caspo_train.dataset data/caspo` rewrites this README and counts.json

@@ -4,8 +4,8 @@
 # with the recipe's reference (the previous iteration); the GPU runs sampling, DPO and the PyTorch
 # progress checks (full held-out and hard splits, with step ECE/AUROC). No Node there: no engine
 # calibration (--calibrate no), so the pair filter reads raw geoMeanProb, as v8 showed gives the
-# same pairs. The up to 4 best iterations come back as xz-compressed state dicts, fitted and
-# measured afterwards by the engine on the CPU.
+# same pairs. Four state dicts come back xz-compressed -- the first-ranked run's iterations up to the
+# chosen one, then the next-ranked -- to be fitted and measured by the engine on the CPU.
 # Usage (from the repository root): bash training/scripts/gpu_caspo_sweep.sh SECONDS [SWEEP]
 # SWEEP 10: batch size, steps and pool at ten times the pairs; 11: what keeps the in-domain accuracy
 # (a larger in-domain share, a larger DPO beta, more replay, a smaller step).
@@ -62,7 +62,13 @@ rows.sort(key=lambda r: (r["eval"]["heldout"] < sft["heldout"], -r["goals"], -r[
 for r in rows:
     print(r["run"], r["iteration"], r["goals"], r["eval"]["heldout"], r["eval"]["hard"], r["hard_ece"], r["hard_auroc"],
           r["pairs"], r["dpo_steps"], r["wall_s"])
-(out / "pick.txt").write_text("\n".join(f"{r['run']}-iter{r['iteration']} {r['path']}" for r in rows[:4]) + "\n")
+# the first-ranked run's iterations up to the chosen one (the engine table wants every iteration of the
+# run that ships), then the next-ranked others, 4 in all (the device returns 8 files of at most 16 MiB)
+best = rows[0]
+pick = sorted((r for r in rows if r["run"] == best["run"] and r["iteration"] <= best["iteration"]),
+              key=lambda r: r["iteration"])[-4:]
+pick += [r for r in rows if r not in pick][: 4 - len(pick)]
+(out / "pick.txt").write_text("\n".join(f"{r['run']}-iter{r['iteration']} {r['path']}" for r in pick) + "\n")
 EOF
 while read -r name path; do xz -T1 -6 -c "$path" > "$out/$name.pt.xz" & done < "$out/pick.txt"
 wait

@@ -21,7 +21,7 @@ function node(id: string, status: ReasoningTreeNode['status'], confidence: numbe
   };
 }
 
-/** 174 * 570 + … as the embedded model's CaT solved it: two siblings pruned at step 3, one at step 4. */
+/** 174 * 570 + … as an earlier embedded model's CaT solved it: two siblings pruned at step 3, one at step 4. */
 const TREE: ReasoningTreeResult = {
   solveId: '4',
   uri: 'caspo-reasoning:/solve-4/x.caspo',

@@ -15,7 +15,7 @@ const artifacts = path.join(root, 'test-artifacts', 'ui');
 
 // Five operations, one more than the embedded model was trained on: under the default CaT settings
 // it prunes candidates beside two of its steps.
-const PROBLEM = SAMPLE_PROBLEMS[2];
+const PROBLEM = SAMPLE_PROBLEMS[3];
 
 describe('Pruned branches in the workbench, driven like a person (code-server + chromium)', function () {
   this.timeout(300_000);

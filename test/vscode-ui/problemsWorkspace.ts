@@ -9,6 +9,8 @@ export const SAMPLE_PROBLEMS = [
   '47*38 + 12',
   // Five operations, one more than the embedded model was trained on: see solve.ui.test.ts.
   '174 * 570 + 26 * 6 - 27 * 28',
+  // A product at the edge of the training range: CaT prunes two wrong candidates for step 3 (branches.ui.test.ts).
+  '850*93 - 88 * 834',
 ];
 
 export interface ProblemsWorkspace {

@@ -5,8 +5,8 @@ import type { TreeItemSnapshot } from '../../src/reasoningTreeView';
 import type { ReExpandOutcome } from '../../src/reExpandCommands';
 import { activateExtension, documentOf, resetSettings, setSettings, solved, stepLines, waitForDiagnostics } from './helpers';
 
-/** Under the default CaT settings the embedded model prunes candidates beside two of its steps here. */
-const PRUNING_PROBLEM = '174 * 570 + 26 * 6 - 27 * 28';
+/** Under the default CaT settings the embedded model prunes two candidates beside step 3 here. */
+const PRUNING_PROBLEM = '850*93 - 88 * 834';
 
 describe('CaT: pruned branches, re-expansion and the reasoning tree', function () {
   this.timeout(60_000);

@@ -195,6 +195,9 @@ def parse_args(argv=None):
     ap.add_argument("--resume", action="store_true",
                     help="reuse every iteration whose RUN/iterN/model.pt and iteration.json exist")
     args = ap.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda: PyTorch sees no CUDA GPU here (torch.cuda.is_available() is false); "
+                 "use --device auto or cpu")
     if args.reference == "sft" and not args.init:
         ap.error("--reference sft needs --init: the starting model is the reference")
     try:

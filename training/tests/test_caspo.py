@@ -331,3 +331,21 @@ def test_step_report_decodes_greedily_like_greedy_solve():
     assert report["accuracy"] == round(expected, 4) and 0 < expected < 1
     for metric in ("minProb", "geoMeanProb"):
         assert 0 < report[f"ece_{metric}"] < 1 and 0.5 < report[f"auroc_{metric}"] <= 1
+
+
+def test_device_cuda_without_a_gpu_is_refused_with_a_message(capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    with pytest.raises(SystemExit):
+        align_main(["--size", "tiny", "--device", "cuda", "--run-dir", "/tmp/never-written"])
+    assert "--device cuda: PyTorch sees no CUDA GPU" in capsys.readouterr().err
+
+
+def test_fresh_draws_avoid_every_split_problem():
+    from caspo_train.screen import fresh_splits
+    splits = fresh_splits(seed=3, in_domain=300, hard_scale=0.5)
+    taken = {r["problem"] for name in ("heldout.jsonl", "calibration.jsonl", "hard.jsonl") for r in read_jsonl(DATA / name)}
+    assert len(splits["in_domain"]) == 300 and len(splits["hard"]) == 100
+    assert not taken & {r["problem"] for rows in splits.values() for r in rows}
+    assert all(is_heldout(extract_expression(r["problem"]).replace(" ", "")) for r in splits["in_domain"])
+    assert {r["kind"] for r in splits["hard"]} == {"edge", "ops5", "bigmul"}

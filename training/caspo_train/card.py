@@ -86,6 +86,56 @@ compare against it.
     (Path(folder) / "README.md").write_text(text)
 
 
+# ---- the CASPO model card (caspo_train.align) -------------------------------------------------------
+def _filter_words(summary: dict) -> str:
+    if summary["args"].get("filter_confidence", "raw") == "raw":  # runs before the flag filtered on geoMeanProb
+        return "raw geoMeanProb"
+    return "engine confidence (the sampling model's caspo.json metric through its Platt map: what CaT prunes on)"
+
+
+def write_card(folder: Path, summary: dict) -> None:
+    """The aligned model's card from the run's summary.json: recipe, pair counts and progress checks."""
+    rows = "\n".join(
+        f"| {it['iteration']} | {it['pairs']['confident_wrong']} | {it['pairs']['first_error']} | "
+        f"{it['pairs']['verifier_chosen']} | {it['sampling']['accuracy']:.3f} | {it['sampling']['wrong_steps']} | "
+        f"{it['dpo']['steps']} | {it['dpo'].get('final_pair_accuracy')} | {it['eval'].get('heldout')} | {it['eval'].get('hard')} | "
+        f"{it['eval'].get('hard_ece_minProb', '')} | {it['eval'].get('hard_auroc_minProb', '')} |"
+        for it in summary["iterations"])
+    text = f"""# {folder.name}
+
+The embedded model after CASPO (Confidence-Aware Step-wise Preference Optimization, arXiv 2605.07353):
+`caspo-arith-sft` aligned by {len(summary['iterations'])} iterations of step-wise DPO on confidence-filtered
+preference pairs, so that its token confidence tracks whether a step is logically correct. Same
+architecture, tokenizer and prompt as `models/caspo-arith-sft` (see its card); no reward model.
+
+**This folder is iteration {summary.get('default', {}).get('iteration', len(summary['iterations']))}**: {summary.get('default', {}).get('why', 'the last iteration')}.
+{summary.get('note', '')}
+
+## Recipe
+`{summary['command']}` (from `training/`), {summary['hardware']}.
+Per iteration: {summary['args']['problems']} fresh training problems ({summary['args']['pool']}) x {summary['args']['samples']} samples
+at temperature {summary['args']['temperature']}; pairs at shared all-correct prefixes
+(`confident_wrong`: a sampled wrong step whose {_filter_words(summary)} is >= {summary['args']['tau']} vs the least confident
+correct sibling; `first_error`: the first wrong step vs a correct continuation, sampled or made by the
+verifier); DPO beta {summary['args']['beta']}, chosen-NLL weight {summary['args']['alpha']}, learning rate
+{summary['args']['lr']}, {summary['args']['epochs']} epochs, {summary['args']['batch_pairs']} pairs per batch,
+{'the previous iteration' if summary['args'].get('reference', 'previous') == 'previous' else 'the SFT model (`--reference sft`)'} as the frozen reference.
+
+| iteration | confident_wrong pairs | first_error pairs | of which verifier-made | sample accuracy | wrong steps sampled | DPO steps | final pair acc. | held-out greedy | hard greedy | hard ECE (minProb) | hard AUROC (minProb) |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+{rows}
+
+(held-out / hard: PyTorch greedy exact-answer accuracy{{limit}}; hard ECE / AUROC: raw minProb step confidence
+against the verifier's labels on the hard split (empty for runs before v10); progress checks during training. SFT before
+alignment: {{sft}}. The engine's full comparison -- calibration, AUROC, greedy and CaT -- is in `docs/caspo/calibration.md`.)
+Wall time of the iterations (sampling, pairs, DPO; export and calibration not included): {' + '.join(str(it.get('wall_s')) for it in summary['iterations'])} s.
+"""
+    limit = summary["args"].get("eval_limit")
+    text = text.replace("{limit}", f" on the first {limit} problems of each split" if limit else "")
+    text = text.replace("{sft}", json.dumps(summary.get("sft_eval")))
+    (folder / "README.md").write_text(text)
+
+
 def main() -> None:
     """Rewrite a model folder's card from its training.json (plus caspo.json / engine_eval.json)."""
     folder = Path(sys.argv[1])

@@ -2,9 +2,9 @@
 
     # from training/: the real run (`npm run caspo:align`): about 1.5 min an iteration on an H200 GPU,
     # hours on a 2-core CPU (24,000 sampled solutions and about 160 DPO steps an iteration)
-    python3 -m caspo_train.align --init checkpoints/caspo-arith-sft.pt --iterations 3 --eval-limit 200 \
+    python3 -m caspo_train.align --init checkpoints/caspo-arith-sft.pt --iterations 3 \
         --run-dir runs/caspo-arith --publish models --out ../models/caspo-arith --dataset data/caspo \
-        --sft-model ../models/caspo-arith-sft
+        --dataset-problems 600 --sft-model ../models/caspo-arith-sft
     # toy size (CI smoke test): a random tiny model, a few steps of each stage
     python3 -m caspo_train.align --size tiny --iterations 1 --problems 6 --samples 2 --max-new-tokens 24 \
         --epochs 1 --run-dir /tmp/caspo-toy --out /tmp/caspo-toy/model

@@ -32,7 +32,7 @@ from .sft import SIZES
 
 def fresh_splits(seed: int, in_domain: int, hard_scale: float) -> dict:
     taken = {r["problem"] for name in EVAL_SPLITS if (DATA / name).exists() for r in read_jsonl(DATA / name)}
-    # other seeds than the committed splits' (heldout 20260101-style seeds, calibration 7, hard 20261127)
+    # seeds none of the committed splits used (held-out 20261126, calibration 7, hard 20261127)
     domain = [r for r in heldout_problems(in_domain + 200, seed=1_000_003 + seed) if r["problem"] not in taken]
     hard = [r for r in hard_problems(hard_scale, seed=HARD_SEED + 1_000 + seed) if r["problem"] not in taken]
     return {"in_domain": domain[:in_domain], "hard": hard}

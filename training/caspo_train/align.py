@@ -159,6 +159,8 @@ def parse_args(argv=None):
                     help=f"problem kinds and their shares, KIND=SHARE,... with KIND one of {', '.join(GENERATORS)} (default %(default)s)")
     ap.add_argument("--samples", type=int, default=4, help="sampled solutions per problem")
     ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--greedy-sample", action="store_true",
+                    help="also decode every problem greedily and build pairs from that solution too")
     ap.add_argument("--max-new-tokens", type=int, default=160)
     ap.add_argument("--tau", type=float, default=0.5, help="confidence at or above which a wrong step is 'confident'")
     ap.add_argument("--filter-confidence", choices=("engine", "raw"), default="engine",
@@ -289,11 +291,15 @@ def run_iteration(policy: CausalLM, it: int, it_dir: Path, args, anchor: Optiona
     problems = training_problems(args.problems, seed=args.seed * 1000 + it, pool=parse_pool(args.pool))
     samples = sample_solutions(policy, problems, args.samples, args.temperature, seed=args.seed * 1000 + it,
                                max_new_tokens=args.max_new_tokens)
+    # --greedy-sample: the deployed decode's own mistakes pair too (not in the released dataset, which is T samples)
+    greedy = sample_solutions(policy, problems, 1, 0.0, seed=0, max_new_tokens=args.max_new_tokens) if args.greedy_sample else []
     t_sample = time.time() - t0
-    annotate(samples, engine)
+    annotate(samples + greedy, engine)
     stats = sample_stats(samples, args.tau)
+    if greedy:
+        stats["greedy_accuracy"] = round(sum(g.answer_correct for g in greedy) / len(greedy), 4)
     log({"iteration": it, "stage": "sampled", **stats, "filter": filter_text, "wall_s": round(t_sample, 1)})
-    pairs: List[Pair] = [p for group in group_by_problem(samples) for p in build_pairs(group, args.tau)]
+    pairs: List[Pair] = [p for group in group_by_problem(samples + greedy) for p in build_pairs(group, args.tau)]
     counts = count_pairs(pairs)
     if args.max_pairs and len(pairs) > args.max_pairs:
         pairs = random.Random(it).sample(pairs, args.max_pairs)

@@ -46,7 +46,10 @@ def main(argv=None) -> None:
     ap.add_argument("--hard-scale", type=float, default=2.0, help="hard problems: 200 x this")
     ap.add_argument("--size", choices=sorted(SIZES), default="small")
     ap.add_argument("--out", default=None, help="also write the report as JSON here")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the greedy decoding runs")
     args = ap.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda: PyTorch sees no CUDA GPU here (torch.cuda.is_available() is false); use --device cpu")
     torch.set_num_threads(2)
     splits = fresh_splits(args.seed, args.in_domain, args.hard_scale)
     report = {"seed": args.seed, "problems": {k: len(v) for k, v in splits.items()}, "models": {}}
@@ -54,6 +57,7 @@ def main(argv=None) -> None:
     for path in args.checkpoints:
         model = CausalLM(SIZES[args.size])
         model.load_state_dict(torch.load(path, map_location="cpu"))
+        model.to(args.device)
         start = time.time()
         row = {name: step_report(model, rows) for name, rows in splits.items()}
         row["wall_s"] = round(time.time() - start, 1)

@@ -11,7 +11,8 @@
  * The first model is the baseline; --final (default: the shipped model, else the last model) is the
  * CASPO model the goals check, and the last model's goals are listed too when it is another one.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { describeFlags, parseArgs } from '../language-server/src/cli/args';
 import { EXECUTION_PROVIDER_SETTINGS } from '../language-server/src/model/executionProvider';
@@ -23,9 +24,10 @@ import { machine } from './engine/environment';
 
 const root = resolve(__dirname, '..');
 
-// The SFT baseline and the CASPO model that ships (models/caspo-arith, the embedded default: iteration 3 of
-// run v11h, docs/caspo/runs.md). A run's iterations join with --models (see runs-v2/ for one with all three).
-const DEFAULT_MODELS = ['models/caspo-arith-sft', 'models/caspo-arith'];
+// The SFT baseline and the run that ships, iteration by iteration: training/models/caspo-arith-iter{1,2} and
+// models/caspo-arith, the embedded default (iteration 3 of run v12r, docs/caspo/runs.md; the same files as
+// training/models/caspo-arith-iter3).
+const DEFAULT_MODELS = ['models/caspo-arith-sft', 'training/models/caspo-arith-iter1', 'training/models/caspo-arith-iter2', 'models/caspo-arith'];
 const DEFAULT_FINAL = 'models/caspo-arith';
 
 const SPLITS: readonly SplitSpec[] = [
@@ -50,7 +52,7 @@ const FLAGS = {
   reuse: {
     kind: 'string',
     valueName: 'FILE',
-    help: 'take rows (same split, model folder, strategy, --limit and --metric) from an earlier calibration.json instead of evaluating them again; the markdown marks them',
+    help: 'take rows (same split, model folder and files, strategy, --limit and --metric) from an earlier calibration.json instead of evaluating them again; the markdown marks them',
   },
   'from-json': { kind: 'string', valueName: 'FILE', help: 'no evals: re-render the markdown and the PNG from a calibration.json' },
 } as const;
@@ -68,7 +70,19 @@ function modelSpecs(dirs: readonly string[]): ModelSpec[] {
     return rel.startsWith('..') || isAbsolute(rel) ? abs : rel;
   });
   const names = shown.map((dir) => basename(dir));
-  return shown.map((dir, i) => ({ label: names.filter((n) => n === names[i]).length > 1 ? dir : names[i], dir }));
+  return shown.map((dir, i) => ({ label: names.filter((n) => n === names[i]).length > 1 ? dir : names[i], dir, fingerprint: fingerprint(resolve(root, dir)) }));
+}
+
+/** The graph and weights, the fitted calibration and the configs decoding reads: what an earlier table's rows stand for. */
+function fingerprint(dir: string): string {
+  const hash = createHash('sha256');
+  const onnx = join(dir, 'onnx');
+  const files = existsSync(onnx) ? readdirSync(onnx).sort().map((f) => join(onnx, f)) : [];
+  const read = ['caspo.json', 'config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'].map((f) => join(dir, f));
+  for (const file of [...files, ...read].filter((f) => existsSync(f))) {
+    hash.update(relative(dir, file)).update(readFileSync(file));
+  }
+  return hash.digest('hex').slice(0, 16);
 }
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -123,8 +137,10 @@ async function main(argv: readonly string[]): Promise<void> {
   const earlier: TableData | null = flags.reuse === undefined ? null : readTableData(resolve(flags.reuse));
   const reusable = (split: string, model: ModelSpec, strategy: string): TableRun | undefined => {
     if (!earlier || (earlier.limit ?? null) !== data.limit || (earlier.metric ?? null) !== data.metric) return undefined;
-    const label = earlier.models.find((m) => resolve(root, m.dir) === resolve(root, model.dir))?.label;
-    const run = earlier.runs.find((r) => r.split === split && r.model === label && r.strategy === strategy);
+    // the same folder with the same files: a folder that now holds another model (or a table from before
+    // fingerprints) is evaluated again
+    const label = earlier.models.find((m) => resolve(root, m.dir) === resolve(root, model.dir) && m.fingerprint === model.fingerprint)?.label;
+    const run = label === undefined ? undefined : earlier.runs.find((r) => r.split === split && r.model === label && r.strategy === strategy);
     return run && { ...run, model: model.label, reusedFrom: run.reusedFrom ?? earlier.generatedAt };
   };
   for (const split of splits) {

@@ -21,6 +21,8 @@ export interface ModelSpec {
   label: string;
   /** The model folder, relative to the repository root when inside it. */
   dir: string;
+  /** sha256 of the folder's onnx/ files, caspo.json and configs (what decides its rows): --reuse needs it to match. */
+  fingerprint?: string;
 }
 
 /** The fields of a `caspo eval --json --confidence raw` report that the table reads (the JSON keeps all). */

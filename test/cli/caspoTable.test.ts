@@ -1,7 +1,7 @@
 /** `npm run caspo:table` end to end on the tiny SFT fixture: real `caspo eval` runs, then md, json and png. */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateGoals, type GoalCheck } from '../../bench/caspo-table/goals';
 import { readTableData } from '../../bench/caspo-table/writeReport';
@@ -101,6 +101,17 @@ describe('npm run caspo:table', function () {
       'reused rows bring their records along',
     );
     assert.match(readFileSync(join(reusedOut, 'calibration.md'), 'utf8'), /† Row taken from an earlier run/);
+    // The same folder holding other files (a rewritten config.json here) is evaluated again, not reused.
+    const fit = join(sft, 'config.json');
+    writeFileSync(fit, `${readFileSync(fit, 'utf8').trimEnd()}\n\n`);
+    const refitOut = join(scratch.dir, 'refit');
+    const refit = caspoTable(['--models', `${sft},${third}`, '--limit', '2', '--threads', '1', '--ep', 'cpu', '--out', refitOut, '--reuse', join(reusedOut, 'calibration.json')]);
+    assert.equal(refit.status, 0, refit.stderr);
+    const refitData = JSON.parse(readFileSync(join(refitOut, 'calibration.json'), 'utf8')) as TableData;
+    assert.deepEqual(
+      refitData.runs.map((r) => `${r.model} ${r.reusedFrom !== undefined}`),
+      ['heldout', 'hard'].flatMap(() => ['tiny-sft false', 'tiny-sft false', 'tiny-third true', 'tiny-third true']),
+    );
     // A different --limit makes the earlier rows unusable: everything is evaluated again.
     const fresh = caspoTable(['--models', `${sft}`, '--limit', '1', '--threads', '1', '--ep', 'cpu', '--out', join(scratch.dir, 'fresh'), '--reuse', join(out, 'calibration.json')]);
     assert.equal(fresh.status, 0, fresh.stderr);

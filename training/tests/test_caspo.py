@@ -25,6 +25,8 @@ from caspo_train.sft import SIZES
 
 PROBLEM = "What is 2*3 + 4*5?"  # 2 * 3 = 6, 4 * 5 = 20, 6 + 20 = 26, Answer: 26
 
+SFT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "caspo-arith-sft.pt"
+
 
 def make_sample(lines, confidences, problem=PROBLEM):
     """A finished sample whose step i has geoMeanProb = confidences[i] (every token the same prob)."""
@@ -322,7 +324,7 @@ def test_ece_and_auroc_follow_the_engine_definitions():
 
 def test_step_report_decodes_greedily_like_greedy_solve():
     model = CausalLM(SIZES["small"])
-    model.load_state_dict(torch.load(Path(__file__).resolve().parent.parent / "checkpoints" / "caspo-arith-sft.pt",
+    model.load_state_dict(torch.load(SFT_CHECKPOINT,
                                      map_location="cpu"))
     rows = read_jsonl(DATA / "hard.jsonl")[:24]
     report = step_report(model, rows)
@@ -339,6 +341,10 @@ def test_device_cuda_without_a_gpu_is_refused_with_a_message(capsys):
     with pytest.raises(SystemExit):
         align_main(["--size", "tiny", "--device", "cuda", "--run-dir", "/tmp/never-written"])
     assert "--device cuda: PyTorch sees no CUDA GPU" in capsys.readouterr().err
+    from caspo_train.screen import main as screen_main
+    with pytest.raises(SystemExit):
+        screen_main(["--device", "cuda", str(SFT_CHECKPOINT)])
+    assert "--device cuda: PyTorch sees no CUDA GPU" in capsys.readouterr().err
 
 
 def test_fresh_draws_avoid_every_split_problem():
@@ -349,3 +355,21 @@ def test_fresh_draws_avoid_every_split_problem():
     assert not taken & {r["problem"] for rows in splits.values() for r in rows}
     assert all(is_heldout(extract_expression(r["problem"]).replace(" ", "")) for r in splits["in_domain"])
     assert {r["kind"] for r in splits["hard"]} == {"edge", "ops5", "bigmul"}
+
+
+def test_greedy_sample_pairs_the_greedy_decode_too_and_keeps_it_out_of_the_dataset(tmp_path: Path):
+    # the SFT model on products of two 3-digit numbers, where its greedy decode goes wrong too
+    runs = {}
+    for flag in ([], ["--greedy-sample"]):
+        run = tmp_path / ("greedy" if flag else "plain")
+        align_main(["--init", str(SFT_CHECKPOINT), "--iterations", "1", "--problems", "6", "--samples", "1",
+                    "--pool", "bigmul=1", "--replay-batch", "8", "--eval-limit", "1", "--calibrate", "no",
+                    "--run-dir", str(run), "--dataset", str(run / "ds"), *flag])
+        runs[run.name] = json.loads((run / "summary.json").read_text())["iterations"][0]
+        rows = (run / "ds" / "steps.jsonl").read_text().splitlines()
+        assert len(rows) == 6  # the T = 1 samples only, with or without the greedy decode
+    plain, greedy = runs["plain"], runs["greedy"]
+    same = lambda stats: {k: v for k, v in stats.items() if k not in ("greedy_accuracy", "wall_s")}
+    assert same(plain["sampling"]) == same(greedy["sampling"])  # the same T = 1 draws
+    assert "greedy_accuracy" not in plain["sampling"] and 0.0 <= greedy["sampling"]["greedy_accuracy"] <= 1.0
+    assert greedy["pairs"]["total"] > plain["pairs"]["total"]  # the greedy solutions' wrong steps pair up too

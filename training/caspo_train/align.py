@@ -31,7 +31,9 @@ is excluded. The kinds (``--pool``): in-domain 2-4 operations, five operations, 
 of the training range (80-99 x 800-999) and products of two three-digit numbers -- the kinds where
 the SFT model is confidently wrong. The default mix leaves the last out (docs/caspo/runs.md, v2/v3)
 and, since v11, samples 6,000 problems an iteration with one pass of DPO over their pairs: ten times
-the pairs of the earlier runs, which is what moved the hard split (runs.md, v10/v11).
+the pairs of the earlier runs, which is what moved the hard split (runs.md, v10/v11), and since v12
+replays ordinary training solutions at three times the weight (``--gamma 3``), which kept the in-domain
+accuracy on fresh draws (runs.md, v12).
 """
 from __future__ import annotations
 
@@ -79,7 +81,7 @@ GENERATORS = {
     "edge": lambda rng: edge_expression(rng, heldout=False),
     "bigmul": bigmul_expression,
 }
-# (kind, generator, share of the pool): the default mix (v11h, see docs/caspo/runs.md): half in-domain,
+# (kind, generator, share of the pool): the default mix (v11h/v12r, see docs/caspo/runs.md): half in-domain,
 # so that each iteration samples, and pairs up, the in-domain mistakes the previous one made.
 POOL = (
     ("in_domain", GENERATORS["in_domain"], 0.5),
@@ -169,7 +171,7 @@ def parse_args(argv=None):
                          "iteration's); raw = geoMeanProb. engine falls back to raw, and says so, without a caspo.json")
     ap.add_argument("--beta", type=float, default=0.1)
     ap.add_argument("--alpha", type=float, default=0.2, help="weight of the chosen steps' NLL")
-    ap.add_argument("--gamma", type=float, default=1.0, help="weight of the replayed training solutions' NLL")
+    ap.add_argument("--gamma", type=float, default=3.0, help="weight of the replayed training solutions' NLL")
     ap.add_argument("--replay-batch", type=int, default=128, help="training solutions replayed per DPO step")
     ap.add_argument("--lr", type=float, default=1e-5)
     ap.add_argument("--reference", choices=("previous", "sft"), default="previous",

@@ -6,6 +6,12 @@ import sys
 from pathlib import Path
 
 
+def _replay_words(args: dict) -> str:
+    """The replayed training solutions per DPO step and their NLL weight (runs before v1 had none)."""
+    batch, gamma = args.get("replay_batch", 0), args.get("gamma", 0)
+    return f"{batch} ordinary training solutions replayed per step at NLL weight {gamma}, " if batch and gamma else ""
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
@@ -119,7 +125,7 @@ at temperature {summary['args']['temperature']}; pairs at shared all-correct pre
 correct sibling; `first_error`: the first wrong step vs a correct continuation, sampled or made by the
 verifier); DPO beta {summary['args']['beta']}, chosen-NLL weight {summary['args']['alpha']}, learning rate
 {summary['args']['lr']}, {summary['args']['epochs']} epochs, {summary['args']['batch_pairs']} pairs per batch,
-{'the previous iteration' if summary['args'].get('reference', 'previous') == 'previous' else 'the SFT model (`--reference sft`)'} as the frozen reference.
+{_replay_words(summary['args'])}{'the previous iteration' if summary['args'].get('reference', 'previous') == 'previous' else 'the SFT model (`--reference sft`)'} as the frozen reference.
 
 | iteration | confident_wrong pairs | first_error pairs | of which verifier-made | sample accuracy | wrong steps sampled | DPO steps | final pair acc. | held-out greedy | hard greedy | hard ECE (minProb) | hard AUROC (minProb) |
 |---|---|---|---|---|---|---|---|---|---|---|---|

@@ -12,7 +12,8 @@
 # SFT model's (pairs from the greedy decode, a heavier replay, a heavier chosen NLL) beside v11h itself
 # (seed 0: does the GPU redo the default? seed 1: a replicate). Sweep 12 ranks on fresh draws
 # (caspo_train.screen --seed 2, on the GPU) instead of the held-out and hard splits, which stay for the
-# engine table; SHIPPED=path/to/model.pt is screened beside them.
+# engine table; SHIPPED=path/to/model.pt is screened beside them. 13: is v12r's in-domain gain the
+# replay's or its draw's (seed 1), and does more replay keep more (gamma 10)?
 set -uo pipefail
 budget=${1:-420}
 sweep=${2:-10}
@@ -33,9 +34,12 @@ if [ "$sweep" = 10 ]; then
   settings=([a]="--batch-pairs 64 --replay-batch 128" [b]="$b"
             [c]="--batch-pairs 64 --replay-batch 128 --pool in_domain=.3,ops5=.3,edge=.25,bigmul=.15" [d]="$d")
 elif [ "$sweep" = 12 ]; then
-  h="--batch-pairs 16 --replay-batch 128 $more_in_domain"
+  h="--batch-pairs 16 --replay-batch 128 $more_in_domain --gamma 1"
   settings=([h]="$h" [p]="$h --greedy-sample" [q]="$h --greedy-sample --gamma 3" [r]="$h --gamma 3"
             [s]="$h --seed 1" [t]="$h --greedy-sample --alpha 0.5")
+elif [ "$sweep" = 13 ]; then
+  # v12r (align's defaults since v12) with another seed, and a heavier replay still
+  settings=([u]="--iterations 3 --seed 1" [v]="--iterations 3 --gamma 10")
 else
   settings=([e]="$b $more_in_domain" [f]="$b --beta 0.3" [g]="$d $more_in_domain"
             [h]="--batch-pairs 16 --replay-batch 128 $more_in_domain" [i]="$b --lr 5e-6" [j]="$d --beta 0.3")

@@ -26,6 +26,8 @@ nvidia-smi -L || true
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 common=(--init checkpoints/caspo-arith-sft.pt --iterations 4 --problems 6000 --epochs 1 --calibrate no
         --filter-confidence raw --device cuda)
+# sweeps 10-12 ran when align's replay weight defaulted to 1 (3 since v12); a setting's own --gamma wins
+[ "$sweep" -le 12 ] && common+=(--gamma 1)
 b="--batch-pairs 16 --replay-batch 32"
 d="--batch-pairs 32 --replay-batch 64 --epochs 2"
 more_in_domain="--pool in_domain=.5,ops5=.25,edge=.25"
@@ -34,7 +36,7 @@ if [ "$sweep" = 10 ]; then
   settings=([a]="--batch-pairs 64 --replay-batch 128" [b]="$b"
             [c]="--batch-pairs 64 --replay-batch 128 --pool in_domain=.3,ops5=.3,edge=.25,bigmul=.15" [d]="$d")
 elif [ "$sweep" = 12 ]; then
-  h="--batch-pairs 16 --replay-batch 128 $more_in_domain --gamma 1"
+  h="--batch-pairs 16 --replay-batch 128 $more_in_domain"
   settings=([h]="$h" [p]="$h --greedy-sample" [q]="$h --greedy-sample --gamma 3" [r]="$h --gamma 3"
             [s]="$h --seed 1" [t]="$h --greedy-sample --alpha 0.5")
 elif [ "$sweep" = 13 ]; then

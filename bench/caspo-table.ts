@@ -13,9 +13,10 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { describeFlags, parseArgs } from '../language-server/src/cli/args';
 import { EXECUTION_PROVIDER_SETTINGS } from '../language-server/src/model/executionProvider';
+import { modelFilesIn } from '../language-server/src/model/modelFiles';
 import { STEP_METRICS } from '../language-server/src/decoding/stepConfidence';
 import { runEvalProcess } from './caspo-table/evalProcess';
 import { TABLE_STRATEGIES, type ModelSpec, type SplitSpec, type TableData, type TableRun, type TableStrategy } from './caspo-table/types';
@@ -76,10 +77,11 @@ function modelSpecs(dirs: readonly string[]): ModelSpec[] {
 /** The graph and weights, the fitted calibration and the configs decoding reads: what an earlier table's rows stand for. */
 function fingerprint(dir: string): string {
   const hash = createHash('sha256');
-  const onnx = join(dir, 'onnx');
-  const files = existsSync(onnx) ? readdirSync(onnx).sort().map((f) => join(onnx, f)) : [];
-  const read = ['caspo.json', 'config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'].map((f) => join(dir, f));
-  for (const file of [...files, ...read].filter((f) => existsSync(f))) {
+  const model = modelFilesIn(dir);
+  const onnx = dirname(model.onnx); // every file there: a graph's external weights too
+  const graph = existsSync(onnx) ? readdirSync(onnx).sort().map((f) => join(onnx, f)) : [];
+  const read = [model.caspoSettings, model.config, model.generationConfig, model.tokenizer, model.tokenizerConfig];
+  for (const file of [...graph, ...read].filter((f) => existsSync(f))) {
     hash.update(relative(dir, file)).update(readFileSync(file));
   }
   return hash.digest('hex').slice(0, 16);

@@ -273,6 +273,8 @@ function markdown(report: Report): string {
     '',
     'Rows:',
     ...ROWS.map((r) => `- ${r.label}: ${r.describe}`),
+    '',
+    "How much any choice among sampled solutions could gain over greedy on these problems, and whether the model's step confidence favours the right solution where one was sampled (the bound on CaT's gain over greedy): `npm run bench:headroom`, docs/bench/headroom.md.",
   ];
   for (const set of report.sets) {
     out.push(

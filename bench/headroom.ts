@@ -20,7 +20,7 @@
  *   greedy's.
  * Writes docs/bench/headroom.md and .json.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { generate } from '../language-server/src/decoding/generate';
@@ -33,7 +33,7 @@ import { certainty, pairedDifference } from '../language-server/src/eval/bootstr
 import { CausalLM } from '../language-server/src/model/causalLM';
 import { machine } from './engine/environment';
 import { forkFromGreedy, selectionRules, type Fork, type Solution } from './headroom/analysis';
-import { parseArgs, signedPoints } from './util';
+import { parseArgs, pct, readProblems, signedPoints, type BenchProblem } from './util';
 
 const root = resolve(__dirname, '..');
 const MAX_NEW_TOKENS = 256;
@@ -42,11 +42,6 @@ const SETS = [
   { title: 'Hard problems (hard corner of the domain, and outside it)', file: 'training/data/hard.jsonl', arg: 'hard', limit: 200 },
 ];
 
-interface Problem {
-  problem: string;
-  answer: string;
-  kind?: string;
-}
 
 interface RuleResult {
   id: string;
@@ -95,7 +90,7 @@ function toSolution(row: GeneratedRow, expected: string): Solution {
   };
 }
 
-async function runSet(model: CausalLM, modelDir: string, set: (typeof SETS)[number], problems: Problem[], samples: number, temperature: number): Promise<SetResult> {
+async function runSet(model: CausalLM, modelDir: string, set: (typeof SETS)[number], problems: BenchProblem[], samples: number, temperature: number): Promise<SetResult> {
   const calibration = loadConfidenceCalibration(modelDir, model.config.vocabSize, 5);
   const metric = calibration.defaultMetric;
   const rules = selectionRules(metric);
@@ -134,15 +129,7 @@ async function runSet(model: CausalLM, modelDir: string, set: (typeof SETS)[numb
   return out;
 }
 
-function readProblems(path: string, limit: number): Problem[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim().length > 0)
-    .slice(0, limit)
-    .map((line) => JSON.parse(line) as Problem);
-}
 
-const pct = (part: number, whole: number) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)} %` : 'n/a');
 const f3 = (x: number) => x.toFixed(3);
 
 function intervalAgainstGreedy(rule: RuleResult, set: SetResult): string {

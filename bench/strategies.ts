@@ -27,7 +27,7 @@
  * passes, candidate steps expanded, wall time, and the share of time in the confidence pass
  * (per-token scan + choice + scoring candidate steps).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { loadConfidenceCalibration } from '../language-server/src/decoding/stepConfidence';
@@ -38,7 +38,7 @@ import { perProblemSeed } from '../language-server/src/cli/sweep';
 import { BOOTSTRAP_RESAMPLES, certainty, pairedDifference } from '../language-server/src/eval/bootstrap';
 import { CausalLM } from '../language-server/src/model/causalLM';
 import { machine } from './engine/environment';
-import { parseArgs, signedPoints } from './util';
+import { parseArgs, pct, readProblems, signedPoints, type BenchProblem } from './util';
 
 const root = resolve(__dirname, '..');
 const DEFAULT_MODEL_DIR = join(root, 'models', 'caspo-arith-sft');
@@ -57,11 +57,6 @@ let MODEL_DIR = DEFAULT_MODEL_DIR;
 const K = 10;
 const MAX_NEW_TOKENS = 256;
 
-interface Problem {
-  problem: string;
-  answer: string;
-  kind?: string;
-}
 
 interface Row {
   label: string;
@@ -120,7 +115,7 @@ interface Totals {
   perProblem: number[];
 }
 
-async function benchSet(model: CausalLM, name: string, problems: Problem[]): Promise<Totals[]> {
+async function benchSet(model: CausalLM, name: string, problems: BenchProblem[]): Promise<Totals[]> {
   const calibration = loadConfidenceCalibration(MODEL_DIR, model.config.vocabSize, 5);
   const totals: Totals[] = ROWS.map((row) => ({
     label: row.label,
@@ -175,16 +170,7 @@ async function benchSet(model: CausalLM, name: string, problems: Problem[]): Pro
   return totals;
 }
 
-function readProblems(path: string, limit: number): Problem[] {
-  if (!existsSync(path)) throw new Error(`${path} is missing (the hard set: cd training && python3 -m caspo_train.hard)`);
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim().length > 0)
-    .slice(0, limit)
-    .map((line) => JSON.parse(line) as Problem);
-}
 
-const pct = (part: number, whole: number) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)} %` : 'n/a');
 
 function table(totals: Totals[], kinds: string[]): string {
   const sc = totals.find((t) => t.strategy === 'sc') as Totals;

@@ -1,4 +1,5 @@
 /** Small helpers shared by the benchmarks. */
+import { existsSync, readFileSync } from 'node:fs';
 
 export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
@@ -26,3 +27,23 @@ export function parseArgs(argv: readonly string[]): Record<string, string | true
   }
   return out;
 }
+
+/** One problem of a JSONL problem file (training/data/*.jsonl). */
+export interface BenchProblem {
+  problem: string;
+  answer: string;
+  kind?: string;
+}
+
+/** The first `limit` problems of a JSONL file (blank lines skipped). */
+export function readProblems(path: string, limit: number): BenchProblem[] {
+  if (!existsSync(path)) throw new Error(`${path} is missing (the hard set: cd training && python3 -m caspo_train.hard)`);
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim().length > 0)
+    .slice(0, limit)
+    .map((line) => JSON.parse(line) as BenchProblem);
+}
+
+/** `part` of `whole` as "12.3 %" ("n/a" for an empty whole). */
+export const pct = (part: number, whole: number) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)} %` : 'n/a');

@@ -31,6 +31,8 @@ interface ProviderConfig {
   label: string;
   provider: ExecutionProviderName;
   threads: number;
+  /** webgpu:host: the KV cache comes back to the CPU after every step (the engine's behaviour before it stayed on the GPU). */
+  kvOnHost?: boolean;
 }
 
 interface ConfigResult {
@@ -77,8 +79,9 @@ function parseConfigs(text: string): ProviderConfig[] {
   const configs = text.split(',').map((part): ProviderConfig => {
     const [name, threadText] = part.trim().split(':');
     if (name !== 'cpu' && name !== 'webgpu' && name !== 'cuda') {
-      throw new Error(`--providers: "${part}" is not cpu[:threads], webgpu or cuda`);
+      throw new Error(`--providers: "${part}" is not cpu[:threads], webgpu[:host] or cuda`);
     }
+    if (name === 'webgpu' && threadText === 'host') return { label: 'webgpu:host', provider: name, threads: 1, kvOnHost: true };
     const threads = threadText === undefined ? 1 : Number(threadText);
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`--providers: "${part}" needs a whole number of threads ≥ 1`);
     return { label: name === 'cpu' ? `cpu:${threads}` : name, provider: name, threads };
@@ -121,7 +124,7 @@ async function benchModel(spec: ModelSpec, configs: ProviderConfig[], tokens: nu
   for (const config of configs) {
     const t0 = performance.now();
     try {
-      const model = await CausalLM.load(spec.dir, { executionProvider: config.provider, intraOpNumThreads: config.threads });
+      const model = await CausalLM.load(spec.dir, { executionProvider: config.provider, intraOpNumThreads: config.threads, keepOutputsOnDevice: !config.kvOnHost });
       const timer = new RunTimer(model.session as unknown as { run: (...args: never[]) => Promise<unknown> });
       loaded.push({ config, model, timer, loadMs: performance.now() - t0, why: null });
     } catch (error) {

@@ -145,7 +145,7 @@ for (const { name, dir } of testModels()) describe(`engine on a real ONNX model:
       Array.from({ length: 12 }, (_, i) => parity.generated_ids[(i * (branch + 1) + branch) % parity.generated_ids.length]),
     );
     // Batched: one forward per position for all four rows.
-    let batched = prefill.cache.forkRows([0, 0, 0, 0]);
+    let batched = await prefill.cache.forkRows([0, 0, 0, 0]);
     const batchedLogits: Float32Array[][] = [[], [], [], []];
     for (let i = 0; i < 12; i++) {
       const result = await model.forward(continuations.map((c) => [c[i]]), batched);
@@ -155,13 +155,13 @@ for (const { name, dir } of testModels()) describe(`engine on a real ONNX model:
     }
     // Sequential: each branch alone from its own fork of the prefill.
     for (let b = 0; b < 4; b++) {
-      const single = await feedOneByOne(continuations[b], prefill.cache.forkRows([0]));
+      const single = await feedOneByOne(continuations[b], await prefill.cache.forkRows([0]));
       single.logits.forEach((row, i) => {
         const diff = maxAbsDiffArrays(batchedLogits[b][i], row);
         assert.ok(diff <= TOLERANCE, `branch ${b}, token ${i}: ${diff}`);
       });
       // The batched cache's row b equals the sequential cache.
-      const row = batched.forkRows([b]);
+      const row = await batched.forkRows([b]);
       for (let layer = 0; layer < row.numLayers; layer++) {
         const diff = maxAbsDiffArrays(row.layers[layer].key.data as Float32Array, single.cache.layers[layer].key.data as Float32Array);
         assert.ok(diff <= TOLERANCE, `branch ${b} layer ${layer} keys: ${diff}`);
@@ -176,7 +176,7 @@ for (const { name, dir } of testModels()) describe(`engine on a real ONNX model:
   it('trimming the KV cache and re-feeding the same tokens gives the original logits and cache', async () => {
     const prefill = await model.forward([parity.prompt_ids], model.emptyCache(1));
     const tail = parity.generated_ids.slice(0, 8);
-    const original = await feedOneByOne(tail, prefill.cache.forkRows([0]));
+    const original = await feedOneByOne(tail, await prefill.cache.forkRows([0]));
     const promptLength = parity.prompt_ids.length;
     const trimmed = original.cache.trim(promptLength);
     assert.equal(trimmed.pastLength, promptLength);

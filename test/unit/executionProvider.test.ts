@@ -5,20 +5,23 @@ import { join } from 'node:path';
 import { briefReason } from '../../language-server/src/cli/terminal';
 import {
   AUTO_WEBGPU_MIN_GRAPH_BYTES,
+  AUTO_WEBGPU_OVER_THREADS_MIN_GRAPH_BYTES,
   autoSkipReason,
   defaultIntraOpThreads,
 } from '../../language-server/src/model/executionProvider';
 import { graphSizeBytes } from '../../language-server/src/model/session';
 
 describe('execution provider defaults', () => {
-  it('auto tries WebGPU only where it was measured faster: a graph of 200 MB or more and one CPU thread', () => {
+  it('auto tries WebGPU only where it was measured faster: a graph of 1 GB or more, or of 200 MB or more and one CPU thread', () => {
     assert.equal(AUTO_WEBGPU_MIN_GRAPH_BYTES, 200e6);
     assert.match(autoSkipReason('webgpu', 17_014_965, 1) ?? '', /^skipped for a 17 MB model: below 200 MB the CPU decodes faster/);
     assert.match(autoSkipReason('webgpu', 420_000, 8) ?? '', /^skipped for a 0\.4 MB model/);
     assert.equal(autoSkipReason('webgpu', 200e6, 1), null);
     assert.equal(autoSkipReason('webgpu', 1_260_642_314, 1), null);
-    assert.match(autoSkipReason('webgpu', 1_260_642_314, 2) ?? '', /^2 CPU threads decode faster at every model size measured \(set the provider to "webgpu"/);
-    assert.equal(briefReason(autoSkipReason('webgpu', 1_260_642_314, 8)!), '8 CPU threads decode faster at every model size measured');
+    assert.match(autoSkipReason('webgpu', 346_971_363, 2) ?? '', /^2 CPU threads decode faster below 1 GB \(set the provider to "webgpu"/);
+    assert.equal(briefReason(autoSkipReason('webgpu', 346_971_363, 8)!), '8 CPU threads decode faster below 1 GB');
+    assert.equal(AUTO_WEBGPU_OVER_THREADS_MIN_GRAPH_BYTES, 1e9);
+    assert.equal(autoSkipReason('webgpu', 1_260_642_314, 8), null, 'from 1 GB WebGPU (KV cache on the GPU) beat 8 threads');
     assert.equal(briefReason(autoSkipReason('webgpu', 17_014_965, 1)!), 'skipped for a 17 MB model');
     assert.equal(autoSkipReason('cuda', 1_000, 8), null);
     assert.equal(autoSkipReason('cpu', 1_000, 8), null);

@@ -35,9 +35,9 @@ describe('KvCache', () => {
     assert.deepEqual(cache.layers[0].key.dims, [4, 2, 0, 8]);
   });
 
-  it('forkRows picks rows, also repeated, and leaves the source intact', () => {
+  it('forkRows picks rows, also repeated, and leaves the source intact', async () => {
     const source = cacheOf([2, 2, 3, 2]);
-    const forked = source.forkRows([1, 0, 1, 1]);
+    const forked = await source.forkRows([1, 0, 1, 1]);
     assert.equal(forked.batchSize, 4);
     for (const [j, from] of [[0, 1], [1, 0], [2, 1], [3, 1]]) {
       for (let h = 0; h < 2; h++) for (let t = 0; t < 3; t++) for (let d = 0; d < 2; d++) {
@@ -48,7 +48,7 @@ describe('KvCache', () => {
     // Copies, not views: changing the fork does not touch the source.
     (forked.layers[0].key.data as Float32Array)[0] = -1;
     assert.equal(at(source.layers[0].key, 1, 0, 0, 0), 1000);
-    const branches = cacheOf([1, 2, 3, 2]).forkRows([0, 0, 0, 0]);
+    const branches = await cacheOf([1, 2, 3, 2]).forkRows([0, 0, 0, 0]);
     assert.equal(branches.batchSize, 4);
     assert.equal(at(branches.layers[0].key, 3, 1, 2, 1), 121);
   });
@@ -64,10 +64,10 @@ describe('KvCache', () => {
     assert.equal(cacheOf([1, 1, 4, 1]).trim(4).pastLength, 4);
   });
 
-  it('concat stacks the rows of caches of one length, in order, as copies', () => {
+  it('concat stacks the rows of caches of one length, in order, as copies', async () => {
     const a = cacheOf([2, 2, 3, 2]);
     const b = cacheOf([1, 2, 3, 2]);
-    const joined = KvCache.concat([a, b]);
+    const joined = await KvCache.concat([a, b]);
     assert.deepEqual([joined.batchSize, joined.pastLength, joined.numLayers], [3, 3, 2]);
     for (const [j, source, row] of [[0, a, 0], [1, a, 1], [2, b, 0]] as const) {
       for (let h = 0; h < 2; h++) for (let t = 0; t < 3; t++) for (let d = 0; d < 2; d++) {
@@ -77,11 +77,11 @@ describe('KvCache', () => {
     }
     (joined.layers[0].key.data as Float32Array)[0] = -1;
     assert.equal(at(a.layers[0].key, 0, 0, 0, 0), 0);
-    assert.throws(() => KvCache.concat([a, cacheOf([1, 2, 4, 2])]), /KvCache.concat: shapes differ \(past 4 vs 3/);
-    assert.throws(() => KvCache.concat([]), /at least one cache/);
+    await assert.rejects(KvCache.concat([a, cacheOf([1, 2, 4, 2])]), /KvCache.concat: shapes differ \(past 4 vs 3/);
+    await assert.rejects(KvCache.concat([]), /at least one cache/);
   });
 
-  it('dispose releases every tensor once and any later use throws', () => {
+  it('dispose releases every tensor once and any later use throws', async () => {
     let disposed = 0;
     const counted = (t: Tensor) => Object.assign(t, { dispose: () => void disposed++ });
     const cache = new KvCache([{ key: counted(coordTensor(0, [1, 1, 2, 1])), value: counted(coordTensor(1, [1, 1, 2, 1])) }]);
@@ -90,14 +90,14 @@ describe('KvCache', () => {
     assert.equal(disposed, 2);
     assert.equal(cache.disposed, true);
     assert.throws(() => cache.layers, /after dispose/);
-    assert.throws(() => cache.forkRows([0]), /after dispose/);
+    await assert.rejects(cache.forkRows([0]), /after dispose/);
     assert.throws(() => cache.trim(1), /after dispose/);
   });
 
-  it('rejects bad rows, lengths and inconsistent layers', () => {
+  it('rejects bad rows, lengths and inconsistent layers', async () => {
     const cache = cacheOf([2, 1, 3, 1]);
-    assert.throws(() => cache.forkRows([2]), /row 2 is out of range for a batch of 2/);
-    assert.throws(() => cache.forkRows([]), /at least one row/);
+    await assert.rejects(cache.forkRows([2]), /row 2 is out of range for a batch of 2/);
+    await assert.rejects(cache.forkRows([]), /at least one row/);
     assert.throws(() => cache.trim(4), /outside \[0, 3\]/);
     assert.throws(
       () => new KvCache([{ key: coordTensor(0, [1, 1, 3, 1]), value: coordTensor(0, [1, 1, 2, 1]) }]),
@@ -105,4 +105,5 @@ describe('KvCache', () => {
     );
     assert.throws(() => new KvCache([{ key: new Tensor('int32', new Int32Array(1), [1, 1, 1, 1]), value: coordTensor(0, [1, 1, 1, 1]) }]), /float32/);
   });
+
 });

@@ -116,7 +116,7 @@ export async function generate(model: DecoderModel, options: GenerateOptions): P
       const prefill = await timedForward([options.promptIds.slice(fedFrom)], prefix ?? (cache as KvCache));
       cache?.dispose();
       cache = prefill.cache;
-      if (numRows > 1) cache = replaceCache(cache, cache.forkRows(new Array<number>(numRows).fill(0)));
+      if (numRows > 1) cache = replaceCache(cache, await cache.forkRows(new Array<number>(numRows).fill(0)));
       let active = rows.map((_, row) => row);
       let logits = active.map(() => prefill.lastLogits[0]);
 
@@ -130,7 +130,7 @@ export async function generate(model: DecoderModel, options: GenerateOptions): P
         const running = active.map((row, j) => ({ row, j })).filter(({ row }) => !rows[row].finished);
         if (running.length === 0) break;
         if (options.signal?.aborted) break;
-        if (running.length < active.length) cache = replaceCache(cache, cache.forkRows(running.map(({ j }) => j)));
+        if (running.length < active.length) cache = replaceCache(cache, await cache.forkRows(running.map(({ j }) => j)));
         active = running.map(({ row }) => row);
         const result = await timedForward(active.map((row) => [rows[row].lastTokenId]), cache);
         cache = replaceCache(cache, result.cache);

@@ -71,7 +71,7 @@ export async function expandCandidates(
   signal?: AbortSignal,
 ): Promise<ExpandedCandidate[]> {
   const done: ExpandedCandidate[] = [];
-  let batches = initialBatches(model, points);
+  let batches = await initialBatches(model, points);
   try {
     while (batches.length > 0) {
       if (signal?.aborted) {
@@ -85,7 +85,7 @@ export async function expandCandidates(
         }
         break;
       }
-      const [batch, rest] = takeShortest(batches);
+      const [batch, rest] = await takeShortest(batches);
       batches = rest;
       const next = await runBatch(model, points, batch, counters, done);
       if (next !== null) batches.push(next);
@@ -96,7 +96,7 @@ export async function expandCandidates(
   return done.sort((a, b) => a.point - b.point || a.candidate - b.candidate);
 }
 
-function initialBatches(model: DecoderModel, points: readonly BranchPoint[]): Batch[] {
+async function initialBatches(model: DecoderModel, points: readonly BranchPoint[]): Promise<Batch[]> {
   const groups = new Map<string, number[]>();
   points.forEach((point, index) => {
     if (point.samplers.length === 0) return;
@@ -107,18 +107,21 @@ function initialBatches(model: DecoderModel, points: readonly BranchPoint[]): Ba
     if (group) group.push(index);
     else groups.set(key, [index]);
   });
-  return [...groups.values()].map((members) => {
+  const batches: Batch[] = [];
+  for (const members of groups.values()) {
     const rows: Row[] = members.map((point) => ({ kind: 'feed', point }));
     const inputLength = points[members[0]].pending.length;
     if (members.length === 1 && points[members[0]].cache !== null) {
-      return { cache: points[members[0]].cache as KvCache, owned: false, rows, inputLength };
+      batches.push({ cache: points[members[0]].cache as KvCache, owned: false, rows, inputLength });
+      continue;
     }
     const empties: KvCache[] = [];
     const caches = members.map((i) => points[i].cache ?? pushed(empties, model.emptyCache(1)));
-    const cache = caches.length === 1 ? caches[0] : KvCache.concat(caches);
+    const cache = caches.length === 1 ? caches[0] : await KvCache.concat(caches);
     if (caches.length > 1) for (const empty of empties) empty.dispose();
-    return { cache, owned: true, rows, inputLength };
-  });
+    batches.push({ cache, owned: true, rows, inputLength });
+  }
+  return batches;
 }
 
 function pushed(list: KvCache[], cache: KvCache): KvCache {
@@ -127,13 +130,13 @@ function pushed(list: KvCache[], cache: KvCache): KvCache {
 }
 
 /** The batch of least past length, merged with every batch at that length feeding as many ids. */
-function takeShortest(batches: Batch[]): [Batch, Batch[]] {
+async function takeShortest(batches: Batch[]): Promise<[Batch, Batch[]]> {
   let first = batches[0];
   for (const b of batches) if (b.cache.pastLength < first.cache.pastLength) first = b;
   const same = batches.filter((b) => b.cache.pastLength === first.cache.pastLength && b.inputLength === first.inputLength);
   const rest = batches.filter((b) => !same.includes(b));
   if (same.length === 1) return [first, rest];
-  const merged: Batch = { cache: KvCache.concat(same.map((b) => b.cache)), owned: true, rows: same.flatMap((b) => b.rows), inputLength: first.inputLength };
+  const merged: Batch = { cache: await KvCache.concat(same.map((b) => b.cache)), owned: true, rows: same.flatMap((b) => b.rows), inputLength: first.inputLength };
   for (const b of same) if (b.owned) b.cache.dispose();
   return [merged, rest];
 }
@@ -155,11 +158,12 @@ async function runBatch(
 
   const continuing: Row[] = [];
   const sourceRows: number[] = [];
+  const closing: { candidate: ExpandedCandidate; row: number }[] = [];
   const advance = (candidate: ExpandedCandidate, j: number) => {
     const step = candidate.decoder.accept(result.lastLogits[j]);
     if (step.stopReason !== null) done.push(candidate);
     else if (step.closedSteps.length > 0) {
-      candidate.cache = result.cache.forkRows([j]);
+      closing.push({ candidate, row: j });
       done.push(candidate);
     } else {
       continuing.push({ kind: 'decode', candidate });
@@ -174,12 +178,13 @@ async function runBatch(
     });
   });
 
+  for (const { candidate, row } of closing) candidate.cache = await result.cache.forkRows([row]);
   if (continuing.length === 0) {
     result.cache.dispose();
     return null;
   }
   const identity = sourceRows.length === batch.rows.length && sourceRows.every((row, j) => row === j);
-  const cache = identity ? result.cache : result.cache.forkRows(sourceRows);
+  const cache = identity ? result.cache : await result.cache.forkRows(sourceRows);
   if (cache !== result.cache) result.cache.dispose();
   return { cache, owned: true, rows: continuing, inputLength: 1 };
 }

@@ -2,7 +2,8 @@ import { type InferenceSession, Tensor } from 'onnxruntime-node';
 import { loadModelConfig, type ModelConfig } from './config';
 import type { ExecutionProviderReport } from './executionProvider';
 import { checkGraphAgainstConfig, type GraphLayout } from './graphContract';
-import { KvCache, type KvLayer } from './kvCache';
+import { SessionKvOps } from './deviceKvOps';
+import { KvCache, type KvDeviceOps, type KvLayer } from './kvCache';
 import { ModelError } from './modelError';
 import { modelFilesIn, readOptionalModelJson, requireModelFile, requireModelFolder } from './modelFiles';
 import { createModelSession, type ModelSessionOptions } from './session';
@@ -39,6 +40,8 @@ export class CausalLM {
     readonly graph: GraphLayout,
     /** EOS ids from config.json and generation_config.json together. */
     readonly eosTokenIds: number[],
+    /** Row operations on the device, when the session leaves the KV cache there (WebGPU). */
+    private readonly kvOps: SessionKvOps | null,
   ) {}
 
   /** Loads a model folder (config.json, tokenizer files, onnx/model.onnx); ModelError says what is wrong. */
@@ -49,10 +52,15 @@ export class CausalLM {
     const tokenizer = TextTokenizer.load(dir);
     const eosTokenIds = mergeEosIds(config, readOptionalModelJson(files.generationConfig, 'generation settings'));
     requireModelFile(files.onnx, 'the ONNX graph');
-    const { session, report } = await createModelSession(files.onnx, options);
+    // The KV cache may stay in GPU memory between steps (WebGPU): each step's present.* is fed back as past.
+    const presentNames = Array.from({ length: config.numHiddenLayers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
+    const { session, report } = await createModelSession(files.onnx, { deviceOutputs: presentNames, ...options });
     try {
       const graph = checkGraphAgainstConfig(session.inputMetadata, session.outputMetadata, config, files.onnx, files.config);
-      return new CausalLM(dir, config, tokenizer, session, report, graph, eosTokenIds);
+      const kvOps = report.outputsOnDevice
+        ? new SessionKvOps(presentNames.length, { executionProviders: [report.active], logSeverityLevel: 3, preferredOutputLocation: 'gpu-buffer' })
+        : null;
+      return new CausalLM(dir, config, tokenizer, session, report, graph, eosTokenIds, kvOps);
     } catch (error) {
       await session.release();
       throw error;
@@ -131,13 +139,14 @@ export class CausalLM {
       const start = (b * seq + seq - 1) * vocabSize;
       lastLogits.push(logits.subarray(start, start + vocabSize));
     }
-    return { lastLogits, allLogits: options.allPositions ? logits : undefined, cache: new KvCache(presentLayers) };
+    return { lastLogits, allLogits: options.allPositions ? logits : undefined, cache: new KvCache(presentLayers, this.kvOps satisfies KvDeviceOps | null) };
   }
 
   /** Releases the ONNX session; later forwards throw. */
   async dispose(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    await this.kvOps?.release();
     await this.session.release();
   }
 

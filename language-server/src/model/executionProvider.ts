@@ -22,14 +22,18 @@ export interface ProviderRejection {
 
 /**
  * Under `auto`, WebGPU is tried only where it was measured faster than the CPU path the engine would
- * use instead (docs/bench/providers.md, the engine's loop on an NVIDIA H200 and its 16-core host):
- * against one CPU thread WebGPU ran at 0.11x on the embedded 17 MB model, 0.45x at 39 MB, 1.46x at
- * 347 MB and 1.89x at 1,261 MB (the curve crosses 1 near 200 MB); against 8 threads it was slower at
- * every size (0.09x … 0.47x), since the engine brings the KV cache back to the CPU after every step.
- * So: graphs of 200 MB or more, and only when the CPU would get a single thread. An explicit
- * `webgpu` setting always tries it.
+ * use instead (docs/bench/providers.md and gpu.md, the engine's token loop on an NVIDIA H200 and its
+ * 16-core host, the KV cache kept on the GPU between steps): against one CPU thread WebGPU ran at
+ * 0.29x on the embedded 17 MB model, 2.86x at 347 MB and 4.10x at 1,261 MB (the curve crosses 1 well
+ * below 347 MB; with the cache brought back every step it had crossed near 200 MB). Against 8
+ * threads it was slower at 347 MB (2.86x against 3.99x) and faster at 1,261 MB (4.10x against 3.98x,
+ * and 4.42x against 3.23x with four rows, as CaT decodes). So: graphs of 200 MB or more when the CPU
+ * would get a single thread, and graphs of 1 GB or more whatever the CPU gets. An explicit `webgpu`
+ * setting always tries it.
  */
 export const AUTO_WEBGPU_MIN_GRAPH_BYTES = 200e6;
+/** From this size `auto` tries WebGPU even when the CPU would get several threads (see above). */
+export const AUTO_WEBGPU_OVER_THREADS_MIN_GRAPH_BYTES = 1e9;
 
 /**
  * CPU threads per operator when none is set: half the cores, at most 8. On 2 cores that is 1, which
@@ -47,8 +51,8 @@ export function autoSkipReason(name: ExecutionProviderName, graphBytes: number, 
   if (graphBytes < AUTO_WEBGPU_MIN_GRAPH_BYTES) {
     return `skipped for a ${mb < 10 ? mb.toFixed(1) : mb.toFixed(0)} MB model: below ${AUTO_WEBGPU_MIN_GRAPH_BYTES / 1e6} MB the CPU decodes faster (set the provider to "webgpu" to use it anyway)`;
   }
-  if (cpuThreads > 1) {
-    return `${cpuThreads} CPU threads decode faster at every model size measured (set the provider to "webgpu" to use it anyway)`;
+  if (cpuThreads > 1 && graphBytes < AUTO_WEBGPU_OVER_THREADS_MIN_GRAPH_BYTES) {
+    return `${cpuThreads} CPU threads decode faster below ${AUTO_WEBGPU_OVER_THREADS_MIN_GRAPH_BYTES / 1e9} GB (set the provider to "webgpu" to use it anyway)`;
   }
   return null;
 }
@@ -60,11 +64,16 @@ export interface ExecutionProviderReport {
   rejected: ProviderRejection[];
   /** CPU intra-op threads in use (only meaningful when active is cpu). */
   intraOpNumThreads: number;
+  /** Outputs the session leaves in GPU memory (the KV cache on WebGPU); 0 or absent: all come back to the CPU. */
+  outputsOnDevice?: number;
 }
 
 /** One line for logs and the status item, e.g. "cpu (webgpu: No supported adapters; cuda: not bundled)". */
 export function describeExecutionProviders(report: ExecutionProviderReport): string {
-  const head = report.active === 'cpu' ? `cpu, ${report.intraOpNumThreads} thread(s)` : report.active;
+  const head =
+    report.active === 'cpu'
+      ? `cpu, ${report.intraOpNumThreads} thread(s)`
+      : `${report.active}${report.outputsOnDevice ? ', KV cache on the GPU' : ''}`;
   if (report.rejected.length === 0) return head;
   return `${head} (${report.rejected.map((r) => `${r.name}: ${r.reason}`).join('; ')})`;
 }

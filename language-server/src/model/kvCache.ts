@@ -1,8 +1,14 @@
 import { Tensor } from 'onnxruntime-node';
 
-/** One layer's key or value tensor: [batch, kvHeads, past, headDim] float32 on the CPU. */
+/**
+ * One layer's key or value tensor: [batch, kvHeads, past, headDim] float32, in CPU memory or, as a
+ * WebGPU session returns it when the cache stays on the GPU, in a GPU buffer (`location`
+ * 'gpu-buffer'; its `data` cannot be read).
+ */
 export interface KvTensor {
   readonly dims: readonly number[];
+  readonly type?: string;
+  readonly location?: string;
   readonly data: unknown;
   dispose?(): void;
 }
@@ -10,6 +16,17 @@ export interface KvTensor {
 export interface KvLayer {
   key: KvTensor;
   value: KvTensor;
+}
+
+/**
+ * Row operations for a cache whose tensors are in device memory, run there (a WebGPU session's
+ * GPU buffers cannot be read back in onnxruntime-node): see deviceKvOps.ts.
+ */
+export interface KvDeviceOps {
+  /** For each tensor, rows `rows` of its batch axis in that order (rows may repeat). */
+  gatherRows(tensors: readonly KvTensor[], rows: readonly number[]): Promise<KvTensor[]>;
+  /** For each position i, groups[0][i], groups[1][i], … joined along the batch axis. */
+  concatRows(groups: readonly (readonly KvTensor[])[]): Promise<KvTensor[]>;
 }
 
 export interface KvCacheShape {
@@ -20,8 +37,9 @@ export interface KvCacheShape {
 
 /**
  * The past keys/values of a batch of sequences. One owner: whoever holds the object disposes it.
- * `forkRows` and `trim` return new caches (copies) and leave this one valid, so branches can be
- * made from one prefix without re-prefilling it.
+ * `forkRows`, `concat` and `trim` return new caches (copies) and leave this one valid, so branches
+ * can be made from one prefix without re-prefilling it. A cache in CPU memory is copied there; a
+ * cache a WebGPU session left on the GPU (its `device` ops given) is forked and joined on the GPU.
  */
 export class KvCache {
   readonly batchSize: number;
@@ -30,12 +48,16 @@ export class KvCache {
   readonly headDim: number;
   private layerTensors: KvLayer[] | null;
 
-  constructor(layers: KvLayer[]) {
+  /** `device`: the row operations for tensors in device memory (required when there are any). */
+  constructor(
+    layers: KvLayer[],
+    readonly device: KvDeviceOps | null = null,
+  ) {
     if (layers.length === 0) throw new Error('KvCache needs at least one layer');
-    const [batch, heads, past, headDim] = checkedDims(layers[0].key, 'layer 0 key');
+    const [batch, heads, past, headDim] = checkedDims(layers[0].key, 'layer 0 key', device);
     for (let i = 0; i < layers.length; i++) {
       for (const [which, tensor] of [['key', layers[i].key], ['value', layers[i].value]] as const) {
-        const dims = checkedDims(tensor, `layer ${i} ${which}`);
+        const dims = checkedDims(tensor, `layer ${i} ${which}`, device);
         if (dims[0] !== batch || dims[1] !== heads || dims[2] !== past || dims[3] !== headDim) {
           throw new Error(
             `KvCache: layer ${i} ${which} has dims [${dims}] but layer 0 key has [${batch},${heads},${past},${headDim}]`,
@@ -71,6 +93,11 @@ export class KvCache {
     return this.layerTensors === null;
   }
 
+  /** Whether every tensor is in CPU memory (false: forkRows and concat run on the device, trim is not available). */
+  get onHost(): boolean {
+    return this.layers.every((layer) => isOnHost(layer.key) && isOnHost(layer.value));
+  }
+
   /** The per-layer tensors, to feed as `past_key_values.{i}.key|value`. */
   get layers(): readonly KvLayer[] {
     if (this.layerTensors === null) throw new Error('KvCache was used after dispose()');
@@ -81,12 +108,16 @@ export class KvCache {
    * A new cache whose batch row j is row `rowIndices[j]` of this one. Rows may repeat:
    * `[0, 0, 0, 0]` makes four branches of one sequence.
    */
-  forkRows(rowIndices: readonly number[]): KvCache {
+  async forkRows(rowIndices: readonly number[]): Promise<KvCache> {
     if (rowIndices.length === 0) throw new Error('KvCache.forkRows needs at least one row');
     for (const row of rowIndices) {
       if (!Number.isInteger(row) || row < 0 || row >= this.batchSize) {
         throw new Error(`KvCache.forkRows: row ${row} is out of range for a batch of ${this.batchSize}`);
       }
+    }
+    if (!this.onHost) {
+      const device = this.device as KvDeviceOps;
+      return fromFlat(await device.gatherRows(flatTensors(this), rowIndices), device);
     }
     const rowSize = this.numKeyValueHeads * this.pastLength * this.headDim;
     const dims = [rowIndices.length, this.numKeyValueHeads, this.pastLength, this.headDim];
@@ -106,7 +137,7 @@ export class KvCache {
    * One cache holding the rows of `caches` in order (copies). All must have the same past length,
    * layer count, heads and head size: branches of equal length can then share one batched forward.
    */
-  static concat(caches: readonly KvCache[]): KvCache {
+  static async concat(caches: readonly KvCache[]): Promise<KvCache> {
     if (caches.length === 0) throw new Error('KvCache.concat needs at least one cache');
     const first = caches[0];
     for (const cache of caches) {
@@ -121,6 +152,10 @@ export class KvCache {
             `${first.numLayers}, heads ${cache.numKeyValueHeads} vs ${first.numKeyValueHeads}, head size ${cache.headDim} vs ${first.headDim})`,
         );
       }
+    }
+    if (!caches.every((cache) => cache.onHost)) {
+      const device = caches.find((cache) => !cache.onHost)?.device as KvDeviceOps;
+      return fromFlat(await device.concatRows(caches.map(flatTensors)), device);
     }
     const batch = caches.reduce((sum, cache) => sum + cache.batchSize, 0);
     const dims = [batch, first.numKeyValueHeads, first.pastLength, first.headDim];
@@ -172,14 +207,36 @@ export class KvCache {
   }
 }
 
-function checkedDims(tensor: KvTensor, what: string): [number, number, number, number] {
+function checkedDims(tensor: KvTensor, what: string, device: KvDeviceOps | null): [number, number, number, number] {
   const dims = tensor.dims;
   if (dims.length !== 4) throw new Error(`KvCache: ${what} has ${dims.length} dims, expected [batch, kvHeads, past, headDim]`);
-  floatData(tensor); // validates the data type early
+  // Validates the data type early (a device tensor's data cannot be read).
+  if (isOnHost(tensor)) floatData(tensor);
+  else if (tensor.type !== 'float32') throw new Error(`KvCache: ${what} is a ${tensor.type ?? 'untyped'} tensor in ${tensor.location} memory; expected float32`);
+  else if (device === null) throw new Error(`KvCache: ${what} is in ${tensor.location} memory but the cache was given no device row operations`);
   return [dims[0], dims[1], dims[2], dims[3]];
 }
 
+/** key 0, value 0, key 1, value 1, …: the order of the device graphs' inputs and outputs. */
+function flatTensors(cache: KvCache): KvTensor[] {
+  return cache.layers.flatMap((layer) => [layer.key, layer.value]);
+}
+
+function fromFlat(tensors: readonly KvTensor[], device: KvDeviceOps): KvCache {
+  const layers: KvLayer[] = [];
+  for (let i = 0; i < tensors.length; i += 2) layers.push({ key: tensors[i], value: tensors[i + 1] });
+  return new KvCache(layers, device);
+}
+
+/** CPU memory: a plain tensor (no location, or 'cpu' / 'cpu-pinned'). */
+function isOnHost(tensor: KvTensor): boolean {
+  return tensor.location === undefined || tensor.location === 'cpu' || tensor.location === 'cpu-pinned';
+}
+
 function floatData(tensor: KvTensor): Float32Array {
+  if (!isOnHost(tensor)) {
+    throw new Error(`KvCache: a tensor is in ${tensor.location} memory, where trim cannot read it`);
+  }
   if (!(tensor.data instanceof Float32Array)) {
     throw new Error('KvCache holds float32 tensors on the CPU; got another data type or location');
   }

@@ -11,6 +11,13 @@ export interface ModelSessionOptions {
   executionProvider?: ExecutionProviderSetting;
   /** CPU threads per operator (default: defaultIntraOpThreads(), half the cores up to 8; 0 = onnxruntime decides). */
   intraOpNumThreads?: number;
+  /**
+   * Outputs a GPU provider should leave in GPU memory (the KV cache's present.* tensors, fed back as
+   * the next step's past): WebGPU's preferredOutputLocation 'gpu-buffer'. Default: none.
+   */
+  deviceOutputs?: readonly string[];
+  /** False: bring every output back to the CPU even where deviceOutputs are named (a benchmark's baseline). Default true. */
+  keepOutputsOnDevice?: boolean;
 }
 
 export interface ModelSession {
@@ -50,9 +57,10 @@ export async function createModelSession(onnxPath: string, options: ModelSession
       rejected.push({ name, reason: unavailable });
       continue;
     }
+    const deviceOutputs = name === 'webgpu' && options.keepOutputsOnDevice !== false ? (options.deviceOutputs ?? []) : [];
     try {
-      const session = await InferenceSession.create(onnxPath, sessionOptionsFor(name, intraOpNumThreads));
-      return { session, report: { requested, active: name, rejected, intraOpNumThreads } };
+      const session = await InferenceSession.create(onnxPath, sessionOptionsFor(name, intraOpNumThreads, deviceOutputs));
+      return { session, report: { requested, active: name, rejected, intraOpNumThreads, outputsOnDevice: deviceOutputs.length } };
     } catch (error) {
       if (isModelFileError(error)) {
         throw new ModelError(
@@ -73,7 +81,7 @@ export async function createModelSession(onnxPath: string, options: ModelSession
   );
 }
 
-function sessionOptionsFor(name: ExecutionProviderName, intraOpNumThreads: number): InferenceSession.SessionOptions {
+function sessionOptionsFor(name: ExecutionProviderName, intraOpNumThreads: number, deviceOutputs: readonly string[]): InferenceSession.SessionOptions {
   return {
     executionProviders: [name],
     graphOptimizationLevel: 'all',
@@ -81,6 +89,8 @@ function sessionOptionsFor(name: ExecutionProviderName, intraOpNumThreads: numbe
     // as exceptions and land in the report.
     logSeverityLevel: 3,
     ...(name === 'cpu' && intraOpNumThreads > 0 ? { intraOpNumThreads } : {}),
+    // Unnamed outputs (the logits) come back to the CPU as always.
+    ...(deviceOutputs.length > 0 ? { preferredOutputLocation: Object.fromEntries(deviceOutputs.map((output) => [output, 'gpu-buffer' as const])) } : {}),
   };
 }
 

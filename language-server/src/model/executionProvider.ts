@@ -22,14 +22,14 @@ export interface ProviderRejection {
 
 /**
  * Under `auto`, WebGPU is tried only where it was measured faster than the CPU path the engine would
- * use instead (docs/bench/providers.md and gpu.md, the engine's token loop on an NVIDIA H200 and its
- * 16-core host, the KV cache kept on the GPU between steps): against one CPU thread WebGPU ran at
- * 0.29x on the embedded 17 MB model, 2.86x at 347 MB and 4.10x at 1,261 MB (the curve crosses 1 well
- * below 347 MB; with the cache brought back every step it had crossed near 200 MB). Against 8
- * threads it was slower at 347 MB (2.86x against 3.99x) and faster at 1,261 MB (4.10x against 3.98x,
- * and 4.42x against 3.23x with four rows, as CaT decodes). So: graphs of 200 MB or more when the CPU
- * would get a single thread, and graphs of 1 GB or more whatever the CPU gets. An explicit `webgpu`
- * setting always tries it.
+ * use instead (docs/bench/providers-kv-on-gpu.md and gpu.md, the engine's token loop on an NVIDIA
+ * H200 and its 16-core host, the KV cache kept on the GPU between steps): against one CPU thread
+ * WebGPU ran at 0.29x on the embedded 17 MB model, 2.54x at 347 MB and 5.48x at 1,261 MB (with the
+ * cache brought back every step the curve had crossed 1 near 200 MB). Against 8 threads it was
+ * slower at 347 MB (2.54x against 3.43x) and faster at 1,261 MB (5.48x against 3.62x; 4.17x against
+ * 3.62x with four rows, as CaT decodes; the same order in two more runs). So: graphs of 200 MB or
+ * more when the CPU would get a single thread, and graphs of 1 GB or more whatever the CPU gets. An
+ * explicit `webgpu` setting always tries it.
  */
 export const AUTO_WEBGPU_MIN_GRAPH_BYTES = 200e6;
 /** From this size `auto` tries WebGPU even when the CPU would get several threads (see above). */

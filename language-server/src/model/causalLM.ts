@@ -3,7 +3,7 @@ import { loadModelConfig, type ModelConfig } from './config';
 import type { ExecutionProviderReport } from './executionProvider';
 import { checkGraphAgainstConfig, type GraphLayout } from './graphContract';
 import { SessionKvOps } from './deviceKvOps';
-import { KvCache, type KvDeviceOps, type KvLayer } from './kvCache';
+import { KvCache, type KvLayer } from './kvCache';
 import { ModelError } from './modelError';
 import { modelFilesIn, readOptionalModelJson, requireModelFile, requireModelFolder } from './modelFiles';
 import { createModelSession, type ModelSessionOptions } from './session';
@@ -139,7 +139,7 @@ export class CausalLM {
       const start = (b * seq + seq - 1) * vocabSize;
       lastLogits.push(logits.subarray(start, start + vocabSize));
     }
-    return { lastLogits, allLogits: options.allPositions ? logits : undefined, cache: new KvCache(presentLayers, this.kvOps satisfies KvDeviceOps | null) };
+    return { lastLogits, allLogits: options.allPositions ? logits : undefined, cache: new KvCache(presentLayers, this.kvOps) };
   }
 
   /** Releases the ONNX session; later forwards throw. */

@@ -109,6 +109,13 @@ describe('KV-cache row operations as ONNX graphs (model/deviceKvOps.ts), on onnx
     await assert.rejects(ops.gatherRows(flat(a).slice(1), [0]), /4 tensors per cache, got 3/);
   });
 
+  it('check() runs both graphs at load, so a provider that cannot fails before a solve', async () => {
+    await ops.check();
+    const closed = new SessionKvOps(4, { executionProviders: ['cpu'] });
+    await closed.release();
+    await assert.rejects(closed.check(), /used after the model was disposed/);
+  });
+
   it('a cache in device memory needs device operations; trim cannot read it', async () => {
     const log: DeviceLog = { made: 0, disposed: 0 };
     const device = [0, 1].map(() => ({ key: toDevice(tensorOf([1, 1, 2, 1], 0), log), value: toDevice(tensorOf([1, 1, 2, 1], 0), log) }));

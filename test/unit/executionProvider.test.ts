@@ -8,6 +8,7 @@ import {
   AUTO_WEBGPU_OVER_THREADS_MIN_GRAPH_BYTES,
   autoSkipReason,
   defaultIntraOpThreads,
+  describeExecutionProviders,
 } from '../../language-server/src/model/executionProvider';
 import { graphSizeBytes } from '../../language-server/src/model/session';
 
@@ -45,5 +46,16 @@ describe('execution provider defaults', () => {
       [1, 2, 3, 4, 6, 16, 17, 64].map((cores) => defaultIntraOpThreads(cores)),
       [1, 1, 1, 2, 3, 8, 8, 8],
     );
+  });
+
+  it('says where the KV cache lives on a GPU provider, and why it stayed on the CPU', () => {
+    const base = { requested: 'auto' as const, rejected: [], intraOpNumThreads: 8 };
+    assert.equal(describeExecutionProviders({ ...base, active: 'cpu' }), 'cpu, 8 thread(s)');
+    assert.equal(describeExecutionProviders({ ...base, active: 'webgpu', outputsOnDevice: 24 }), 'webgpu, KV cache on the GPU');
+    assert.equal(
+      describeExecutionProviders({ ...base, active: 'webgpu', kvCacheOnHostBecause: 'Gather: unsupported' }),
+      'webgpu, KV cache on the CPU (on the GPU: Gather: unsupported)',
+    );
+    assert.equal(describeExecutionProviders({ ...base, active: 'webgpu' }), 'webgpu');
   });
 });

@@ -1,6 +1,6 @@
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
 import { loadModelConfig, type ModelConfig } from './config';
-import type { ExecutionProviderReport } from './executionProvider';
+import { summarizeProviderError, type ExecutionProviderReport } from './executionProvider';
 import { checkGraphAgainstConfig, type GraphLayout } from './graphContract';
 import { SessionKvOps } from './deviceKvOps';
 import { KvCache, type KvLayer } from './kvCache';
@@ -54,14 +54,29 @@ export class CausalLM {
     requireModelFile(files.onnx, 'the ONNX graph');
     // The KV cache may stay in GPU memory between steps (WebGPU): each step's present.* is fed back as past.
     const presentNames = Array.from({ length: config.numHiddenLayers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
-    const { session, report } = await createModelSession(files.onnx, { deviceOutputs: presentNames, ...options });
+    let { session, report } = await createModelSession(files.onnx, { deviceOutputs: presentNames, ...options });
+    let kvOps: SessionKvOps | null = null;
     try {
-      const graph = checkGraphAgainstConfig(session.inputMetadata, session.outputMetadata, config, files.onnx, files.config);
-      const kvOps = report.outputsOnDevice
-        ? new SessionKvOps(presentNames.length, { executionProviders: [report.active], logSeverityLevel: 3, preferredOutputLocation: 'gpu-buffer' })
-        : null;
+      let graph = checkGraphAgainstConfig(session.inputMetadata, session.outputMetadata, config, files.onnx, files.config);
+      if (report.outputsOnDevice) {
+        kvOps = new SessionKvOps(presentNames.length, { executionProviders: [report.active], logSeverityLevel: 3, preferredOutputLocation: 'gpu-buffer' });
+        const failure = await kvOps.check().then(
+          () => null,
+          (error: unknown) => summarizeProviderError(error),
+        );
+        if (failure !== null) {
+          // Forking rows on the device does not work here: keep the cache on the CPU instead.
+          await kvOps.release();
+          kvOps = null;
+          await session.release();
+          ({ session, report } = await createModelSession(files.onnx, { ...options, keepOutputsOnDevice: false }));
+          report.kvCacheOnHostBecause = failure;
+          graph = checkGraphAgainstConfig(session.inputMetadata, session.outputMetadata, config, files.onnx, files.config);
+        }
+      }
       return new CausalLM(dir, config, tokenizer, session, report, graph, eosTokenIds, kvOps);
     } catch (error) {
+      await kvOps?.release();
       await session.release();
       throw error;
     }

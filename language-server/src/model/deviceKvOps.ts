@@ -50,6 +50,16 @@ export class SessionKvOps implements KvDeviceOps {
     return groups[0].map((_, i) => out[`y${i}`] as Tensor);
   }
 
+  /**
+   * Runs both graphs once on tiny inputs (outputs released), so a provider that cannot run them
+   * fails here, at load, rather than at a solve's first fork.
+   */
+  async check(): Promise<void> {
+    const tiny = () => Array.from({ length: this.tensorsPerCache }, () => new Tensor('float32', new Float32Array(1), [1, 1, 1, 1]));
+    const outputs = [...(await this.gatherRows(tiny(), [0, 0])), ...(await this.concatRows([tiny(), tiny()]))];
+    for (const tensor of outputs) tensor.dispose?.();
+  }
+
   /** Releases the helper sessions (the model's dispose calls it). */
   async release(): Promise<void> {
     if (this.released) return;

@@ -66,6 +66,8 @@ export interface ExecutionProviderReport {
   intraOpNumThreads: number;
   /** Outputs the session leaves in GPU memory (the KV cache on WebGPU); 0 or absent: all come back to the CPU. */
   outputsOnDevice?: number;
+  /** Set when the KV cache could have stayed on the GPU but its row operations failed there (why). */
+  kvCacheOnHostBecause?: string;
 }
 
 /** One line for logs and the status item, e.g. "cpu (webgpu: No supported adapters; cuda: not bundled)". */
@@ -73,7 +75,9 @@ export function describeExecutionProviders(report: ExecutionProviderReport): str
   const head =
     report.active === 'cpu'
       ? `cpu, ${report.intraOpNumThreads} thread(s)`
-      : `${report.active}${report.outputsOnDevice ? ', KV cache on the GPU' : ''}`;
+      : `${report.active}${report.outputsOnDevice ? ', KV cache on the GPU' : ''}${
+          report.kvCacheOnHostBecause ? `, KV cache on the CPU (on the GPU: ${report.kvCacheOnHostBecause})` : ''
+        }`;
   if (report.rejected.length === 0) return head;
   return `${head} (${report.rejected.map((r) => `${r.name}: ${r.reason}`).join('; ')})`;
 }

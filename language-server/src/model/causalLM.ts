@@ -1,12 +1,12 @@
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
 import { loadModelConfig, type ModelConfig } from './config';
 import { summarizeProviderError, type ExecutionProviderReport } from './executionProvider';
-import { checkGraphAgainstConfig, type GraphLayout } from './graphContract';
+import { checkGraphAgainstConfig, presentOutputName, type GraphLayout } from './graphContract';
 import { SessionKvOps } from './deviceKvOps';
 import { KvCache, type KvLayer } from './kvCache';
 import { ModelError } from './modelError';
 import { modelFilesIn, readOptionalModelJson, requireModelFile, requireModelFolder } from './modelFiles';
-import { createModelSession, type ModelSessionOptions } from './session';
+import { createModelSession, sessionOptionsFor, type ModelSessionOptions } from './session';
 import { TextTokenizer } from './tokenizer';
 
 export type CausalLMOptions = ModelSessionOptions;
@@ -53,13 +53,13 @@ export class CausalLM {
     const eosTokenIds = mergeEosIds(config, readOptionalModelJson(files.generationConfig, 'generation settings'));
     requireModelFile(files.onnx, 'the ONNX graph');
     // The KV cache may stay in GPU memory between steps (WebGPU): each step's present.* is fed back as past.
-    const presentNames = Array.from({ length: config.numHiddenLayers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
+    const presentNames = Array.from({ length: config.numHiddenLayers }, (_, i) => [presentOutputName(i, 'key'), presentOutputName(i, 'value')]).flat();
     let { session, report } = await createModelSession(files.onnx, { deviceOutputs: presentNames, ...options });
     let kvOps: SessionKvOps | null = null;
     try {
       let graph = checkGraphAgainstConfig(session.inputMetadata, session.outputMetadata, config, files.onnx, files.config);
       if (report.outputsOnDevice) {
-        kvOps = new SessionKvOps(presentNames.length, { executionProviders: [report.active], logSeverityLevel: 3, preferredOutputLocation: 'gpu-buffer' });
+        kvOps = new SessionKvOps(presentNames.length, sessionOptionsFor(report.active, report.intraOpNumThreads, 'all'));
         const failure = await kvOps.check().then(
           () => null,
           (error: unknown) => summarizeProviderError(error),

@@ -65,7 +65,7 @@ export function checkGraphAgainstConfig(
       const name = `past_key_values.${i}.${kind}`;
       const meta = requireTensor(inputByName, 'input', name, 'float32') as InferenceSession.TensorValueMetadata;
       checkKvShape(meta.shape, name, config, onnxPath, configPath, fail);
-      const present = `present.${i}.${kind}`;
+      const present = presentOutputName(i, kind);
       requireTensor(outputByName, 'output', present, 'float32');
       (kind === 'key' ? layout.pastKeyNames : layout.pastValueNames).push(name);
       (kind === 'key' ? layout.presentKeyNames : layout.presentValueNames).push(present);
@@ -109,4 +109,9 @@ function countLayers(metadata: Metadata, prefix: string): number {
   let layers = 0;
   while (names.has(`${prefix}${layers}.key`)) layers++;
   return layers;
+}
+
+/** The output holding layer i's new keys or values (the Hugging Face ONNX layout). */
+export function presentOutputName(layer: number, kind: 'key' | 'value'): string {
+  return `present.${layer}.${kind}`;
 }

@@ -46,6 +46,8 @@ export class KvCache {
   readonly pastLength: number;
   readonly numKeyValueHeads: number;
   readonly headDim: number;
+  /** Whether every tensor is in CPU memory (false: forkRows and concat run on the device, trim is not available). */
+  readonly onHost: boolean;
   private layerTensors: KvLayer[] | null;
 
   /** `device`: the row operations for tensors in device memory (required when there are any). */
@@ -69,6 +71,7 @@ export class KvCache {
     this.numKeyValueHeads = heads;
     this.pastLength = past;
     this.headDim = headDim;
+    this.onHost = layers.every((layer) => isOnHost(layer.key) && isOnHost(layer.value));
     this.layerTensors = layers;
   }
 
@@ -91,11 +94,6 @@ export class KvCache {
 
   get disposed(): boolean {
     return this.layerTensors === null;
-  }
-
-  /** Whether every tensor is in CPU memory (false: forkRows and concat run on the device, trim is not available). */
-  get onHost(): boolean {
-    return this.layers.every((layer) => isOnHost(layer.key) && isOnHost(layer.value));
   }
 
   /** The per-layer tensors, to feed as `past_key_values.{i}.key|value`. */

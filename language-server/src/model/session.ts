@@ -81,7 +81,15 @@ export async function createModelSession(onnxPath: string, options: ModelSession
   );
 }
 
-function sessionOptionsFor(name: ExecutionProviderName, intraOpNumThreads: number, deviceOutputs: readonly string[]): InferenceSession.SessionOptions {
+/**
+ * The options every session of provider `name` gets. `deviceOutputs`: output names left in GPU
+ * memory, or 'all' (the KV row graphs of deviceKvOps.ts, whose every output is a cache tensor).
+ */
+export function sessionOptionsFor(
+  name: ExecutionProviderName,
+  intraOpNumThreads: number,
+  deviceOutputs: readonly string[] | 'all',
+): InferenceSession.SessionOptions {
   return {
     executionProviders: [name],
     graphOptimizationLevel: 'all',
@@ -90,7 +98,11 @@ function sessionOptionsFor(name: ExecutionProviderName, intraOpNumThreads: numbe
     logSeverityLevel: 3,
     ...(name === 'cpu' && intraOpNumThreads > 0 ? { intraOpNumThreads } : {}),
     // Unnamed outputs (the logits) come back to the CPU as always.
-    ...(deviceOutputs.length > 0 ? { preferredOutputLocation: Object.fromEntries(deviceOutputs.map((output) => [output, 'gpu-buffer' as const])) } : {}),
+    ...(deviceOutputs === 'all'
+      ? { preferredOutputLocation: 'gpu-buffer' as const }
+      : deviceOutputs.length > 0
+        ? { preferredOutputLocation: Object.fromEntries(deviceOutputs.map((output) => [output, 'gpu-buffer' as const])) }
+        : {}),
   };
 }
 

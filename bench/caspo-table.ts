@@ -25,10 +25,16 @@ import { machine } from './engine/environment';
 
 const root = resolve(__dirname, '..');
 
-// The SFT baseline and the run that ships, iteration by iteration: training/models/caspo-arith-iter{1,2} and
-// models/caspo-arith, the embedded default (iteration 3 of run v12r, docs/caspo/runs.md; the same files as
-// training/models/caspo-arith-iter3).
-const DEFAULT_MODELS = ['models/caspo-arith-sft', 'training/models/caspo-arith-iter1', 'training/models/caspo-arith-iter2', 'models/caspo-arith'];
+// The SFT baseline and the run that ships, iteration by iteration: training/models/caspo-arith-iter{1,2,3}
+// (run v12r, docs/caspo/runs.md), and models/caspo-arith, the embedded default: iteration 3 interpolated
+// back toward the SFT model by caspo_train.merge (runs.md, v14).
+const DEFAULT_MODELS = [
+  'models/caspo-arith-sft',
+  'training/models/caspo-arith-iter1',
+  'training/models/caspo-arith-iter2',
+  'training/models/caspo-arith-iter3',
+  'models/caspo-arith',
+];
 const DEFAULT_FINAL = 'models/caspo-arith';
 
 const SPLITS: readonly SplitSpec[] = [

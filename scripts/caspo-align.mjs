@@ -4,7 +4,8 @@
 // then runs training/caspo_train/align.py with the settings of the committed models:
 // 3 iterations of 6,000 problems x 4 samples -> training/models/caspo-arith-iter{1,2,3}, the chosen one
 // (see select_iteration in align.py) also models/caspo-arith, and the released dataset (its first 600
-// problems) in training/data/caspo. On a CUDA GPU (align.py --device auto) about 5 minutes; on a 2-core
+// problems) in training/data/caspo. Then caspo_train.merge interpolates models/caspo-arith back toward
+// the SFT model as far as fresh in-domain draws allow (docs/caspo/runs.md, v14); `--no-merge` skips it. On a CUDA GPU (align.py --device auto) about 5 minutes; on a 2-core
 // CPU several hours. Flags after `--` go to align.py (they win: argparse keeps
 // the last value), e.g. `npm run caspo:align -- --iterations 1 --problems 50` for a quick run.
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,8 @@ const python = requireTorchPython();
 const build = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
+const rest = process.argv.slice(2).filter((arg) => arg !== '--no-merge');
+const merge = rest.length === process.argv.length - 2;
 const args = [
   '-m', 'caspo_train.align',
   '--init', 'checkpoints/caspo-arith-sft.pt',
@@ -30,8 +33,21 @@ const args = [
   '--sft-model', '../models/caspo-arith-sft',
   '--calibrate-limit', '150',
   '--resume',
-  ...process.argv.slice(2),
+  ...rest,
 ];
 console.log(`caspo:align: ${python} ${args.join(' ')}  (in training/)`);
 const run = spawnSync(python, args, { cwd: join(root, 'training'), stdio: 'inherit' });
-process.exit(run.status ?? 1);
+if (run.status !== 0 || !merge) process.exit(run.status ?? 1);
+
+// The chosen iteration (now models/caspo-arith) scaled back toward the SFT model; reads the folder before replacing it.
+const mergeArgs = [
+  '-m', 'caspo_train.merge',
+  '--base', 'checkpoints/caspo-arith-sft.pt',
+  '--aligned', '../models/caspo-arith',
+  '--summary', '../models/caspo-arith/caspo_alignment.json',
+  '--out', '../models/caspo-arith',
+  '--calibrate-limit', '150',
+];
+console.log(`caspo:align: ${python} ${mergeArgs.join(' ')}  (in training/)`);
+const merged = spawnSync(python, mergeArgs, { cwd: join(root, 'training'), stdio: 'inherit' });
+process.exit(merged.status ?? 1);

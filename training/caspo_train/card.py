@@ -99,6 +99,39 @@ def _filter_words(summary: dict) -> str:
     return "engine confidence (the sampling model's caspo.json metric through its Platt map: what CaT prunes on)"
 
 
+def _chosen_words(summary: dict) -> str:
+    iteration = summary.get("default", {}).get("iteration", len(summary["iterations"]))
+    why = summary.get("default", {}).get("why", "the last iteration")
+    merge = summary.get("merge")
+    if not merge:
+        return f"**This folder is iteration {iteration}**: {why}."
+    alpha = merge["chosen"]["alpha"]
+    return (f"**This folder is iteration {iteration} interpolated toward the SFT model**: weights "
+            f"theta_SFT + {alpha:g} x (theta_iteration{iteration} - theta_SFT) (`caspo_train.merge`), "
+            f"{merge['chosen']['why']}. Iteration {iteration} itself: {why}.")
+
+
+def _merge_section(summary: dict) -> str:
+    merge = summary.get("merge")
+    if not merge:
+        return ""
+    rows = "\n".join(
+        f"| {row['alpha']:g} | {100 * row['in_domain']['accuracy']:.2f} % | {row['in_domain'].get('auroc_minProb')} | "
+        f"{100 * row['hard']['accuracy']:.2f} % | {row['hard'].get('ece_minProb')} | {row['hard'].get('auroc_minProb')} |"
+        for row in merge["screens"])
+    return f"""
+## Interpolation toward the SFT model
+`{merge['command']}` (from `training/`). Fresh draws (`screen.fresh_splits`, seed {merge['screen_seed']}: {merge['problems']['in_domain']}
+in-domain and {merge['problems']['hard']} hard problems, none in a split or trained on); alpha 0 is the SFT model; PyTorch greedy,
+raw minProb step confidence; the weights are tried from the largest down and the first that keeps the SFT model's
+in-domain accuracy ships.
+
+| alpha | in-domain accuracy | in-domain AUROC | hard accuracy | hard ECE | hard AUROC |
+|---|---|---|---|---|---|
+{rows}
+"""
+
+
 def write_card(folder: Path, summary: dict) -> None:
     """The aligned model's card from the run's summary.json: recipe, pair counts and progress checks."""
     rows = "\n".join(
@@ -114,9 +147,9 @@ The embedded model after CASPO (Confidence-Aware Step-wise Preference Optimizati
 preference pairs, so that its token confidence tracks whether a step is logically correct. Same
 architecture, tokenizer and prompt as `models/caspo-arith-sft` (see its card); no reward model.
 
-**This folder is iteration {summary.get('default', {}).get('iteration', len(summary['iterations']))}**: {summary.get('default', {}).get('why', 'the last iteration')}.
+{_chosen_words(summary)}
 {summary.get('note', '')}
-
+{_merge_section(summary)}
 ## Recipe
 `{summary['command']}` (from `training/`), {summary['hardware']}.
 Per iteration: {summary['args']['problems']} fresh training problems ({summary['args']['pool']}) x {summary['args']['samples']} samples

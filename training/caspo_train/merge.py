@@ -29,18 +29,17 @@ import argparse
 import json
 import shutil
 import sys
-import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
 from . import tokenizer as tok
-from .align import calibrate, step_report
+from .align import calibrate
 from .card import write_card
 from .export import export_model_folder
 from .model import CausalLM
-from .screen import fresh_splits
+from .screen import fresh_splits, screen_model
 from .sft import PARITY_PROBLEM, SIZES
 
 ALPHAS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
@@ -147,11 +146,7 @@ def main(argv=None) -> None:
                     "problems": {k: len(v) for k, v in splits.items()}, "screens": []}
 
     def screen(state: Dict[str, torch.Tensor]) -> dict:
-        start = time.time()
-        model = model_with(state, args.size, device)
-        row = {name: step_report(model, rows) for name, rows in splits.items()}
-        row["wall_s"] = round(time.time() - start, 1)
-        return row
+        return screen_model(model_with(state, args.size, device), splits)
 
     report["base_screen"] = screen(base)
     print(json.dumps({"alpha": 0.0, **report["base_screen"]}), flush=True)

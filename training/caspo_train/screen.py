@@ -38,6 +38,14 @@ def fresh_splits(seed: int, in_domain: int, hard_scale: float) -> dict:
     return {"in_domain": domain[:in_domain], "hard": hard}
 
 
+def screen_model(model: CausalLM, splits: dict) -> dict:
+    """``step_report`` of ``model`` on every split of ``fresh_splits``, with the wall time."""
+    start = time.time()
+    row = {name: step_report(model, rows) for name, rows in splits.items()}
+    row["wall_s"] = round(time.time() - start, 1)
+    return row
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoints", nargs="+", help="state dicts (model.pt) of the small model")
@@ -58,9 +66,7 @@ def main(argv=None) -> None:
         model = CausalLM(SIZES[args.size])
         model.load_state_dict(torch.load(path, map_location="cpu"))
         model.to(args.device)
-        start = time.time()
-        row = {name: step_report(model, rows) for name, rows in splits.items()}
-        row["wall_s"] = round(time.time() - start, 1)
+        row = screen_model(model, splits)
         report["models"][path] = row
         print(json.dumps({"model": path, **row}), flush=True)
     if args.out:

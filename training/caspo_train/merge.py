@@ -6,7 +6,8 @@
 
 The weights theta(a) = theta_SFT + a * (theta_CASPO - theta_SFT), for a in ``--alphas`` from the largest
 down: the first a whose greedy exact-answer accuracy on fresh in-domain problems (``screen.fresh_splits``:
-none in a split, none trained on) is at least the SFT model's becomes ``--out``. This is the
+none in a split, none trained on) is at least the SFT model's becomes ``--out`` (if none is, the one
+that comes closest). This is the
 interpolation toward the initialisation of WARP (Rame et al., 2024) and WiSE-FT (Wortsman et al.,
 2022): CASPO's update, scaled down, without another training run. It exists because the aligned
 model's hard-kind gains came with an in-domain loss that the 500-problem held-out split was too small
@@ -86,12 +87,19 @@ def interpolate(base: Dict[str, torch.Tensor], aligned: Dict[str, torch.Tensor],
 
 
 def choose(screens: Sequence[Tuple[float, dict]], base_accuracy: float) -> Tuple[Optional[float], str]:
-    """The first (largest) alpha of ``screens`` whose in-domain accuracy is at least the base's."""
+    """The first (largest) alpha of ``screens`` whose in-domain accuracy is at least the base's; None when
+    none is (yet: the command screens one weight at a time)."""
     for alpha, row in screens:
         if row["in_domain"]["accuracy"] >= base_accuracy:
             return alpha, (f"the largest alpha tried whose fresh in-domain greedy accuracy ({100 * row['in_domain']['accuracy']:.2f} %) "
                            f"is at least the SFT model's ({100 * base_accuracy:.2f} %)")
     return None, f"no alpha tried keeps the SFT model's fresh in-domain accuracy ({100 * base_accuracy:.2f} %)"
+
+
+def closest(screens: Sequence[Tuple[float, dict]]) -> Tuple[float, str]:
+    """When no weight keeps the base's accuracy: the one that comes closest (on a tie, the larger)."""
+    alpha, row = max(screens, key=lambda pair: (pair[1]["in_domain"]["accuracy"], pair[0]))
+    return alpha, f"the highest of them, {100 * row['in_domain']['accuracy']:.2f} %, is alpha {alpha:g}'s"
 
 
 def model_with(state: Dict[str, torch.Tensor], size: str, device: torch.device) -> CausalLM:
@@ -161,7 +169,8 @@ def main(argv=None) -> None:
         if chosen is not None:
             break
     if chosen is None:
-        chosen, why = args.alpha_list[0], why + f": the largest, {args.alpha_list[0]:g}, as asked"
+        chosen, nearest = closest(screens)
+        why = f"{why}; {nearest}"
     report["chosen"] = {"alpha": chosen, "why": why}
     print(json.dumps({"stage": "chosen", **report["chosen"]}), flush=True)
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from caspo_train.export import export_onnx
-from caspo_train.merge import choose, interpolate, load_state, main as merge_main
+from caspo_train.merge import choose, closest, interpolate, load_state, main as merge_main
 from caspo_train.model import CausalLM
 from caspo_train.sft import SIZES
 
@@ -59,6 +59,9 @@ def test_the_choice_is_the_largest_alpha_that_keeps_the_base_in_domain_accuracy(
     alpha, why = choose(rows, 0.986)
     assert alpha == 0.8 and "98.60 %" in why  # equal counts as kept
     assert choose(rows, 0.995) == (None, "no alpha tried keeps the SFT model's fresh in-domain accuracy (99.50 %)")
+    # then the command ships the weight that comes closest, the larger on a tie
+    assert closest(rows) == (0.7, "the highest of them, 99.00 %, is alpha 0.7's")
+    assert closest(rows + [(0.6, {"in_domain": {"accuracy": 0.990}})])[0] == 0.7
 
 
 def test_the_command_screens_from_the_largest_alpha_down_and_exports_the_choice(tmp_path: Path):

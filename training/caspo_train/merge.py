@@ -2,13 +2,12 @@
 
     # from training/: the shipped model (docs/caspo/runs.md, v14)
     python3 -m caspo_train.merge --base checkpoints/caspo-arith-sft.pt --aligned models/caspo-arith-iter3 \
-        --out ../models/caspo-arith --sft-model ../models/caspo-arith-sft --screen-seed 3 --in-domain 3000
+        --out ../models/caspo-arith --summary ../models/caspo-arith/caspo_alignment.json --calibrate-limit 150
 
 The weights theta(a) = theta_SFT + a * (theta_CASPO - theta_SFT), for a in ``--alphas`` from the largest
 down: the first a whose greedy exact-answer accuracy on fresh in-domain problems (``screen.fresh_splits``:
 none in a split, none trained on) is at least the SFT model's becomes ``--out`` (if none is, the one
-that comes closest). This is the
-interpolation toward the initialisation of WARP (Rame et al., 2024) and WiSE-FT (Wortsman et al.,
+that comes closest). This is the interpolation toward the initialisation of WARP (Rame et al., 2024) and WiSE-FT (Wortsman et al.,
 2022): CASPO's update, scaled down, without another training run. It exists because the aligned
 model's hard-kind gains came with an in-domain loss that the 500-problem held-out split was too small
 to show and fresh draws of 3,000 did (runs.md, v14); a = 1 (no interpolation) is tried first, so a run

@@ -7,8 +7,8 @@
 The weights theta(a) = theta_SFT + a * (theta_CASPO - theta_SFT), for a in ``--alphas`` from the largest
 down: the first a whose greedy exact-answer accuracy on fresh in-domain problems (``screen.fresh_splits``:
 none in a split, none trained on) is at least the SFT model's becomes ``--out`` (if none is, the one
-that comes closest). This is the interpolation toward the initialisation of WARP (Rame et al., 2024) and WiSE-FT (Wortsman et al.,
-2022): CASPO's update, scaled down, without another training run. It exists because the aligned
+that comes closest). This is the interpolation toward the initialisation of WARP (Rame et al., 2024)
+and WiSE-FT (Wortsman et al., 2022): CASPO's update, scaled down, without another training run. It exists because the aligned
 model's hard-kind gains came with an in-domain loss that the 500-problem held-out split was too small
 to show and fresh draws of 3,000 did (runs.md, v14); a = 1 (no interpolation) is tried first, so a run
 that keeps the in-domain accuracy ships unchanged.
@@ -150,7 +150,7 @@ def main(argv=None) -> None:
     splits = fresh_splits(args.screen_seed, args.in_domain, args.hard_scale)
     report: dict = {"command": "python3 -m caspo_train.merge " + " ".join(argv if argv is not None else sys.argv[1:]),
                     "base": str(args.base), "aligned": str(args.aligned), "screen_seed": args.screen_seed,
-                    "problems": {k: len(v) for k, v in splits.items()}, "screens": []}
+                    "problems": {k: len(v) for k, v in splits.items()}}
 
     def screen(state: Dict[str, torch.Tensor]) -> dict:
         return screen_model(model_with(state, args.size, device), splits)
@@ -158,15 +158,13 @@ def main(argv=None) -> None:
     report["base_screen"] = screen(base)
     print(json.dumps({"alpha": 0.0, **report["base_screen"]}), flush=True)
     screens: List[Tuple[float, dict]] = []
-    chosen: Optional[float] = None
     for alpha in args.alpha_list:
-        row = screen(interpolate(base, aligned, alpha))
-        screens.append((alpha, row))
-        report["screens"].append({"alpha": alpha, **row})
-        print(json.dumps({"alpha": alpha, **row}), flush=True)
+        screens.append((alpha, screen(interpolate(base, aligned, alpha))))
+        print(json.dumps({"alpha": alpha, **screens[-1][1]}), flush=True)
         chosen, why = choose(screens[-1:], report["base_screen"]["in_domain"]["accuracy"])
         if chosen is not None:
             break
+    report["screens"] = [{"alpha": alpha, **row} for alpha, row in screens]
     if chosen is None:
         chosen, nearest = closest(screens)
         why = f"{why}; {nearest}"

@@ -163,6 +163,9 @@ def parse_args(argv=None):
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--greedy-sample", action="store_true",
                     help="also decode every problem greedily and build pairs from that solution too")
+    ap.add_argument("--mine", type=int, default=0,
+                    help="also decode this many extra in-domain training problems greedily and pair the wrong ones "
+                         "(first-error pairs on the mistakes users would see in-domain, too rare for the pool to sample)")
     ap.add_argument("--max-new-tokens", type=int, default=160)
     ap.add_argument("--tau", type=float, default=0.5, help="confidence at or above which a wrong step is 'confident'")
     ap.add_argument("--filter-confidence", choices=("engine", "raw"), default="engine",
@@ -285,6 +288,15 @@ def calibrate(folder: Path, mode: str, limit: Optional[int]) -> Optional[str]:
     return " ".join(cmd[1:]).replace(str(REPO) + "/", "")
 
 
+def mine_mistakes(policy: CausalLM, it: int, args) -> List[Sample]:
+    """--mine: greedy decodes of ``args.mine`` in-domain training problems (their own draw, apart from the
+    pool's), only those with a wrong step. Each makes a first-error pair with the verifier's step as chosen."""
+    pool = (("in_domain", GENERATORS["in_domain"], 1.0),)
+    rows = training_problems(args.mine, seed=args.seed * 1000 + it + 500_000, pool=pool)
+    decoded = sample_solutions(policy, rows, 1, 0.0, seed=0, max_new_tokens=args.max_new_tokens)
+    return [s for s in decoded if any(not st.correct for st in s.steps) or not s.answer_correct]
+
+
 def run_iteration(policy: CausalLM, it: int, it_dir: Path, args, anchor: Optional[dict] = None,
                   engine: Optional[EngineConfidence] = None, filter_text: str = "raw geoMeanProb") -> dict:
     """Sample, label, pair and DPO once; trains ``policy`` in place and saves it to it_dir/model.pt.
@@ -295,13 +307,16 @@ def run_iteration(policy: CausalLM, it: int, it_dir: Path, args, anchor: Optiona
                                max_new_tokens=args.max_new_tokens)
     # --greedy-sample: the deployed decode's own mistakes pair too (not in the released dataset, which is T samples)
     greedy = sample_solutions(policy, problems, 1, 0.0, seed=0, max_new_tokens=args.max_new_tokens) if args.greedy_sample else []
+    mined = mine_mistakes(policy, it, args) if args.mine else []
     t_sample = time.time() - t0
-    annotate(samples + greedy, engine)
+    annotate(samples + greedy + mined, engine)
     stats = sample_stats(samples, args.tau)
     if greedy:
         stats["greedy_accuracy"] = round(sum(g.answer_correct for g in greedy) / len(greedy), 4)
+    if args.mine:
+        stats["mined"] = {"problems": args.mine, "wrong": len(mined)}
     log({"iteration": it, "stage": "sampled", **stats, "filter": filter_text, "wall_s": round(t_sample, 1)})
-    pairs: List[Pair] = [p for group in group_by_problem(samples + greedy) for p in build_pairs(group, args.tau)]
+    pairs: List[Pair] = [p for group in group_by_problem(samples + greedy + mined) for p in build_pairs(group, args.tau)]
     counts = count_pairs(pairs)
     if args.max_pairs and len(pairs) > args.max_pairs:
         pairs = random.Random(it).sample(pairs, args.max_pairs)

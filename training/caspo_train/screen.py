@@ -69,8 +69,8 @@ def main(argv=None) -> None:
         row = screen_model(model, splits)
         report["models"][path] = row
         print(json.dumps({"model": path, **row}), flush=True)
-    if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+        if args.out:  # after every model: a screen stopped by a time limit keeps what it measured
+            Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":

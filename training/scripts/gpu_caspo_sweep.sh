@@ -7,13 +7,19 @@
 # same pairs. Four state dicts come back xz-compressed -- the first-ranked run's iterations up to the
 # chosen one, then the next-ranked -- to be fitted and measured by the engine on the CPU.
 # Usage (from the repository root): bash training/scripts/gpu_caspo_sweep.sh SECONDS [SWEEP]
+# A dry run of sweep 14 at toy size on the CPU: DEVICE=cpu SCREEN_N=20 HARD_SCALE=0.05 TOY="--problems 8 --samples 1 --mine 40
+# --iterations 1 --eval-limit 2 --replay-batch 8" bash training/scripts/gpu_caspo_sweep.sh 300 14
 # SWEEP 10: batch size, steps and pool at ten times the pairs; 11: what keeps the in-domain accuracy
 # (a larger in-domain share, a larger DPO beta, more replay, a smaller step); 12: what lifts it above the
 # SFT model's (pairs from the greedy decode, a heavier replay, a heavier chosen NLL) beside v11h itself
 # (seed 0: does the GPU redo the default? seed 1: a replicate). Sweep 12 ranks on fresh draws
 # (caspo_train.screen --seed 2, on the GPU) instead of the held-out and hard splits, which stay for the
 # engine table; SHIPPED=path/to/model.pt is screened beside them. 13: is v12r's in-domain gain the
-# replay's or its draw's (seed 1), and does more replay keep more (gamma 10)?
+# replay's or its draw's (seed 1), and does more replay keep more (gamma 10)? 14: does pairing the greedy
+# decode's in-domain mistakes (--mine) or leaving out the edge-product pool remove the in-domain cost? It ranks
+# on 6,000 fresh in-domain problems (seed 5) and screens each run's last iteration scaled back to 0.8 (the
+# merge the pipeline ships) beside the SFT model, v12r iteration 3 and the shipped model, which come as
+# xz-compressed state dicts in BASE (default .dev14: sft.pt.xz, iter3.pt.xz, shipped.pt.xz).
 set -uo pipefail
 budget=${1:-420}
 sweep=${2:-10}
@@ -25,7 +31,7 @@ cd "$(dirname "$0")/.."
 nvidia-smi -L || true
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 common=(--init checkpoints/caspo-arith-sft.pt --iterations 4 --problems 6000 --epochs 1 --calibrate no
-        --filter-confidence raw --device cuda)
+        --filter-confidence raw --device "${DEVICE:-cuda}")
 # sweeps 10-12 ran when align's replay weight defaulted to 1 (3 since v12); a setting's own --gamma wins
 [ "$sweep" -le 12 ] && common+=(--gamma 1)
 b="--batch-pairs 16 --replay-batch 32"
@@ -42,17 +48,87 @@ elif [ "$sweep" = 12 ]; then
 elif [ "$sweep" = 13 ]; then
   # v12r (align's defaults since v12) with another seed, and a heavier replay still
   settings=([u]="--iterations 3 --seed 1" [v]="--iterations 3 --gamma 10")
+elif [ "$sweep" = 14 ]; then
+  no_edge="--pool in_domain=.5,ops5=.5"
+  settings=([w]="--iterations 3 --mine 8000" [x]="--iterations 3 $no_edge" [y]="--iterations 3 --mine 8000 $no_edge"
+            [z]="--iterations 3 --mine 8000 --seed 1")
 else
   settings=([e]="$b $more_in_domain" [f]="$b --beta 0.3" [g]="$d $more_in_domain"
             [h]="--batch-pairs 16 --replay-batch 128 $more_in_domain" [i]="$b --lr 5e-6" [j]="$d --beta 0.3")
 fi
 for name in "${!settings[@]}"; do
   # shellcheck disable=SC2086
-  timeout "$budget" "$py" -m caspo_train.align "${common[@]}" ${settings[$name]} --run-dir "$runs/v$sweep$name" \
+  timeout "$budget" "$py" -m caspo_train.align "${common[@]}" ${settings[$name]} ${TOY:-} --run-dir "$runs/v$sweep$name" \
     > "$runs/v$sweep$name.log" 2>&1 &
 done
 wait
-if [ "$sweep" -ge 12 ]; then
+if [ "$sweep" = 14 ]; then
+  base=${BASE:-../.dev14}
+  mkdir -p /tmp/base
+  for f in sft iter3 shipped; do xz -dc "$base/$f.pt.xz" > "/tmp/base/$f.pt" || exit 1; done
+  "$py" - "$runs" <<'EOF' || exit 1
+import sys
+from pathlib import Path
+import torch
+from caspo_train.merge import interpolate
+runs = Path(sys.argv[1])
+sft = torch.load("/tmp/base/sft.pt", map_location="cpu")
+for run in sorted(runs.glob("v14?")):
+    done = sorted(run.glob("iter*/iteration.json"))
+    if done:  # the last finished iteration, scaled back to 0.8 (the weight caspo_train.merge shipped for v12r)
+        last = done[-1].parent / "model.pt"
+        torch.save(interpolate(sft, torch.load(last, map_location="cpu"), 0.8), run / "merge08.pt")
+        print(run.name, "merged", last)
+EOF
+  screen=(--device "${DEVICE:-cuda}" --seed 5 --in-domain "${SCREEN_N:-6000}" --hard-scale "${HARD_SCALE:-2}")
+  timeout 180 "$py" -m caspo_train.screen "${screen[@]}" --out "$runs/screen-base.json" /tmp/base/sft.pt /tmp/base/iter3.pt \
+    /tmp/base/shipped.pt > "$runs/screen-base.log" 2>&1 &
+  for run in "$runs"/v14?; do
+    mapfile -t models < <(ls "$run"/iter*/iteration.json 2>/dev/null | sed 's/iteration.json$/model.pt/'; ls "$run"/merge08.pt 2>/dev/null)
+    [ "${#models[@]}" -gt 0 ] && timeout 180 "$py" -m caspo_train.screen "${screen[@]}" \
+      --out "$runs/screen-$(basename "$run").json" "${models[@]}" > "$runs/screen-$(basename "$run").log" 2>&1 &
+  done
+  wait
+  "$py" - "$runs" "$out" <<'EOF' || exit 1
+import json, sys
+from pathlib import Path
+runs, out = Path(sys.argv[1]), Path(sys.argv[2])
+models = {}
+for f in sorted(runs.glob("screen-*.json")):
+    models.update(json.loads(f.read_text())["models"])
+sft = models.pop("/tmp/base/sft.pt")
+def name(path):
+    p = Path(path)
+    if p.parent.name == "base":
+        return {"iter3": "v12r 3", "shipped": "shipped (v12r 3 at 0.8)"}[p.stem]
+    return f"{p.parent.name} merge 0.8" if p.stem == "merge08" else f"{p.parent.parent.name} {p.parent.name[4:]}"
+def goals(m):
+    h = m["hard"]
+    return ((h["ece_minProb"] <= 0.6 * sft["hard"]["ece_minProb"]) + (h["auroc_minProb"] >= 0.85)
+            + (h["accuracy"] >= sft["hard"]["accuracy"]))
+rows = [{"path": k, "name": name(k), "goals": goals(m), **m} for k, m in models.items()]
+# in-domain accuracy not below the SFT model's first, then the hard-kind goals, then in-domain accuracy, then hard accuracy
+rows.sort(key=lambda r: (r["in_domain"]["accuracy"] < sft["in_domain"]["accuracy"], -r["goals"], -r["in_domain"]["accuracy"],
+                         -r["hard"]["accuracy"]))
+(out / "screen.json").write_text(json.dumps({"sft": sft, "rows": rows}, indent=1) + "\n")
+print("sft", sft["in_domain"], sft["hard"])
+for r in rows:
+    print(r["name"], r["goals"], r["in_domain"]["accuracy"], r["in_domain"]["auroc_minProb"], r["hard"]["accuracy"],
+          r["hard"]["ece_minProb"], r["hard"]["auroc_minProb"])
+# every iteration of the first-ranked run (the table wants them all), then the next run's last iteration
+ranked = [r for r in rows if not r["path"].startswith("/tmp/base")]
+if not ranked:
+    sys.exit("no iteration finished: see the logs")
+top = Path(ranked[0]["path"])
+first = top.parent.name if top.stem == "merge08" else top.parent.parent.name
+pick = [f"{first}-{p.parent.name} {p}" for p in sorted((runs / first).glob("iter*/model.pt")) if (p.parent / "iteration.json").exists()]
+other = next((r for r in ranked if f"/{first}/" not in r["path"] and Path(r["path"]).stem != "merge08"), None)
+if other:
+    p = Path(other["path"])
+    pick.append(f"{p.parent.parent.name}-{p.parent.name} {p}")
+(out / "pick.txt").write_text("\n".join(pick[:4]) + "\n")
+EOF
+elif [ "$sweep" -ge 12 ]; then
   # every finished iteration (iteration.json is written after its model.pt), the SFT model and SHIPPED
   screen=(--device cuda --seed 2)
   timeout 150 "$py" -m caspo_train.screen "${screen[@]}" --out "$runs/screen-base.json" checkpoints/caspo-arith-sft.pt \

@@ -2,6 +2,7 @@
 the DPO loss and the sign of its gradient, the training-problem pool, and the pipeline at toy size."""
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from pathlib import Path
@@ -373,3 +374,30 @@ def test_greedy_sample_pairs_the_greedy_decode_too_and_keeps_it_out_of_the_datas
     assert same(plain["sampling"]) == same(greedy["sampling"])  # the same T = 1 draws
     assert "greedy_accuracy" not in plain["sampling"] and 0.0 <= greedy["sampling"]["greedy_accuracy"] <= 1.0
     assert greedy["pairs"]["total"] > plain["pairs"]["total"]  # the greedy solutions' wrong steps pair up too
+
+
+def test_mine_pairs_the_greedy_mistakes_of_extra_in_domain_problems(tmp_path: Path):
+    # 300 extra in-domain problems: the SFT model's greedy decode gets a few wrong (4 on the CPU), and only those
+    # join the pairs; the T = 1 samples and the released dataset stay as they were
+    from caspo_train.align import mine_mistakes
+    runs = {}
+    for flag in ([], ["--mine", "300"]):
+        run = tmp_path / ("mined" if flag else "plain")
+        align_main(["--init", str(SFT_CHECKPOINT), "--iterations", "1", "--problems", "4", "--samples", "1",
+                    "--replay-batch", "8", "--eval-limit", "1", "--calibrate", "no", "--run-dir", str(run), *flag])
+        runs[run.name] = json.loads((run / "summary.json").read_text())["iterations"][0]
+    plain, mined = runs["plain"], runs["mined"]
+    assert mined["sampling"]["mined"]["problems"] == 300 and "mined" not in plain["sampling"]
+    wrong = mined["sampling"]["mined"]["wrong"]
+    assert wrong >= 1
+    assert mined["pairs"]["total"] >= plain["pairs"]["total"] + wrong  # every mined solution has a wrong step to pair
+    assert mined["pairs"]["verifier_chosen"] >= plain["pairs"]["verifier_chosen"] + wrong
+    from caspo_train.model import CausalLM
+    from caspo_train.sft import SIZES
+    model = CausalLM(SIZES["small"])
+    model.load_state_dict(torch.load(SFT_CHECKPOINT, map_location="cpu"))
+    args = argparse.Namespace(mine=300, seed=0, max_new_tokens=160)
+    found = mine_mistakes(model, 1, args)
+    assert len(found) == wrong and all(not s.answer_correct or any(not st.correct for st in s.steps) for s in found)
+    taken = {extract_expression(s.problem).replace(" ", "") for s in found}
+    assert not any(is_heldout(k) for k in taken)  # training hash space: never a held-out or fresh-draw problem

@@ -2,7 +2,7 @@
 // `npm run caspo:align [-- extra flags]`: the whole CASPO pipeline on the embedded SFT model, in one
 // command. Builds the `caspo` CLI first (each iteration's caspo.json is fitted by `caspo calibrate`),
 // then runs training/caspo_train/align.py with the settings of the committed models:
-// 3 iterations of 6,000 problems x 4 samples -> training/models/caspo-arith-iter{1,2,3}, the chosen one
+// 3 iterations of 6,000 problems x 4 samples, plus the greedy mistakes on 8,000 more in-domain ones (--mine) -> training/models/caspo-arith-iter{1,2,3}, the chosen one
 // (see select_iteration in align.py) also models/caspo-arith, and the released dataset (its first 600
 // problems) in training/data/caspo. Then caspo_train.merge interpolates models/caspo-arith back toward
 // the SFT model as far as fresh in-domain draws allow (docs/caspo/runs.md, v14); `--no-merge` skips it.
@@ -32,6 +32,7 @@ const args = [
   '--dataset-problems', '600',
   '--sft-model', '../models/caspo-arith-sft',
   '--calibrate-limit', '150',
+  '--mine', '8000',
   '--resume',
   ...rest,
 ];

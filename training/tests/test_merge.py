@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from caspo_train.export import export_onnx
-from caspo_train.merge import choose, closest, interpolate, load_state, main as merge_main
+from caspo_train.merge import aligned_record, choose, closest, interpolate, load_state, main as merge_main
 from caspo_train.model import CausalLM
 from caspo_train.sft import SIZES
 
@@ -99,3 +99,14 @@ def test_the_command_screens_from_the_largest_alpha_down_and_exports_the_choice(
     assert json.loads((out / "caspo_merge.json").read_text())["problems"]["in_domain"] == 2
     with pytest.raises(SystemExit):
         merge_main(["--base", "b", "--aligned", "a", "--out", str(out), "--alphas", "1.5"])
+
+
+def test_a_run_checkpoint_brings_the_record_align_wrote_beside_it(tmp_path: Path):
+    it = tmp_path / "run" / "iter3"
+    (it / "model").mkdir(parents=True)
+    (it / "iteration.json").write_text('{"iteration": 3, "stage": "trained"}\n')
+    assert aligned_record(it / "model.pt") == '{"iteration": 3, "stage": "trained"}\n'  # before export: iteration.json
+    (it / "model" / "training.json").write_text('{"iteration": 3, "eval": {}}\n')
+    assert aligned_record(it / "model.pt") == '{"iteration": 3, "eval": {}}\n'  # the exported folder's record wins
+    assert aligned_record(it / "model") == '{"iteration": 3, "eval": {}}\n'
+    assert aligned_record(tmp_path / "elsewhere.pt") is None

@@ -19,7 +19,8 @@
 # decode's in-domain mistakes (--mine) or leaving out the edge-product pool remove the in-domain cost? It ranks
 # on 6,000 fresh in-domain problems (seed 5) and screens each run's last iteration scaled back to 0.8 (the
 # merge the pipeline ships) beside the SFT model, v12r iteration 3 and the shipped model, which come as
-# xz-compressed state dicts in BASE (default .dev14: sft.pt.xz, iter3.pt.xz, shipped.pt.xz).
+# xz-compressed state dicts in BASE (default .dev14: sft.pt.xz, iter3.pt.xz, shipped.pt.xz). 15: sweep 14's x and y
+# with --seed 1, screened the same way (MERGE_ALPHA=0.9: the weight v15 shipped); NO_PT=1 brings no state dicts back.
 set -uo pipefail
 budget=${1:-420}
 sweep=${2:-10}
@@ -48,6 +49,10 @@ elif [ "$sweep" = 12 ]; then
 elif [ "$sweep" = 13 ]; then
   # v12r (align's defaults since v12) with another seed, and a heavier replay still
   settings=([u]="--iterations 3 --seed 1" [v]="--iterations 3 --gamma 10")
+elif [ "$sweep" = 15 ]; then
+  # v15's recipe (sweep 14's y) and its no-mining twin (x) again with another seed: is the no-edge gain the draw?
+  no_edge="--pool in_domain=.5,ops5=.5"
+  settings=([s]="--iterations 3 --mine 8000 $no_edge --seed 1" [t]="--iterations 3 $no_edge --seed 1")
 elif [ "$sweep" = 14 ]; then
   no_edge="--pool in_domain=.5,ops5=.5"
   settings=([w]="--iterations 3 --mine 8000" [x]="--iterations 3 $no_edge" [y]="--iterations 3 --mine 8000 $no_edge"
@@ -62,28 +67,29 @@ for name in "${!settings[@]}"; do
     > "$runs/v$sweep$name.log" 2>&1 &
 done
 wait
-if [ "$sweep" = 14 ]; then
+if [ "$sweep" -ge 14 ]; then
   base=${BASE:-../.dev14}
-  mkdir -p /tmp/base
-  for f in sft iter3 shipped; do xz -dc "$base/$f.pt.xz" > "/tmp/base/$f.pt" || exit 1; done
-  "$py" - "$runs" <<'EOF' || exit 1
+  rm -rf /tmp/base && mkdir -p /tmp/base
+  xz -dc "$base/sft.pt.xz" > /tmp/base/sft.pt || exit 1
+  for f in iter3 shipped; do [ ! -f "$base/$f.pt.xz" ] || xz -dc "$base/$f.pt.xz" > "/tmp/base/$f.pt" || exit 1; done
+  "$py" - "$runs" "$sweep" "${MERGE_ALPHA:-0.8}" <<'EOF' || exit 1
 import sys
 from pathlib import Path
 import torch
 from caspo_train.merge import interpolate
 runs = Path(sys.argv[1])
 sft = torch.load("/tmp/base/sft.pt", map_location="cpu")
-for run in sorted(runs.glob("v14?")):
+for run in sorted(runs.glob(f"v{sys.argv[2]}?")):
     done = sorted(run.glob("iter*/iteration.json"))
-    if done:  # the last finished iteration, scaled back to 0.8 (the weight caspo_train.merge shipped for v12r)
+    if done:  # the last finished iteration, scaled back (MERGE_ALPHA: 0.8, the weight v14 shipped; v15 shipped 0.9)
         last = done[-1].parent / "model.pt"
-        torch.save(interpolate(sft, torch.load(last, map_location="cpu"), 0.8), run / "merge08.pt")
+        torch.save(interpolate(sft, torch.load(last, map_location="cpu"), float(sys.argv[3])), run / "merge08.pt")
         print(run.name, "merged", last)
 EOF
   screen=(--device "${DEVICE:-cuda}" --seed 5 --in-domain "${SCREEN_N:-6000}" --hard-scale "${HARD_SCALE:-2}")
-  timeout 180 "$py" -m caspo_train.screen "${screen[@]}" --out "$runs/screen-base.json" /tmp/base/sft.pt /tmp/base/iter3.pt \
-    /tmp/base/shipped.pt > "$runs/screen-base.log" 2>&1 &
-  for run in "$runs"/v14?; do
+  timeout 180 "$py" -m caspo_train.screen "${screen[@]}" --out "$runs/screen-base.json" /tmp/base/*.pt \
+    > "$runs/screen-base.log" 2>&1 &
+  for run in "$runs"/v"$sweep"?; do
     mapfile -t models < <(ls "$run"/iter*/iteration.json 2>/dev/null | sed 's/iteration.json$/model.pt/'; ls "$run"/merge08.pt 2>/dev/null)
     [ "${#models[@]}" -gt 0 ] && timeout 180 "$py" -m caspo_train.screen "${screen[@]}" \
       --out "$runs/screen-$(basename "$run").json" "${models[@]}" > "$runs/screen-$(basename "$run").log" 2>&1 &
@@ -100,8 +106,8 @@ sft = models.pop("/tmp/base/sft.pt")
 def name(path):
     p = Path(path)
     if p.parent.name == "base":
-        return {"iter3": "v12r 3", "shipped": "shipped (v12r 3 at 0.8)"}[p.stem]
-    return f"{p.parent.name} merge 0.8" if p.stem == "merge08" else f"{p.parent.parent.name} {p.parent.name[4:]}"
+        return {"iter3": "BASE iter3 (sweep 14: v12r 3)", "shipped": "BASE shipped"}[p.stem]
+    return f"{p.parent.name} merged" if p.stem == "merge08" else f"{p.parent.parent.name} {p.parent.name[4:]}"
 def goals(m):
     h = m["hard"]
     return ((h["ece_minProb"] <= 0.6 * sft["hard"]["ece_minProb"]) + (h["auroc_minProb"] >= 0.85)
@@ -206,7 +212,7 @@ pick += [r for r in rows if r not in pick][: 4 - len(pick)]
 (out / "pick.txt").write_text("\n".join(f"{r['run']}-iter{r['iteration']} {r['path']}" for r in pick) + "\n")
 EOF
 fi
-while read -r name path; do xz -T1 -6 -c "$path" > "$out/$name.pt.xz" & done < "$out/pick.txt"
+[ -n "${NO_PT:-}" ] || while read -r name path; do xz -T1 -6 -c "$path" > "$out/$name.pt.xz" & done < "$out/pick.txt"
 wait
 tar czf "$out/logs.tgz" -C "$runs" --exclude='*.pt' --exclude=model --exclude=pairs.jsonl .
 ls -la "$out"

@@ -6,6 +6,12 @@ import sys
 from pathlib import Path
 
 
+def _mine_words(args: dict) -> str:
+    n = args.get("mine") or 0
+    return (f", plus the greedy decodes of {n} more in-domain problems, of which the wrong ones pair up too (`--mine`; "
+            "their first wrong step against the verifier's)") if n else ""
+
+
 def _replay_words(args: dict) -> str:
     """The replayed training solutions per DPO step and their NLL weight (runs before v1 had none)."""
     batch, gamma = args.get("replay_batch", 0), args.get("gamma", 0)
@@ -153,7 +159,7 @@ architecture, tokenizer and prompt as `models/caspo-arith-sft` (see its card); n
 ## Recipe
 `{summary['command']}` (from `training/`), {summary['hardware']}.
 Per iteration: {summary['args']['problems']} fresh training problems ({summary['args']['pool']}) x {summary['args']['samples']} samples
-at temperature {summary['args']['temperature']}; pairs at shared all-correct prefixes
+at temperature {summary['args']['temperature']}{_mine_words(summary['args'])}; pairs at shared all-correct prefixes
 (`confident_wrong`: a sampled wrong step whose {_filter_words(summary)} is >= {summary['args']['tau']} vs the least confident
 correct sibling; `first_error`: the first wrong step vs a correct continuation, sampled or made by the
 verifier); DPO beta {summary['args']['beta']}, chosen-NLL weight {summary['args']['alpha']}, learning rate

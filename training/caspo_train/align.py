@@ -56,20 +56,18 @@ from typing import Dict, List, Optional
 
 import torch
 
-from . import tokenizer as tok
 from .arith import TEMPLATES, extract_expression, is_heldout, random_expression
 from .data import read_jsonl
 from .dataset import write_dataset
 from .dpo import DPOConfig, train_dpo
 from .arith import verify_solution
 from .card import write_card
-from .export import export_model_folder
 from .metrics import auroc, expected_calibration_error
 from .hard import bigmul_expression, edge_expression, ops5_expression
 from .model import CausalLM
 from .pairs import Pair, build_pairs, count_pairs, group_by_problem
 from .sample import EngineConfidence, Sample, annotate, sample_solutions
-from .sft import PARITY_PROBLEM, SIZES
+from .sft import SIZES, export_arith_model
 
 TRAINING = Path(__file__).resolve().parent.parent
 REPO = TRAINING.parent
@@ -418,8 +416,7 @@ def main(argv=None) -> None:
             info_path.write_text(json.dumps(entry, indent=1) + "\n")
         model_dir = it_dir / "model"
         if not (model_dir / "parity.json").exists():
-            export_model_folder(copy.deepcopy(policy).cpu(), model_dir, write_tokenizer=tok.write_tokenizer, bos=tok.BOS_ID, eos=tok.EOS_ID,
-                                pad=tok.PAD_ID, parity_prompt=tok.prompt_ids(PARITY_PROBLEM))
+            export_arith_model(copy.deepcopy(policy).cpu(), model_dir)
         if not (model_dir / "caspo.json").exists():
             entry["calibrate"] = calibrate(model_dir, args.calibrate, args.calibrate_limit)
             info_path.write_text(json.dumps(entry, indent=1) + "\n")

@@ -34,13 +34,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from . import tokenizer as tok
 from .align import calibrate
 from .card import write_card
-from .export import export_model_folder
-from .model import CausalLM
-from .screen import fresh_splits, screen_model
-from .sft import PARITY_PROBLEM, SIZES
+from .screen import fresh_splits, load_model, screen_model
+from .sft import SIZES, export_arith_model
 
 ALPHAS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
 # The export names the decoder's parameters "model.<name>"; a tied lm_head is not stored.
@@ -109,12 +106,6 @@ def aligned_record(aligned: Path) -> Optional[str]:
     return next((p.read_text() for p in places if p.exists()), None)
 
 
-def model_with(state: Dict[str, torch.Tensor], size: str, device: torch.device) -> CausalLM:
-    model = CausalLM(SIZES[size])
-    model.load_state_dict(state)
-    return model.to(device).eval()
-
-
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", required=True, help="the SFT model: model.pt or a model folder")
@@ -161,7 +152,7 @@ def main(argv=None) -> None:
                     "problems": {k: len(v) for k, v in splits.items()}}
 
     def screen(state: Dict[str, torch.Tensor]) -> dict:
-        return screen_model(model_with(state, args.size, device), splits)
+        return screen_model(load_model(state, args.size, device), splits)
 
     report["base_screen"] = screen(base)
     print(json.dumps({"alpha": 0.0, **report["base_screen"]}), flush=True)
@@ -182,9 +173,7 @@ def main(argv=None) -> None:
     out = Path(args.out)
     if out.exists():
         shutil.rmtree(out)
-    export_model_folder(model_with(interpolate(base, aligned, chosen), args.size, torch.device("cpu")), out,
-                        write_tokenizer=tok.write_tokenizer, bos=tok.BOS_ID, eos=tok.EOS_ID, pad=tok.PAD_ID,
-                        parity_prompt=tok.prompt_ids(PARITY_PROBLEM))
+    export_arith_model(load_model(interpolate(base, aligned, chosen), args.size, torch.device("cpu")), out)
     report["calibrate"] = calibrate(out, args.calibrate, args.calibrate_limit)
     (out / "caspo_merge.json").write_text(json.dumps(report, indent=1) + "\n")
     if iteration_record is not None:

@@ -38,6 +38,13 @@ def fresh_splits(seed: int, in_domain: int, hard_scale: float) -> dict:
     return {"in_domain": domain[:in_domain], "hard": hard}
 
 
+def load_model(state: dict, size: str, device) -> CausalLM:
+    """A model of SIZES[size] with ``state``'s weights on ``device``, in eval mode."""
+    model = CausalLM(SIZES[size])
+    model.load_state_dict(state)
+    return model.to(device).eval()
+
+
 def screen_model(model: CausalLM, splits: dict) -> dict:
     """``step_report`` of ``model`` on every split of ``fresh_splits``, with the wall time."""
     start = time.time()
@@ -63,10 +70,7 @@ def main(argv=None) -> None:
     report = {"seed": args.seed, "problems": {k: len(v) for k, v in splits.items()}, "models": {}}
     print(json.dumps(report["problems"]), flush=True)
     for path in args.checkpoints:
-        model = CausalLM(SIZES[args.size])
-        model.load_state_dict(torch.load(path, map_location="cpu"))
-        model.to(args.device)
-        row = screen_model(model, splits)
+        row = screen_model(load_model(torch.load(path, map_location="cpu"), args.size, args.device), splits)
         report["models"][path] = row
         print(json.dumps({"model": path, **row}), flush=True)
         if args.out:  # after every model: a screen stopped by a time limit keeps what it measured

@@ -131,6 +131,13 @@ def describe_hardware(device: str) -> str:
     return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads (PyTorch {torch.__version__})"
 
 
+def export_arith_model(model: CausalLM, folder: Path) -> None:
+    """The model contract folder of a model of this family (SFT, each CASPO iteration, a merge): config,
+    the byte-level tokenizer, the ONNX export, and the parity check on PARITY_PROBLEM. ``model`` on the CPU."""
+    export_model_folder(model, folder, write_tokenizer=tok.write_tokenizer, bos=tok.BOS_ID, eos=tok.EOS_ID,
+                        pad=tok.PAD_ID, parity_prompt=tok.prompt_ids(PARITY_PROBLEM))
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     out = Path(args.out)
@@ -143,8 +150,7 @@ def main(argv=None) -> None:
     model = model.to("cpu")
     metrics["eval_wall_s"] = round(time.time() - eval_start, 1)
     print(json.dumps({"accuracy": metrics["accuracy"], "step_accuracy": metrics["step_accuracy"]}), flush=True)
-    export_model_folder(model, out, write_tokenizer=tok.write_tokenizer, bos=tok.BOS_ID, eos=tok.EOS_ID,
-                        pad=tok.PAD_ID, parity_prompt=tok.prompt_ids(PARITY_PROBLEM))
+    export_arith_model(model, out)
     if args.run_dir:
         run_dir = Path(args.run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)

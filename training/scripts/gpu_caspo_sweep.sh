@@ -38,6 +38,7 @@ common=(--init checkpoints/caspo-arith-sft.pt --iterations 4 --problems 6000 --e
 b="--batch-pairs 16 --replay-batch 32"
 d="--batch-pairs 32 --replay-batch 64 --epochs 2"
 more_in_domain="--pool in_domain=.5,ops5=.25,edge=.25"
+no_edge="--pool in_domain=.5,ops5=.5"
 declare -A settings
 if [ "$sweep" = 10 ]; then
   settings=([a]="--batch-pairs 64 --replay-batch 128" [b]="$b"
@@ -51,10 +52,8 @@ elif [ "$sweep" = 13 ]; then
   settings=([u]="--iterations 3 --seed 1" [v]="--iterations 3 --gamma 10")
 elif [ "$sweep" = 15 ]; then
   # v15's recipe (sweep 14's y) and its no-mining twin (x) again with another seed: is the no-edge gain the draw?
-  no_edge="--pool in_domain=.5,ops5=.5"
   settings=([s]="--iterations 3 --mine 8000 $no_edge --seed 1" [t]="--iterations 3 $no_edge --seed 1")
 elif [ "$sweep" = 14 ]; then
-  no_edge="--pool in_domain=.5,ops5=.5"
   settings=([w]="--iterations 3 --mine 8000" [x]="--iterations 3 $no_edge" [y]="--iterations 3 --mine 8000 $no_edge"
             [z]="--iterations 3 --mine 8000 --seed 1")
 else

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from caspo_train import tokenizer as tok
-from caspo_train.align import DATA, POOL, main as align_main, parse_pool, pool_text, step_report, training_problems
+from caspo_train.align import (DATA, POOL, main as align_main, mine_mistakes, parse_pool, pool_text, step_report,
+                               training_problems)
 from caspo_train.arith import extract_expression, is_heldout
 from caspo_train.data import read_jsonl
 from caspo_train.dpo import DPOConfig, dpo_loss, sequence_log_probs, train_dpo
@@ -22,6 +23,7 @@ from caspo_train.model import CausalLM
 from caspo_train.pairs import Pair, build_pairs, corrected_step, count_pairs, step_ids
 from caspo_train.sample import (EngineConfidence, Sample, TokenRecord, annotate, label, sample_from_json, sample_to_json,
                                 segment, step_scores)
+from caspo_train.screen import load_model
 from caspo_train.sft import SIZES
 
 PROBLEM = "What is 2*3 + 4*5?"  # 2 * 3 = 6, 4 * 5 = 20, 6 + 20 = 26, Answer: 26
@@ -379,7 +381,6 @@ def test_greedy_sample_pairs_the_greedy_decode_too_and_keeps_it_out_of_the_datas
 def test_mine_pairs_the_greedy_mistakes_of_extra_in_domain_problems(tmp_path: Path):
     # 300 extra in-domain problems: the SFT model's greedy decode gets a few wrong (4 on the CPU), and only those
     # join the pairs; the T = 1 samples and the released dataset stay as they were
-    from caspo_train.align import mine_mistakes
     runs = {}
     for flag in ([], ["--mine", "300"]):
         run = tmp_path / ("mined" if flag else "plain")
@@ -392,10 +393,7 @@ def test_mine_pairs_the_greedy_mistakes_of_extra_in_domain_problems(tmp_path: Pa
     assert wrong >= 1
     assert mined["pairs"]["total"] >= plain["pairs"]["total"] + wrong  # every mined solution has a wrong step to pair
     assert mined["pairs"]["verifier_chosen"] >= plain["pairs"]["verifier_chosen"] + wrong
-    from caspo_train.model import CausalLM
-    from caspo_train.sft import SIZES
-    model = CausalLM(SIZES["small"])
-    model.load_state_dict(torch.load(SFT_CHECKPOINT, map_location="cpu"))
+    model = load_model(torch.load(SFT_CHECKPOINT, map_location="cpu"), "small", "cpu")
     args = argparse.Namespace(mine=300, seed=0, max_new_tokens=160)
     found = mine_mistakes(model, 1, args)
     assert len(found) == wrong and all(not s.answer_correct or any(not st.correct for st in s.steps) for s in found)

@@ -95,17 +95,29 @@ def _filter_name(info: dict) -> str:
     return "engine confidence" if info.get("engine") else "geoMeanProb"
 
 
+def _device(info: dict) -> str:
+    return "the CPU" if (info.get("device") or "cpu") == "cpu" else "a CUDA GPU"
+
+
+def _scope(info: dict) -> str:
+    if info["kept"] < info["problems"]:
+        return f"the first {info['kept']} of the iteration's {info['problems']} training problems"
+    return f"{info['problems']} training problems"
+
+
 def _readme(info: dict) -> str:
+    # the engine filter reads the SFT model's caspo.json: the command names it (--sft-model), as npm run caspo:align does
+    sft = " \\\n        --sft-model ../models/caspo-arith-sft" if info.get("engine") else ""
     rows = "\n".join(f"| {k} | {c['solutions']} | {c['correct_answers']} | {c['steps']} | {c['wrong_steps']} | "
                      f"{c['confident_wrong_steps']} |" for k, c in sorted(info["by_kind"].items()))
     t, p = info["total"], info["pairs_iteration1"]
     return f"""# CASPO step-wise arithmetic dataset, with confidence annotations
 
-Solutions sampled from {', '.join(f'`{m}`' for m in info['model'])} (this repository's SFT model) for {info['problems']}
-training problems, {info['samples']} per problem at temperature {info['temperature']}. Every step is labelled by the
-exact arithmetic verifier and annotated with the model's own confidence, computed as the Node engine computes
-it. It is the data of CASPO's first iteration: its preference pairs are built from exactly these samples.
-{t['solutions']} solutions, {info['bytes'] / 1e6:.1f} MB.
+Solutions sampled from {', '.join(f'`{m}`' for m in info['model'])} (this repository's SFT model) for {_scope(info)},
+{info['samples']} per problem at temperature {info['temperature']}, on {_device(info)} (seeded; another device draws other
+samples of the same problems). Every step is labelled by the exact arithmetic verifier and annotated with the model's
+own confidence, computed as the Node engine computes it. It is the data of CASPO's first iteration: its preference
+pairs are built from these samples. {t['solutions']} solutions, {info['bytes'] / 1e6:.1f} MB.
 
 ## Files
 - `steps.jsonl`: one sampled solution per line (schema below).
@@ -115,7 +127,7 @@ it. It is the data of CASPO's first iteration: its preference pairs are built fr
 | field | meaning |
 |---|---|
 | `problem`, `answer` | the problem text and its exact answer |
-| `kind` | `in_domain` (2-4 operations, the SFT distribution), `ops5` (five operations), `edge` (products 80-99 x 800-999 in 3-4 operations); the pool of `caspo_train.align` |
+| `kind` | the kind of problem in the pool of `caspo_train.align` ({info.get('pool') or V2_POOL}): `in_domain` (2-4 operations, the SFT distribution), `ops5` (five operations), `edge` (products 80-99 x 800-999 in 3-4 operations) |
 | `model`, `temperature` | the model that sampled the solution, and the sampling temperature |
 | `solution` | the generated steps, one per line |
 | `answerCorrect`, `finished` | the final answer equals `answer`; the model stopped with its end-of-sequence token |
@@ -132,18 +144,19 @@ it. It is the data of CASPO's first iteration: its preference pairs are built fr
 {rows}
 | all | {t['solutions']} | {t['correct_answers']} | {t['steps']} | {t['wrong_steps']} | {t['confident_wrong_steps']} |
 
-Preference pairs built from it (iteration 1, `training/caspo_train/pairs.py`, a wrong step counting as confident
-when its {_filter_name(info)} is >= {info['tau']}): {p['confident_wrong']} `confident_wrong`,
-{p['first_error']} `first_error` ({p['verifier_chosen']} of them with a verifier-made chosen step).
+Preference pairs these rows make as iteration 1 builds them (`training/caspo_train/pairs.py`, a wrong step counting
+as confident when its {_filter_name(info)} is >= {info['tau']}): {p['confident_wrong']} `confident_wrong`,
+{p['first_error']} `first_error` ({p['verifier_chosen']} of them with a verifier-made chosen step). The greedy decodes
+that `--mine` adds to an iteration's pairs are not sampled solutions and are not in this file.
 
 ## Regenerate
 From `training/` (the first iteration of the pipeline writes this folder; the sampling is seeded):
 
     python3 -m caspo_train.align --init checkpoints/caspo-arith-sft.pt --iterations 1 --problems {info['problems']} \\
         --samples {info['samples']} --temperature {info['temperature']} --seed {info['seed']} --pool {info.get('pool') or V2_POOL} \\
-        --device {info.get('device') or 'cpu'} --dataset-problems {info['kept']} --run-dir /tmp/caspo --dataset data/caspo
+        --device {info.get('device') or 'cpu'} --dataset-problems {info['kept']}{sft} --run-dir /tmp/caspo --dataset data/caspo
 
-For more data raise `--problems` or `--samples` (about {info['bytes'] / max(1, t['solutions']) / 1e3:.0f} KB per solution);
+For more data raise `--dataset-problems` (all of the iteration's problems without it), `--problems` or `--samples` (about {info['bytes'] / max(1, t['solutions']) / 1e3:.0f} KB per solution);
 only this sample is committed. `python3 -m caspo_train.dataset data/caspo` rewrites this README and counts.json
 from steps.jsonl (`--model ../models/caspo-arith-sft` first re-annotates `engineConfidence` from that model's caspo.json).
 """

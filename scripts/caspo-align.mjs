@@ -6,8 +6,9 @@
 // (see select_iteration in align.py) also models/caspo-arith, and the released dataset (its first 600
 // problems) in training/data/caspo. Then caspo_train.merge interpolates models/caspo-arith back toward
 // the SFT model as far as fresh in-domain draws allow (docs/caspo/runs.md, v14); `--no-merge` skips it.
-// On a CUDA GPU (align.py --device auto) about 5 minutes; on a 2-core CPU several hours. Flags after
-// `--` go to align.py (they win: argparse keeps the last value), e.g. `npm run caspo:align -- --iterations 1 --problems 50` for a quick run.
+// On a CUDA GPU (align.py --device auto) about 5 minutes; on a 2-core CPU about 3 hours (iteration 1 took 54 min,
+// docs/caspo/runs.md v16). Flags after `--` go to align.py (they win: argparse keeps the last value), e.g.
+// `npm run caspo:align -- --iterations 1 --problems 50` for a quick run.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyEmbeddedModel, JS_STACK_FRAME, runCaspo, tempDir, type CaspoRun } from './helpers';
+import { copyEmbeddedModel, JS_STACK_FRAME, runCaspo, singleJsonLine, tempDir, type CaspoRun } from './helpers';
 
 function assertClean(run: CaspoRun, code: number, message: RegExp): void {
   assert.equal(run.code, code, `exit ${run.code}, stderr:\n${run.stderr}`);
@@ -93,6 +93,26 @@ describe('caspo: bad input', function () {
       const problem = `${'1+'.repeat(512 * 1024 - 1)}1`;
       const run = await runCaspo(['solve', '--ep', 'cpu', '-'], { input: problem });
       assertClean(run, 1, /its prompt is 1,048,\d{3} tokens, and the model's context holds 512 tokens.*max_position_embeddings/s);
+    });
+
+    it("a problem outside the model's domain: what the model solves, what is wrong, what to do", async () => {
+      assertClean(
+        await runCaspo(['solve', 'What is the capital of France?']),
+        1,
+        /caspo-arith is an arithmetic model: it solves expressions of whole numbers .*; this problem has no such expression\. Rewrite the problem as such an expression, or pass --model DIR/,
+      );
+      assertClean(await runCaspo(['solve', '--json', '144 / 12']), 1, /this problem divides \("144 \/ 12"\)/);
+    });
+
+    it('a model whose config.json declares no domain is given any problem', async () => {
+      const anyProblem = copyEmbeddedModel(scratch.dir, 'no-domain');
+      const config = JSON.parse(readFileSync(join(anyProblem, 'config.json'), 'utf8')) as Record<string, unknown>;
+      assert.equal(config.caspo_problem_domain, 'arithmetic');
+      delete config.caspo_problem_domain;
+      writeFileSync(join(anyProblem, 'config.json'), JSON.stringify(config));
+      const run = await runCaspo(['solve', '--json', '--model', anyProblem, '--max-tokens', '24', 'What is the capital of France?']);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(singleJsonLine(run.stdout).problem, 'What is the capital of France?');
     });
 
     it('invalid UTF-8 in the problem argument', async () => {

@@ -126,8 +126,8 @@ describe('language server (real process, embedded model)', function () {
     await server.connection.sendNotification(DidChangeConfigurationNotification.type, {
       settings: testSettings({ metric: 'minProb', warningThreshold: 0.99 }),
     });
-    // Not arithmetic: the model is unsure of at least its first step.
-    const result = await server.connection.sendRequest(solveRequest, { solveId: 'w', problem: 'what is love' });
+    // Five operations, one more than the SFT data has: the model is unsure of its first product (54 %, and wrong).
+    const result = await server.connection.sendRequest(solveRequest, { solveId: 'w', problem: '247*57+(334+(27 + 990)) + 5 = ?' });
     const weak = result.steps.filter((s) => s.confidence < 0.99);
     assert.ok(weak.length > 0, `expected a step below 99% (minProb): ${result.steps.map((s) => s.confidence).join(', ')}`);
     // As the editor's copy catches up, the warnings grow to exactly the weak steps' lines, and no
@@ -215,6 +215,21 @@ describe('language server (real process, embedded model)', function () {
 
     await server.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: testSettings() });
     const result = await server.connection.sendRequest(solveRequest, { solveId: 'good', problem: '47*38 + 12' });
+    assert.equal(result.answer, '1798');
+  });
+
+  it("answers a problem outside the model's domain with what the model solves and what to do, and keeps serving", async () => {
+    await assert.rejects(
+      server.connection.sendRequest(solveRequest, { solveId: 'france', problem: 'What is the capital of France?' }),
+      (error: ResponseError<unknown>) => {
+        assert.equal(error.code, LSPErrorCodes.RequestFailed);
+        assert.match(error.message, /^caspo-arith is an arithmetic model: it solves expressions of whole numbers .*; this problem has no such expression\./);
+        assert.match(error.message, /Rewrite the problem as such an expression, or set caspo\.modelPath to a general-purpose model/);
+        return true;
+      },
+    );
+    assert.equal(server.of('started').filter((s) => s.solveId === 'france').length, 0, 'no document is opened for a refused problem');
+    const result = await server.connection.sendRequest(solveRequest, { solveId: 'after-france', problem: '47*38 + 12' });
     assert.equal(result.answer, '1798');
   });
 

@@ -131,11 +131,16 @@ def describe_hardware(device: str) -> str:
     return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads (PyTorch {torch.__version__})"
 
 
+# What the engine reads from config.json besides the architecture: the problems this family was trained on; the
+# language server and `caspo solve` give such a model only problems with an expression it can read.
+ARITH_CONFIG = {"caspo_problem_domain": "arithmetic"}
+
+
 def export_arith_model(model: CausalLM, folder: Path) -> None:
     """The model contract folder of a model of this family (SFT, each CASPO iteration, a merge): config,
     the byte-level tokenizer, the ONNX export, and the parity check on PARITY_PROBLEM. ``model`` on the CPU."""
     export_model_folder(model, folder, write_tokenizer=tok.write_tokenizer, bos=tok.BOS_ID, eos=tok.EOS_ID,
-                        pad=tok.PAD_ID, parity_prompt=tok.prompt_ids(PARITY_PROBLEM))
+                        pad=tok.PAD_ID, parity_prompt=tok.prompt_ids(PARITY_PROBLEM), extra_config=ARITH_CONFIG)
 
 
 def main(argv=None) -> None:

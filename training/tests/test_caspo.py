@@ -268,6 +268,8 @@ def test_pipeline_runs_end_to_end_at_toy_size(tmp_path: Path):
     assert all(it["pairs"]["total"] > 0 and it["dpo"]["steps"] > 0 for it in summary["iterations"])
     for name in ("config.json", "tokenizer.json", "onnx/model.onnx", "parity.json", "README.md", "training.json"):
         assert (out / name).exists(), name
+    # the engine gives a model of this family only problems it can read (language-server/src/verify/domain.ts)
+    assert json.loads((out / "config.json").read_text())["caspo_problem_domain"] == "arithmetic"
     rows = [json.loads(line) for line in (tmp_path / "ds" / "steps.jsonl").read_text().splitlines()]
     assert len(rows) == 10 and all(r["model"] == "random-init" and "steps" in r for r in rows)
     counts = json.loads((tmp_path / "ds" / "counts.json").read_text())

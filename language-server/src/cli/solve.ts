@@ -5,10 +5,11 @@ import { stepNodeIds, type StrategyName, type StrategyResult, type StrategySetti
 import type { PathStopReason } from '../decoding/treeNodes';
 import { treeToRoundedJSON } from '../trace/treeJson';
 import { toJSON, traceFromRow } from '../trace/types';
+import { domainMismatch } from '../verify/domain';
 import { confidenceBand } from './bands';
 import { describeFlags, parseArgs, type ParsedFlags } from './args';
 import { encodeProblem, openModel, requireProblemText, type OpenedModel } from './engine';
-import { EXIT_CANCELLED, EXIT_OK, UsageError } from './errors';
+import { EXIT_CANCELLED, EXIT_OK, RuntimeError, UsageError } from './errors';
 import { DEFAULT_MAX_TOKENS, METRIC_FLAG, MODEL_FLAGS, SAMPLING_FLAGS } from './flags';
 import { readStdinText } from './input';
 import { onInterrupt } from './interrupt';
@@ -66,6 +67,10 @@ async function solveWith(opened: OpenedModel, problem: string, flags: SolveFlags
   const { model, calibration } = opened;
   const metric: StepMetric = flags.metric ?? calibration.defaultMetric;
   const { promptIds, maxNewTokens } = encodeProblem(model, problem, flags['max-tokens'] ?? DEFAULT_MAX_TOKENS, 'the problem');
+  const mismatch = domainMismatch(problem, model.config.problemDomain, opened.name);
+  if (mismatch !== null) {
+    throw new RuntimeError(`${mismatch} Rewrite the problem as such an expression, or pass --model DIR with a general-purpose model (an ONNX export of a causal LM).`);
+  }
   const json = flags.json === true;
   const palette = createPalette(shouldUseColor(process.stdout));
   // One-row strategies stream their steps as they close; the others show the chosen path at the end.

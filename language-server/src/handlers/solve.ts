@@ -4,6 +4,7 @@ import type { StepMetric } from '../decoding/stepConfidence';
 import type { LoadedModel, ModelLease } from '../host/modelHost';
 import type { SolveRegistry } from '../host/solveRegistry';
 import { ReasoningDocument } from '../trace/reasoningDocument';
+import { domainMismatch } from '../verify/domain';
 import { decodeWithCat } from './catSolve';
 import { decodeGreedy } from './greedySolve';
 import { failSolve, type PreparedSolve, type SolveServices } from './solveLifecycle';
@@ -65,6 +66,13 @@ function prepare(params: SolveParams, settings: ServerSettings, loaded: LoadedMo
       LSPErrorCodes.RequestFailed,
       `The problem is too long for ${loaded.name}: its prompt is ${promptIds.length} tokens and the model's context holds ` +
         `${contextLimit} in all (prompt and solution). Shorten the problem.`,
+    );
+  }
+  const mismatch = domainMismatch(problem, model.config.problemDomain, loaded.name);
+  if (mismatch !== null) {
+    throw new ResponseError(
+      LSPErrorCodes.RequestFailed,
+      `${mismatch} Rewrite the problem as such an expression, or set caspo.modelPath to a general-purpose model (an ONNX export of a causal LM).`,
     );
   }
   const metric: StepMetric = settings.metric === 'modelDefault' ? calibration.defaultMetric : settings.metric;

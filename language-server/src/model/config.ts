@@ -1,3 +1,4 @@
+import { PROBLEM_DOMAINS, type ProblemDomain } from '../verify/domain';
 import { ModelError } from './modelError';
 import { modelFilesIn, readModelJson } from './modelFiles';
 
@@ -17,6 +18,8 @@ export interface ModelConfig {
   bosTokenId: number | null;
   padTokenId: number | null;
   maxPositionEmbeddings: number | null;
+  /** The problems the model was trained on (`caspo_problem_domain`); null: any problem. */
+  problemDomain: ProblemDomain | null;
 }
 
 /** Reads `<dir>/config.json` and validates it. */
@@ -76,6 +79,7 @@ export function parseModelConfig(raw: unknown, path = 'config.json'): ModelConfi
     bosTokenId: field.optionalTokenId('bos_token_id', vocabSize),
     padTokenId: field.optionalTokenId('pad_token_id', vocabSize),
     maxPositionEmbeddings: field.optionalPositiveInteger('max_position_embeddings') ?? null,
+    problemDomain: field.optionalChoice('caspo_problem_domain', PROBLEM_DOMAINS),
   };
 }
 
@@ -105,6 +109,16 @@ class ConfigFieldReader {
       throw invalid(this.path, name, `must be a positive integer, got ${JSON.stringify(value)}`, 'Fix the value.');
     }
     return value;
+  }
+
+  optionalChoice<T extends string>(name: string, choices: readonly T[]): T | null {
+    const value = this.json[name];
+    if (value === undefined || value === null) return null;
+    if (!(choices as readonly unknown[]).includes(value)) {
+      const allowed = choices.map((c) => JSON.stringify(c)).join(', ');
+      throw invalid(this.path, name, `must be one of ${allowed}, got ${JSON.stringify(value)}`, 'Fix the value, or remove the field to give the model any problem.');
+    }
+    return value as T;
   }
 
   optionalTokenId(name: string, vocabSize: number): number | null {

@@ -1,0 +1,71 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseModelConfig } from '../../language-server/src/model/config';
+import { ModelError } from '../../language-server/src/model/modelError';
+import { domainMismatch, outsideDomain } from '../../language-server/src/verify/domain';
+
+const ROOT = path.join(__dirname, '..', '..');
+const CONFIG = { vocab_size: 10, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, eos_token_id: 1 };
+
+describe('problem domain of a model (config.json caspo_problem_domain)', () => {
+  it('reads the field, and a model without it takes any problem', () => {
+    assert.equal(parseModelConfig({ ...CONFIG, caspo_problem_domain: 'arithmetic' }).problemDomain, 'arithmetic');
+    assert.equal(parseModelConfig(CONFIG).problemDomain, null);
+    assert.equal(domainMismatch('What is the capital of France?', null, 'qwen'), null);
+  });
+
+  it('an unknown domain is a config error naming the field and the values it takes', () => {
+    assert.throws(
+      () => parseModelConfig({ ...CONFIG, caspo_problem_domain: 'chess' }, '/m/config.json'),
+      (e: unknown) =>
+        e instanceof ModelError &&
+        /\/m\/config\.json: field "caspo_problem_domain" must be one of "arithmetic", got "chess"\. .*remove the field/.test(e.message),
+    );
+  });
+
+  it('says what is outside the arithmetic domain and why', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['What is the capital of France?', /^this problem has no such expression$/],
+      ['What is 12 plus 3?', /^this problem has no such expression$/],
+      ['x = 5', /^this problem has no such expression$/],
+      ['2024', /^this problem has no such expression$/],
+      ['144 / 12', /^this problem divides \("144 \/ 12"\)/],
+      ['144÷12 + 1', /^this problem divides \("144÷12"\)/],
+      ['3.25 * 2', /^this problem has a number that is not whole \("3\.25"\)/],
+      ['1,250 + 3', /^this problem writes a number with a thousands separator \("1,250"\)/],
+      ['Solve 2x + 3 = 7', /^the expression in this problem, "2x \+ 3", is not one it can read \(unexpected "\+"/],
+    ];
+    for (const [problem, reason] of cases) assert.match(outsideDomain(problem, 'arithmetic') ?? 'inside', reason, problem);
+  });
+
+  it('accepts expressions with words around them, × and x, parentheses and spaces', () => {
+    for (const problem of ['47*38 + 12', 'Compute 12*(40-3).', 'What is 7 × 8 + 6?', '9x9 - 1', 'Problem 1: 3+4', '  ( 2 + 3 ) * 4  ']) {
+      assert.equal(outsideDomain(problem, 'arithmetic'), null, problem);
+    }
+  });
+
+  it('accepts every problem of the repository: the samples, the held-out, hard and calibration splits', () => {
+    const samples = readFileSync(path.join(ROOT, 'samples', 'arithmetic', 'problems.txt'), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'));
+    const splits = ['heldout', 'hard', 'calibration'].flatMap((name) =>
+      readFileSync(path.join(ROOT, 'training', 'data', `${name}.jsonl`), 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => (JSON.parse(line) as { problem: string }).problem),
+    );
+    assert.ok(samples.length >= 4 && splits.length >= 700, `${samples.length} samples, ${splits.length} split problems`);
+    const refused = [...samples, ...splits].filter((problem) => outsideDomain(problem, 'arithmetic') !== null);
+    assert.deepEqual(refused, []);
+  });
+
+  it('the message names the model, what it solves and what is wrong', () => {
+    assert.equal(
+      domainMismatch('144 / 12', 'arithmetic', 'caspo-arith'),
+      'caspo-arith is an arithmetic model: it solves expressions of whole numbers with + - * (× or x) and parentheses, ' +
+        'such as "47*38 + 12", with or without words around them; this problem divides ("144 / 12"), which is not one of its operations.',
+    );
+    assert.equal(domainMismatch('47*38 + 12', 'arithmetic', 'caspo-arith'), null);
+  });
+});

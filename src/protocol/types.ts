@@ -11,6 +11,8 @@ export const REASONING_LANGUAGE_ID = 'caspo-reasoning';
 /** Diagnostic source and code of a step whose confidence is below the warning threshold. */
 export const DIAGNOSTIC_SOURCE = 'caspo';
 export const LOW_CONFIDENCE_CODE = 'caspo.lowConfidence';
+/** The diagnostic on a reasoning document's caution line: the problem is outside the model's training range. */
+export const OUTSIDE_TRAINING_RANGE_CODE = 'caspo.outsideTrainingRange';
 
 export const EXECUTION_PROVIDERS = ['auto', 'webgpu', 'cuda', 'cpu'] as const;
 export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];

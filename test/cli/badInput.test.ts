@@ -104,6 +104,18 @@ describe('caspo: bad input', function () {
       assertClean(await runCaspo(['solve', '--json', '144 / 12']), 1, /this problem divides \("144 \/ 12"\)/);
     });
 
+    it('a problem outside the training range is solved, after a warning that says why', async () => {
+      const run = await runCaspo(['solve', '--ep', 'cpu', '100*100']);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(
+        run.stderr,
+        'caspo: warning: the problem is outside caspo-arith\'s training range: "100 * 100" has both factors above 99 ' +
+          '(its training products: one factor up to 99, the other up to 999). Expect confident mistakes.\n',
+      );
+      assert.match(run.stdout, /^Problem: 100\*100\n/);
+      assert.equal((await runCaspo(['solve', '--ep', 'cpu', '99*999 + 1'])).stderr, '', 'inside the range: no warning');
+    });
+
     it('a model whose config.json declares no domain is given any problem', async () => {
       const anyProblem = copyEmbeddedModel(scratch.dir, 'no-domain');
       const config = JSON.parse(readFileSync(join(anyProblem, 'config.json'), 'utf8')) as Record<string, unknown>;

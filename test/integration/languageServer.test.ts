@@ -11,7 +11,7 @@ import {
   type MarkupContent,
 } from 'vscode-languageserver-protocol';
 import { DidChangeConfigurationNotification } from 'vscode-languageserver-protocol';
-import { LOW_CONFIDENCE_CODE, solveRequest, type SolveResult } from '../../src/protocol';
+import { LOW_CONFIDENCE_CODE, OUTSIDE_TRAINING_RANGE_CODE, solveRequest, type SolveResult } from '../../src/protocol';
 import { LanguageServerProcess, REPO_ROOT, testSettings } from './helpers/languageServerProcess';
 
 /** A sum the embedded model works through until the token limit: long enough to cancel mid-way. */
@@ -231,6 +231,19 @@ describe('language server (real process, embedded model)', function () {
     assert.equal(server.of('started').filter((s) => s.solveId === 'france').length, 0, 'no document is opened for a refused problem');
     const result = await server.connection.sendRequest(solveRequest, { solveId: 'after-france', problem: '47*38 + 12' });
     assert.equal(result.answer, '1798');
+  });
+
+  it('solves a problem outside the training range with a caution line above the steps and a Warning on it', async () => {
+    const result = await server.connection.sendRequest(solveRequest, { solveId: 'big', problem: '100*100' });
+    const lines = result.text.split('\n');
+    assert.match(lines[2], /^Caution: outside caspo-arith's training range: "100 \* 100" has both factors above 99 .*Expect confident mistakes\.$/);
+    assert.equal(lines[3], '');
+    assert.deepEqual(result.steps.map((s) => lines[s.line]), result.steps.map((s) => s.text));
+    assert.equal(result.steps[0].line, 4);
+    const published = await server.waitFor('diagnostics', (d) => d.uri === result.uri && d.diagnostics.some((x) => x.code === OUTSIDE_TRAINING_RANGE_CODE));
+    const caution = published.diagnostics.find((x) => x.code === OUTSIDE_TRAINING_RANGE_CODE)!;
+    assert.equal(caution.range.start.line, 2);
+    assert.equal(caution.message, `The problem is ${lines[2].slice('Caution: '.length)}`);
   });
 
   it('reloads the model when the execution provider setting changes', async () => {

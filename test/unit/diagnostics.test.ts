@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { DiagnosticSeverity } from 'vscode-languageserver';
-import { DiagnosticsPublisher, lowConfidenceDiagnostics } from '../../language-server/src/handlers/diagnostics';
-import { FIRST_STEP_LINE } from '../../language-server/src/trace/reasoningDocument';
-import { LOW_CONFIDENCE_CODE } from '../../src/protocol';
+import { cautionDiagnostics, DiagnosticsPublisher, lowConfidenceDiagnostics } from '../../language-server/src/handlers/diagnostics';
+import { CAUTION_LINE, FIRST_STEP_LINE } from '../../language-server/src/trace/reasoningDocument';
+import { LOW_CONFIDENCE_CODE, OUTSIDE_TRAINING_RANGE_CODE } from '../../src/protocol';
 import { documentWith, step } from './helpers/reasoningFixtures';
 
 describe('low-confidence diagnostics', () => {
@@ -69,5 +69,24 @@ describe('low-confidence diagnostics', () => {
       { uri: document.uri, lines: [FIRST_STEP_LINE, FIRST_STEP_LINE + 1, FIRST_STEP_LINE + 2] },
       { uri: document.uri, lines: [] },
     ]);
+  });
+
+  it('a problem outside the training range: a Warning on the caution line, and the step warnings one line lower', () => {
+    const caution = 'outside caspo-arith\'s training range: "100 * 100" has both factors above 99. Expect confident mistakes.';
+    const cautioned = documentWith([step(0, '100 * 100 = 1000', 0.99), step(1, 'Answer: 1000', 0.3)], caution);
+    const lines = cautioned.text().split('\n');
+    assert.equal(lines[CAUTION_LINE], `Caution: ${caution}`);
+    assert.equal(lines[CAUTION_LINE + 1], '');
+    assert.deepEqual(cautioned.summaries().map((s) => [s.line, lines[s.line]]), [[FIRST_STEP_LINE + 1, '100 * 100 = 1000'], [FIRST_STEP_LINE + 2, 'Answer: 1000']]);
+    const [warning] = cautionDiagnostics(cautioned);
+    assert.deepEqual(warning.range, { start: { line: CAUTION_LINE, character: 0 }, end: { line: CAUTION_LINE, character: lines[CAUTION_LINE].length } });
+    assert.equal(warning.code, OUTSIDE_TRAINING_RANGE_CODE);
+    assert.equal(warning.severity, DiagnosticSeverity.Warning);
+    assert.equal(warning.message, `The problem is ${caution}`);
+    assert.deepEqual(lowConfidenceDiagnostics(cautioned, 0.5).map((d) => d.range.start.line), [FIRST_STEP_LINE + 2]);
+    const sent: number[][] = [];
+    new DiagnosticsPublisher((params) => sent.push(params.diagnostics.map((d) => d.range.start.line)), () => 0.5, () => cautioned.text()).publish(cautioned);
+    assert.deepEqual(sent, [[CAUTION_LINE, FIRST_STEP_LINE + 2]]);
+    assert.deepEqual(cautionDiagnostics(document), [], 'no caution, no warning');
   });
 });

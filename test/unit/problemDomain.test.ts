@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseModelConfig } from '../../language-server/src/model/config';
 import { ModelError } from '../../language-server/src/model/modelError';
-import { domainMismatch, outsideDomain } from '../../language-server/src/verify/domain';
+import { domainMismatch, outsideDomain, outsideTrainingRange, trainingRangeCaution } from '../../language-server/src/verify/domain';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CONFIG = { vocab_size: 10, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, eos_token_id: 1 };
@@ -67,5 +67,36 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
         'such as "47*38 + 12", with or without words around them; this problem divides ("144 / 12"), which is not one of its operations.',
     );
     assert.equal(domainMismatch('47*38 + 12', 'arithmetic', 'caspo-arith'), null);
+  });
+
+  it('says why a readable problem is outside the training range: a number above 999, a product too large, a step below 0', () => {
+    const cases: Array<[string, string | null]> = [
+      ['1234 + 5678', '1234 is above 999, the largest number in its training problems'],
+      ['100*100', '"100 * 100" has both factors above 99 (its training products: one factor up to 99, the other up to 999)'],
+      ['45*67*89', '"3015 * 89" has a factor above 999 (its training products: one factor up to 99, the other up to 999)'],
+      ['5 - 9 + 10', '"5 - 9" goes below 0, which no step of its training problems does'],
+      ['20 - (3 + 4)*5', '"20 - 35" goes below 0, which no step of its training problems does'],
+      ['99*999 + 1', null],
+      ['850*93 - 88 * 834', null],
+      ['98901 - 98901 + 5', '98901 is above 999, the largest number in its training problems'],
+    ];
+    for (const [problem, reason] of cases) assert.equal(outsideTrainingRange(problem, 'arithmetic'), reason, problem);
+    assert.equal(
+      trainingRangeCaution('100*100', 'arithmetic', 'caspo-arith'),
+      'outside caspo-arith\'s training range: "100 * 100" has both factors above 99 (its training products: one factor up to 99, the other up to 999). Expect confident mistakes.',
+    );
+    assert.equal(trainingRangeCaution('100*100', null, 'qwen'), null);
+  });
+
+  it('of the evaluation splits, exactly the two-3-digit-factor products (hard bigmul) are outside the training range', () => {
+    for (const name of ['heldout', 'hard', 'calibration']) {
+      const rows = readFileSync(path.join(ROOT, 'training', 'data', `${name}.jsonl`), 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as { problem: string; kind?: string });
+      for (const row of rows) {
+        assert.equal(outsideTrainingRange(row.problem, 'arithmetic') !== null, row.kind === 'bigmul', `${name}: ${row.problem} (${row.kind ?? 'in-domain'})`);
+      }
+    }
   });
 });

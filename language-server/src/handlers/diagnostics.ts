@@ -1,6 +1,6 @@
 import { DiagnosticSeverity, type Diagnostic, type PublishDiagnosticsParams } from 'vscode-languageserver';
-import { DIAGNOSTIC_SOURCE, LOW_CONFIDENCE_CODE } from '../../../src/protocol';
-import { formatPercent, stepLineText, type ReasoningDocument } from '../trace/reasoningDocument';
+import { DIAGNOSTIC_SOURCE, LOW_CONFIDENCE_CODE, OUTSIDE_TRAINING_RANGE_CODE } from '../../../src/protocol';
+import { CAUTION_LINE, cautionLineText, formatPercent, stepLineText, type ReasoningDocument } from '../trace/reasoningDocument';
 
 /**
  * A Warning on every step whose confidence is below `warningThreshold`, with the numbers. With
@@ -31,6 +31,19 @@ export function lowConfidenceDiagnostics(document: ReasoningDocument, warningThr
   return diagnostics;
 }
 
+/** A Warning on the caution line of a problem outside the model's training range, or none. */
+export function cautionDiagnostics(document: ReasoningDocument): Diagnostic[] {
+  const { caution } = document.header;
+  if (!caution) return [];
+  return [{
+    range: { start: { line: CAUTION_LINE, character: 0 }, end: { line: CAUTION_LINE, character: cautionLineText(caution).length } },
+    severity: DiagnosticSeverity.Warning,
+    source: DIAGNOSTIC_SOURCE,
+    code: OUTSIDE_TRAINING_RANGE_CODE,
+    message: `The problem is ${caution}`,
+  }];
+}
+
 /**
  * Pushes the diagnostics of reasoning documents as their steps arrive, as the editor's copy of the
  * text catches up, and when the threshold changes — always against the text the editor has.
@@ -46,7 +59,8 @@ export class DiagnosticsPublisher {
   publish(document: ReasoningDocument): void {
     const text = this.clientText(document.uri);
     if (text === undefined) return; // published again when the editor opens it
-    this.send({ uri: document.uri, diagnostics: lowConfidenceDiagnostics(document, this.warningThreshold(), text.split(/\r?\n/)) });
+    const diagnostics = [...cautionDiagnostics(document), ...lowConfidenceDiagnostics(document, this.warningThreshold(), text.split(/\r?\n/))];
+    this.send({ uri: document.uri, diagnostics });
   }
 
   publishAll(documents: readonly ReasoningDocument[]): void {

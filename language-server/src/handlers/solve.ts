@@ -4,7 +4,7 @@ import type { StepMetric } from '../decoding/stepConfidence';
 import type { LoadedModel, ModelLease } from '../host/modelHost';
 import type { SolveRegistry } from '../host/solveRegistry';
 import { ReasoningDocument } from '../trace/reasoningDocument';
-import { domainMismatch } from '../verify/domain';
+import { domainMismatch, trainingRangeCaution } from '../verify/domain';
 import { decodeWithCat } from './catSolve';
 import { decodeGreedy } from './greedySolve';
 import { failSolve, type PreparedSolve, type SolveServices } from './solveLifecycle';
@@ -77,12 +77,14 @@ function prepare(params: SolveParams, settings: ServerSettings, loaded: LoadedMo
   }
   const metric: StepMetric = settings.metric === 'modelDefault' ? calibration.defaultMetric : settings.metric;
   const calibrated = calibration.isFitted(metric);
+  const caution = trainingRangeCaution(problem, model.config.problemDomain, loaded.name);
   const document = new ReasoningDocument(params.solveId, reasoningDocumentUri(params.solveId, problem), {
     problem,
     model: loaded.name,
     executionProvider: loaded.activeProvider,
     metric,
     calibrated,
+    ...(caution === null ? {} : { caution }),
   });
   services.registry.add(document);
   services.notify.started({ solveId: document.solveId, uri: document.uri, text: document.text(), model: loaded.name, executionProvider: loaded.providers });

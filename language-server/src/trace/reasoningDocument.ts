@@ -21,9 +21,12 @@ import { pathConfidence, type ReasoningStep } from './reasoningStep';
  *  11  Answer: 1799            ← step 3 of it
  *
  * Re-expanded branches are appended below the summary once the solve has ended, so no line above
- * them ever moves.
+ * them ever moves. A problem outside the model's training range gets a caution line after the model
+ * line (`Caution: outside caspo-arith's training range: ...`), and every line below moves down one.
  */
 export const FIRST_STEP_LINE = 3;
+/** The line of the caution (when the header has one); the steps then start a line lower. */
+export const CAUTION_LINE = 2;
 
 export interface DocumentHeader {
   problem: string;
@@ -31,6 +34,8 @@ export interface DocumentHeader {
   executionProvider: string;
   metric: string;
   calibrated: boolean;
+  /** Why the problem is outside the model's training range (domain.trainingRangeCaution), shown above the steps. */
+  caution?: string;
 }
 
 export interface SolveEnding {
@@ -145,7 +150,7 @@ export class ReasoningDocument {
   }
 
   lineOfStep(index: number): number {
-    return FIRST_STEP_LINE + index;
+    return FIRST_STEP_LINE + (this.header.caution ? 1 : 0) + index;
   }
 
   /** The step shown on `line` (chosen path or re-expanded branch), if that line is a step. */
@@ -212,10 +217,11 @@ export class ReasoningDocument {
   }
 
   lines(): string[] {
-    const { problem, model, executionProvider, metric, calibrated } = this.header;
+    const { problem, model, executionProvider, metric, calibrated, caution } = this.header;
     const lines = [
       `Problem: ${oneLine(problem.trim())}`,
       `Model: ${model} · ${executionProvider} · step confidence: ${metric} (${calibrated ? 'calibrated' : 'default mapping'})`,
+      ...(caution ? [cautionLineText(caution)] : []),
       '',
       ...this.steps.map((step) => stepLineText(step.text)),
     ];
@@ -234,6 +240,11 @@ export class ReasoningDocument {
   private summaryOf(step: ReasoningStep): StepSummary {
     return { index: step.index, line: this.lineOfStep(step.index), confidence: step.confidence, text: step.text };
   }
+}
+
+/** The header line of a caution (CAUTION_LINE). */
+export function cautionLineText(caution: string): string {
+  return `Caution: ${caution}`;
 }
 
 /** A step is one line of the document, whatever delimiter split the steps. */

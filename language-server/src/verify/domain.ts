@@ -1,4 +1,4 @@
-import { extractExpression, parseExpression } from './arithmetic';
+import { evaluate, extractExpression, parseExpression, type ExprNode } from './arithmetic';
 
 /**
  * The problems a model was trained on, as its config.json declares them (`caspo_problem_domain`).
@@ -59,4 +59,48 @@ export function domainMismatch(problem: string, domain: ProblemDomain | null, mo
   if (domain === null) return null;
   const reason = outsideDomain(problem, domain);
   return reason === null ? null : `${model} is ${describeDomain(domain)}; ${reason}.`;
+}
+
+/** The training range of the arithmetic models (training/caspo_train/arith.py: MAX_OPERAND, MAX_SMALL_FACTOR, _valid). */
+const MAX_NUMBER = 999n;
+const MAX_SMALL_FACTOR = 99n;
+
+/**
+ * Why a problem the model can read is still unlike every problem it was trained on, as a clause, or
+ * null. Outside that range the embedded model is confidently wrong (1234 + 5678: it reads 123 + 567, at
+ * 100 %), so the editor and the CLI solve it but say so first.
+ */
+export function outsideTrainingRange(problem: string, domain: ProblemDomain): string | null {
+  switch (domain) {
+    case 'arithmetic':
+      return outsideArithmeticRange(parseExpression(extractExpression(problem)));
+  }
+}
+
+function outsideArithmeticRange(node: ExprNode): string | null {
+  if (node.kind === 'num') {
+    return node.value > MAX_NUMBER ? `${node.value} is above ${MAX_NUMBER}, the largest number in its training problems` : null;
+  }
+  const inner = outsideArithmeticRange(node.left) ?? outsideArithmeticRange(node.right);
+  if (inner !== null) return inner;
+  const a = evaluate(node.left);
+  const b = evaluate(node.right);
+  const step = `"${a} ${node.op} ${b}"`;
+  if (node.op === '-' && a < b) return `${step} goes below 0, which no step of its training problems does`;
+  if (node.op === '*') {
+    const [small, big] = a < b ? [a, b] : [b, a];
+    if (big > MAX_NUMBER) return `${step} has a factor above ${MAX_NUMBER} (its training products: one factor up to ${MAX_SMALL_FACTOR}, the other up to ${MAX_NUMBER})`;
+    if (small > MAX_SMALL_FACTOR) return `${step} has both factors above ${MAX_SMALL_FACTOR} (its training products: one factor up to ${MAX_SMALL_FACTOR}, the other up to ${MAX_NUMBER})`;
+  }
+  return null;
+}
+
+/**
+ * The caution shown above the steps of a problem `model` can read but was not trained on, or null
+ * (no domain, or inside its range). Call it only for a problem `domainMismatch` accepted.
+ */
+export function trainingRangeCaution(problem: string, domain: ProblemDomain | null, model: string): string | null {
+  if (domain === null) return null;
+  const reason = outsideTrainingRange(problem, domain);
+  return reason === null ? null : `outside ${model}'s training range: ${reason}. Expect confident mistakes.`;
 }

@@ -17,13 +17,14 @@ export function step(index: number, text: string, confidence: number, extra: Par
 }
 
 /** The document of solve 3 ("47*38 + 12") holding `steps`. */
-export function documentWith(steps: ReasoningStep[]): ReasoningDocument {
+export function documentWith(steps: ReasoningStep[], caution?: string): ReasoningDocument {
   const document = new ReasoningDocument('3', 'caspo-reasoning:/solve-3/47x38-12.caspo', {
     problem: '  47*38 + 12 ',
     model: 'caspo-arith-sft',
     executionProvider: 'cpu, 1 thread(s)',
     metric: 'meanEntropy',
     calibrated: false,
+    ...(caution === undefined ? {} : { caution }),
   });
   for (const s of steps) document.addStep(s);
   return document;

@@ -69,6 +69,10 @@ evaluation order, then `Answer: N`, then `<|eos|>`.
 Training problems are generated on the fly (`training/caspo_train/arith.py`); a fixed 1-in-50 hash of
 the expression is reserved for the held-out split and never trained on.
 
+`config.json` declares this task (`"caspo_problem_domain": "arithmetic"`): the extension and `caspo solve` refuse a problem
+without such an expression, and solve one outside these ranges (a number above 999, a larger product, a step below
+0) under a caution.
+
 ## Model
 Llama layout: RMSNorm, RoPE (theta {cfg['rope_theta']:g}), grouped-query attention
 ({cfg['num_attention_heads']} query heads, {cfg['num_key_value_heads']} KV heads, head size {cfg['head_dim']}),

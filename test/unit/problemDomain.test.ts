@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseModelConfig } from '../../language-server/src/model/config';
 import { ModelError } from '../../language-server/src/model/modelError';
-import { domainMismatch, outsideDomain, outsideTrainingRange, trainingRangeCaution } from '../../language-server/src/verify/domain';
+import { domainMismatch, outsideDomain, outsideTrainingRange, screenProblem, trainingRangeCaution } from '../../language-server/src/verify/domain';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CONFIG = { vocab_size: 10, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, eos_token_id: 1 };
@@ -98,5 +98,14 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
         assert.equal(outsideTrainingRange(row.problem, 'arithmetic') !== null, row.kind === 'bigmul', `${name}: ${row.problem} (${row.kind ?? 'in-domain'})`);
       }
     }
+  });
+
+  it('screens a problem as the hosts do: refused, cautioned, or neither', () => {
+    assert.deepEqual(screenProblem('47*38 + 12', 'arithmetic', 'm'), { refusal: null, caution: null });
+    assert.deepEqual(screenProblem('100*100', 'arithmetic', 'm'), { refusal: null, caution: trainingRangeCaution('100*100', 'arithmetic', 'm') });
+    const refused = screenProblem('1000 / 10', 'arithmetic', 'm');
+    assert.equal(refused.refusal, domainMismatch('1000 / 10', 'arithmetic', 'm'));
+    assert.equal(refused.caution, null, 'a refused problem gets no caution (its range is never looked at)');
+    assert.deepEqual(screenProblem('What is the capital of France?', null, 'qwen'), { refusal: null, caution: null });
   });
 });

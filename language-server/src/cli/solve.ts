@@ -5,7 +5,7 @@ import { stepNodeIds, type StrategyName, type StrategyResult, type StrategySetti
 import type { PathStopReason } from '../decoding/treeNodes';
 import { treeToRoundedJSON } from '../trace/treeJson';
 import { toJSON, traceFromRow } from '../trace/types';
-import { domainMismatch, trainingRangeCaution } from '../verify/domain';
+import { screenProblem } from '../verify/domain';
 import { confidenceBand } from './bands';
 import { describeFlags, parseArgs, type ParsedFlags } from './args';
 import { encodeProblem, openModel, requireProblemText, type OpenedModel } from './engine';
@@ -67,11 +67,10 @@ async function solveWith(opened: OpenedModel, problem: string, flags: SolveFlags
   const { model, calibration } = opened;
   const metric: StepMetric = flags.metric ?? calibration.defaultMetric;
   const { promptIds, maxNewTokens } = encodeProblem(model, problem, flags['max-tokens'] ?? DEFAULT_MAX_TOKENS, 'the problem');
-  const mismatch = domainMismatch(problem, model.config.problemDomain, opened.name);
-  if (mismatch !== null) {
-    throw new RuntimeError(`${mismatch} Rewrite the problem as such an expression, or pass --model DIR with a general-purpose model (an ONNX export of a causal LM).`);
+  const { refusal, caution } = screenProblem(problem, model.config.problemDomain, opened.name);
+  if (refusal !== null) {
+    throw new RuntimeError(`${refusal} Rewrite the problem as such an expression, or pass --model DIR with a general-purpose model (an ONNX export of a causal LM).`);
   }
-  const caution = trainingRangeCaution(problem, model.config.problemDomain, opened.name);
   if (caution !== null) process.stderr.write(`caspo: warning: the problem is ${caution}\n`);
   const json = flags.json === true;
   const palette = createPalette(shouldUseColor(process.stdout));

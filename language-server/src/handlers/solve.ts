@@ -4,7 +4,7 @@ import type { StepMetric } from '../decoding/stepConfidence';
 import type { LoadedModel, ModelLease } from '../host/modelHost';
 import type { SolveRegistry } from '../host/solveRegistry';
 import { ReasoningDocument } from '../trace/reasoningDocument';
-import { domainMismatch, trainingRangeCaution } from '../verify/domain';
+import { screenProblem } from '../verify/domain';
 import { decodeWithCat } from './catSolve';
 import { decodeGreedy } from './greedySolve';
 import { failSolve, type PreparedSolve, type SolveServices } from './solveLifecycle';
@@ -68,16 +68,15 @@ function prepare(params: SolveParams, settings: ServerSettings, loaded: LoadedMo
         `${contextLimit} in all (prompt and solution). Shorten the problem.`,
     );
   }
-  const mismatch = domainMismatch(problem, model.config.problemDomain, loaded.name);
-  if (mismatch !== null) {
+  const { refusal, caution } = screenProblem(problem, model.config.problemDomain, loaded.name);
+  if (refusal !== null) {
     throw new ResponseError(
       LSPErrorCodes.RequestFailed,
-      `${mismatch} Rewrite the problem as such an expression, or set caspo.modelPath to a general-purpose model (an ONNX export of a causal LM).`,
+      `${refusal} Rewrite the problem as such an expression, or set caspo.modelPath to a general-purpose model (an ONNX export of a causal LM).`,
     );
   }
   const metric: StepMetric = settings.metric === 'modelDefault' ? calibration.defaultMetric : settings.metric;
   const calibrated = calibration.isFitted(metric);
-  const caution = trainingRangeCaution(problem, model.config.problemDomain, loaded.name);
   const document = new ReasoningDocument(params.solveId, reasoningDocumentUri(params.solveId, problem), {
     problem,
     model: loaded.name,

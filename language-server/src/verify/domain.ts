@@ -97,10 +97,22 @@ function outsideArithmeticRange(node: ExprNode): string | null {
 
 /**
  * The caution shown above the steps of a problem `model` can read but was not trained on, or null
- * (no domain, or inside its range). Call it only for a problem `domainMismatch` accepted.
+ * (no domain, or inside its range). Only for a problem `domainMismatch` accepted (screenProblem).
  */
 export function trainingRangeCaution(problem: string, domain: ProblemDomain | null, model: string): string | null {
   if (domain === null) return null;
   const reason = outsideTrainingRange(problem, domain);
   return reason === null ? null : `outside ${model}'s training range: ${reason}. Expect confident mistakes.`;
+}
+
+/** What a host does with a problem before decoding it: refuse it (the message), or solve it, under a caution or not. */
+export interface ProblemScreen {
+  refusal: string | null;
+  caution: string | null;
+}
+
+/** `domainMismatch`, then, for an accepted problem, `trainingRangeCaution`: the one check the server and the CLI share. */
+export function screenProblem(problem: string, domain: ProblemDomain | null, model: string): ProblemScreen {
+  const refusal = domainMismatch(problem, domain, model);
+  return { refusal, caution: refusal === null ? trainingRangeCaution(problem, domain, model) : null };
 }

@@ -108,6 +108,7 @@ def _scope(info: dict) -> str:
 def _readme(info: dict) -> str:
     # the engine filter reads the SFT model's caspo.json: the command names it (--sft-model), as npm run caspo:align does
     sft = " \\\n        --sft-model ../models/caspo-arith-sft" if info.get("engine") else ""
+    pool = info.get("pool") or V2_POOL
     rows = "\n".join(f"| {k} | {c['solutions']} | {c['correct_answers']} | {c['steps']} | {c['wrong_steps']} | "
                      f"{c['confident_wrong_steps']} |" for k, c in sorted(info["by_kind"].items()))
     t, p = info["total"], info["pairs_iteration1"]
@@ -127,7 +128,7 @@ pairs are built from these samples. {t['solutions']} solutions, {info['bytes'] /
 | field | meaning |
 |---|---|
 | `problem`, `answer` | the problem text and its exact answer |
-| `kind` | the kind of problem in the pool of `caspo_train.align` ({info.get('pool') or V2_POOL}): `in_domain` (2-4 operations, the SFT distribution), `ops5` (five operations), `edge` (products 80-99 x 800-999 in 3-4 operations) |
+| `kind` | the kind of problem in the pool of `caspo_train.align` ({pool}): `in_domain` (2-4 operations, the SFT distribution), `ops5` (five operations), `edge` (products 80-99 x 800-999 in 3-4 operations) |
 | `model`, `temperature` | the model that sampled the solution, and the sampling temperature |
 | `solution` | the generated steps, one per line |
 | `answerCorrect`, `finished` | the final answer equals `answer`; the model stopped with its end-of-sequence token |
@@ -153,7 +154,7 @@ that `--mine` adds to an iteration's pairs are not sampled solutions and are not
 From `training/` (the first iteration of the pipeline writes this folder; the sampling is seeded):
 
     python3 -m caspo_train.align --init checkpoints/caspo-arith-sft.pt --iterations 1 --problems {info['problems']} \\
-        --samples {info['samples']} --temperature {info['temperature']} --seed {info['seed']} --pool {info.get('pool') or V2_POOL} \\
+        --samples {info['samples']} --temperature {info['temperature']} --seed {info['seed']} --pool {pool} \\
         --device {info.get('device') or 'cpu'} --dataset-problems {info['kept']}{sft} --run-dir /tmp/caspo --dataset data/caspo
 
 For more data raise `--dataset-problems` (all of the iteration's problems without it), `--problems` or `--samples` (about {info['bytes'] / max(1, t['solutions']) / 1e3:.0f} KB per solution);

@@ -1,4 +1,4 @@
-import { evaluate, extractExpression, parseExpression, type ExprNode } from './arithmetic';
+import { applyOp, extractExpression, parseExpression, type ExprNode } from './arithmetic';
 
 /**
  * The problems a model was trained on, as its config.json declares them (`caspo_problem_domain`).
@@ -77,22 +77,29 @@ export function outsideTrainingRange(problem: string, domain: ProblemDomain): st
   }
 }
 
-function outsideArithmeticRange(node: ExprNode): string | null {
-  if (node.kind === 'num') {
-    return node.value > MAX_NUMBER ? `${node.value} is above ${MAX_NUMBER}, the largest number in its training problems` : null;
-  }
-  const inner = outsideArithmeticRange(node.left) ?? outsideArithmeticRange(node.right);
-  if (inner !== null) return inner;
-  const a = evaluate(node.left);
-  const b = evaluate(node.right);
-  const step = `"${a} ${node.op} ${b}"`;
-  if (node.op === '-' && a < b) return `${step} goes below 0, which no step of its training problems does`;
-  if (node.op === '*') {
-    const [small, big] = a < b ? [a, b] : [b, a];
-    if (big > MAX_NUMBER) return `${step} has a factor above ${MAX_NUMBER} (its training products: one factor up to ${MAX_SMALL_FACTOR}, the other up to ${MAX_NUMBER})`;
-    if (small > MAX_SMALL_FACTOR) return `${step} has both factors above ${MAX_SMALL_FACTOR} (its training products: one factor up to ${MAX_SMALL_FACTOR}, the other up to ${MAX_NUMBER})`;
-  }
-  return null;
+function outsideArithmeticRange(expression: ExprNode): string | null {
+  // One post-order walk: each node's value once, the first (innermost, leftmost) step out of range.
+  const walk = (node: ExprNode): { value: bigint; reason: string | null } => {
+    if (node.kind === 'num') {
+      return { value: node.value, reason: node.value > MAX_NUMBER ? `${node.value} is above ${MAX_NUMBER}, the largest number in its training problems` : null };
+    }
+    const left = walk(node.left);
+    if (left.reason !== null) return left;
+    const right = walk(node.right);
+    if (right.reason !== null) return right;
+    const [a, b] = [left.value, right.value];
+    const value = applyOp(node.op, a, b);
+    const step = `"${a} ${node.op} ${b}"`;
+    if (node.op === '-' && a < b) return { value, reason: `${step} goes below 0, which no step of its training problems does` };
+    if (node.op === '*') {
+      const [small, big] = a < b ? [a, b] : [b, a];
+      const range = `(its training products: one factor up to ${MAX_SMALL_FACTOR}, the other up to ${MAX_NUMBER})`;
+      if (big > MAX_NUMBER) return { value, reason: `${step} has a factor above ${MAX_NUMBER} ${range}` };
+      if (small > MAX_SMALL_FACTOR) return { value, reason: `${step} has both factors above ${MAX_SMALL_FACTOR} ${range}` };
+    }
+    return { value, reason: null };
+  };
+  return walk(expression).reason;
 }
 
 /**

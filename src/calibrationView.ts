@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { LSPErrorCodes, ResponseError, WorkDoneProgress, type LanguageClient } from 'vscode-languageclient/node';
+import { errorActions, SHOW_LOG_ACTION, showError, type ErrorAction } from './errorActions';
 import { calibrationHtml, type CalibrationPageMessage, type CalibrationViewMessage } from './calibrationHtml';
 import { calibrationRequest, type CalibrationResult } from './protocol';
 
@@ -17,6 +18,8 @@ export const CALIBRATION_TITLE = 'CASPO Calibration';
 export interface CalibrationOutcome {
   result?: CalibrationResult;
   error?: string;
+  /** The buttons the error message offered and what each runs. */
+  actions?: ErrorAction[];
   cancelled?: boolean;
 }
 
@@ -61,7 +64,7 @@ export class CalibrationView implements vscode.Disposable {
       problems = this.services.problems();
       client = await this.services.runningClient();
     } catch (error) {
-      return this.fail((error as Error).message);
+      return this.fail(error);
     }
     this.post({ type: 'loading', problems, recompute });
     return vscode.window.withProgress(
@@ -85,7 +88,7 @@ export class CalibrationView implements vscode.Disposable {
             this.post({ type: 'error', cancelled: true, message: 'The calibration was cancelled. Press Recompute (or run "CASPO: Show Calibration") to compute it.' });
             return { cancelled: true };
           }
-          return this.fail(error instanceof Error ? error.message : String(error));
+          return this.fail(error);
         } finally {
           listening.dispose();
         }
@@ -93,13 +96,13 @@ export class CalibrationView implements vscode.Disposable {
     );
   }
 
-  private fail(message: string): CalibrationOutcome {
+  private fail(error: unknown): CalibrationOutcome {
+    const message = error instanceof Error ? error.message : String(error);
     this.services.output.error(`calibration failed: ${message}`);
     this.post({ type: 'error', cancelled: false, message: `The calibration could not be computed: ${message}` });
-    void vscode.window.showErrorMessage(`CASPO: ${message}`, 'Show Log').then((choice) => {
-      if (choice) this.services.output.show(true);
-    });
-    return { error: message };
+    // The log has this run's details, whether or not a setting is the fix.
+    const actions = errorActions(error).filter((action) => action !== SHOW_LOG_ACTION);
+    return { error: message, actions: showError(message, [...actions, SHOW_LOG_ACTION]) };
   }
 
   private post(message: CalibrationPageMessage): void {

@@ -17,9 +17,15 @@ import { workspaceModelPathFromFiles } from './restrictedWorkspaceSettings';
 
 export const SECTION = 'caspo';
 
-/** A setting the user must fix; the message names it. */
+/** A setting the user must fix; the message names it, and `setting` (when there is one) is its id. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly setting?: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface ResolvedSettings {
@@ -38,11 +44,15 @@ export function readSettings(embeddedModelDir: string): ResolvedSettings {
   try {
     modelDir = resolveModelDir(modelPath.value, { embeddedModelDir, workspaceRoot: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath });
   } catch (error) {
-    throw new ConfigError((error as Error).message);
+    throw new ConfigError((error as Error).message, 'caspo.modelPath');
   }
   const bands = { high: number(config, 'confidenceBands.high'), medium: number(config, 'confidenceBands.medium') };
   const bandProblem = bandThresholdProblem(bands);
-  if (bandProblem) throw new ConfigError(`caspo.confidenceBands: ${bandProblem}.`);
+  if (bandProblem) {
+    // The threshold to fix: high when it is itself out of range, else medium (out of range, or above high).
+    const highValid = bands.high >= 0 && bands.high <= 1;
+    throw new ConfigError(`caspo.confidenceBands: ${bandProblem}.`, `caspo.confidenceBands.${highValid ? 'medium' : 'high'}`);
+  }
   const warningThreshold = number(config, 'warningThreshold');
   if (warningThreshold < 0 || warningThreshold > 1) throw invalid('warningThreshold', 'a number from 0 to 1', warningThreshold);
   const maxTokens = number(config, 'maxTokens');
@@ -151,5 +161,5 @@ function choice<T extends string>(config: vscode.WorkspaceConfiguration, key: st
 }
 
 function invalid(key: string, expected: string, got: unknown): ConfigError {
-  return new ConfigError(`caspo.${key} must be ${expected}, got ${JSON.stringify(got)}. Fix it in Settings.`);
+  return new ConfigError(`caspo.${key} must be ${expected}, got ${JSON.stringify(got)}. Fix it in Settings.`, `caspo.${key}`);
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { DidChangeConfigurationNotification, LanguageClient, State, TransportKind, type ServerOptions } from 'vscode-languageclient/node';
 import { CalibrationView } from './calibrationView';
+import { errorActions, showError } from './errorActions';
 import { affectsCaspo, readBandThresholds, readCalibrationProblems, readSettings, type ResolvedSettings } from './config';
 import { ConfidenceGutter } from './gutter';
 import type { ModelPathChoice } from './modelPathRule';
@@ -216,7 +217,7 @@ export class Ctx {
   private report(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     this.output.error(message);
-    void vscode.window.showErrorMessage(`CASPO: ${message}`);
+    showError(message, errorActions(error));
   }
 }
 

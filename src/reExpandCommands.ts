@@ -8,6 +8,7 @@
 import * as vscode from 'vscode';
 import { LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
 import type { Ctx } from './ctx';
+import { errorActions, showError, type ErrorAction } from './errorActions';
 import { expandBranchRequest, type ExpandBranchResult, type PrunedBranch, type ReasoningTreeNode, type ReExpandArguments } from './protocol';
 
 /** What the commands resolve to (tests read it; the user sees the document and messages). */
@@ -15,6 +16,8 @@ export interface ReExpandOutcome {
   uri?: string;
   result?: ExpandBranchResult;
   error?: string;
+  /** The buttons the error message offered and what each runs. */
+  actions?: ErrorAction[];
   cancelled?: boolean;
 }
 
@@ -28,7 +31,7 @@ interface Target {
 /** `caspo.reExpandBranch(args, nodeId?)`: the code lens / quick fix command. */
 export function reExpandBranchCommand(ctx: Ctx) {
   return async (args?: unknown, nodeId?: unknown): Promise<ReExpandOutcome | undefined> => {
-    if (!isReExpandArguments(args)) return fail('Re-expand a pruned branch from its code lens, quick fix or the Reasoning Tree view.');
+    if (!isReExpandArguments(args)) return fail('Re-expand a pruned branch from its code lens, quick fix or the Reasoning Tree view.', []);
     const chosen = typeof nodeId === 'string' ? nodeId : await pickBranch(args);
     if (chosen === undefined) return undefined;
     return expandBranch(ctx, { solveId: args.solveId, uri: args.uri, nodeId: chosen, stepIndex: args.stepIndex });
@@ -40,7 +43,7 @@ export function reExpandNodeCommand(ctx: Ctx) {
   return async (element?: Pick<ReasoningTreeNode, 'id'>): Promise<ReExpandOutcome | undefined> => {
     const model = ctx.reasoningTree.current;
     const node = element && model?.node(element.id);
-    if (!model || !node) return fail('Choose a pruned node in the Reasoning Tree view to re-expand.');
+    if (!model || !node) return fail('Choose a pruned node in the Reasoning Tree view to re-expand.', []);
     return expandBranch(ctx, { solveId: model.solveId, uri: model.tree.uri, nodeId: node.id, stepIndex: node.depth });
   };
 }
@@ -64,7 +67,7 @@ async function expandBranch(ctx: Ctx, target: Target): Promise<ReExpandOutcome> 
   try {
     client = await ctx.runningClient();
   } catch (error) {
-    return fail((error as Error).message);
+    return fail((error as Error).message, errorActions(error));
   }
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `CASPO: continuing the branch pruned at step ${target.stepIndex + 1}…`, cancellable: true },
@@ -78,7 +81,7 @@ async function expandBranch(ctx: Ctx, target: Target): Promise<ReExpandOutcome> 
         if (error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled) return { cancelled: true };
         const message = error instanceof Error ? error.message : String(error);
         ctx.output.error(`re-expanding ${target.nodeId} of solve ${target.solveId} failed: ${message}`);
-        return { uri: target.uri, ...fail(message) };
+        return { uri: target.uri, ...fail(message, errorActions(error)) };
       }
     },
   );
@@ -102,7 +105,6 @@ function isReExpandArguments(value: unknown): value is ReExpandArguments {
   return typeof v?.solveId === 'string' && typeof v.uri === 'string' && typeof v.stepIndex === 'number' && Array.isArray(v.candidates);
 }
 
-function fail(message: string): ReExpandOutcome {
-  void vscode.window.showErrorMessage(`CASPO: ${message}`);
-  return { error: message };
+function fail(message: string, actions: ErrorAction[]): ReExpandOutcome {
+  return { error: message, actions: showError(message, actions) };
 }

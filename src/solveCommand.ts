@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
 import type { Ctx } from './ctx';
+import { errorActions, showError, type ErrorAction } from './errorActions';
 import { problemFromEditor } from './problemText';
 import { solveRequest, type SolveResult } from './protocol';
 
@@ -15,6 +16,8 @@ export interface SolveOutcome {
   result?: SolveResult;
   /** Set when the solve failed; the user was shown it. */
   error?: string;
+  /** The buttons the error message offered ("Open Settings", "Show Log") and what each runs. */
+  actions?: ErrorAction[];
   /** Cancelled before decoding started (no document). */
   cancelled?: boolean;
 }
@@ -24,12 +27,12 @@ export function solveCommand(ctx: Ctx) {
   return async (problemArgument?: unknown): Promise<SolveOutcome | undefined> => {
     const problem = typeof problemArgument === 'string' ? problemArgument : await problemFromEditor();
     if (problem === undefined) return undefined;
-    if (problem.trim().length === 0) return fail('There is nothing to solve: select a problem (e.g. 47*38 + 12) or type one.');
+    if (problem.trim().length === 0) return fail('There is nothing to solve: select a problem (e.g. 47*38 + 12) or type one.', []);
     let client;
     try {
       client = await ctx.runningClient();
     } catch (error) {
-      return fail((error as Error).message);
+      return fail((error as Error).message, errorActions(error));
     }
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `CASPO: ${shorten(problem)}`, cancellable: true },
@@ -61,7 +64,7 @@ export function solveCommand(ctx: Ctx) {
             await ctx.documents.whenShown(uri);
           }
           ctx.output.error(`solve ${solve.solveId} failed: ${message}`);
-          return { uri, ...fail(message) };
+          return { uri, ...fail(message, errorActions(error)) };
         } finally {
           cancelLink.dispose();
           solve.dispose();
@@ -78,9 +81,8 @@ function solveErrorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function fail(message: string): SolveOutcome {
-  void vscode.window.showErrorMessage(`CASPO: ${message}`);
-  return { error: message };
+function fail(message: string, actions: ErrorAction[]): SolveOutcome {
+  return { error: message, actions: showError(message, actions) };
 }
 
 function shorten(problem: string): string {

@@ -138,3 +138,18 @@ export interface ServerStatusParams {
   tokensPerSecond?: number;
   message?: string;
 }
+
+/**
+ * `data` of a request error that a setting fixes (a model that cannot be loaded, a problem the model
+ * refuses): the client offers to open that setting.
+ */
+export interface SettingErrorData {
+  /** The full setting id, e.g. `caspo.modelPath`. */
+  setting: string;
+}
+
+/** The setting named by a request error's `data`, if it names one. */
+export function settingOfErrorData(data: unknown): string | undefined {
+  const setting = (data as Partial<SettingErrorData> | null | undefined)?.setting;
+  return typeof setting === 'string' && setting.startsWith('caspo.') ? setting : undefined;
+}

@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyEmbeddedModel, JS_STACK_FRAME, runCaspo, singleJsonLine, tempDir, type CaspoRun } from './helpers';
+import { copyEmbeddedModel, JS_STACK_FRAME, runCaspo, SFT_MODEL, singleJsonLine, tempDir, type CaspoRun } from './helpers';
 
 function assertClean(run: CaspoRun, code: number, message: RegExp): void {
   assert.equal(run.code, code, `exit ${run.code}, stderr:\n${run.stderr}`);
@@ -114,6 +114,17 @@ describe('caspo: bad input', function () {
       );
       assert.match(run.stdout, /^Problem: 100\*100\n/);
       assert.equal((await runCaspo(['solve', '--ep', 'cpu', '99*999 + 1'])).stderr, '', 'inside the range: no warning');
+    });
+
+    it('a problem with more operations than the model was trained on: the count its config.json declares (caspo-arith 5, the SFT model 4)', async () => {
+      // Both models drop an operation here (3+4+5+6+7+8+9 = 42; they answer 34 or 44), at 100 %.
+      const six = await runCaspo(['solve', '--ep', 'cpu', '--strategy', 'greedy', '3+4+5+6+7+8+9']);
+      assert.equal(six.code, 0, six.stderr);
+      assert.equal(six.stderr, "caspo: warning: the problem is outside caspo-arith's training range: it has 6 operations, and its training problems at most 5. Expect confident mistakes.\n");
+      const five = '12+23*4-5+6*7';
+      assert.equal((await runCaspo(['solve', '--ep', 'cpu', '--strategy', 'greedy', five])).stderr, '', 'five operations: inside caspo-arith\'s range');
+      const sft = await runCaspo(['solve', '--ep', 'cpu', '--strategy', 'greedy', '--model', SFT_MODEL, five]);
+      assert.match(sft.stderr, /outside caspo-arith-sft's training range: it has 5 operations, and its training problems at most 4\./);
     });
 
     it('a model whose config.json declares no domain is given any problem', async () => {

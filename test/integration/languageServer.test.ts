@@ -207,6 +207,7 @@ describe('language server (real process, embedded model)', function () {
         assert.ok(error.message.includes(missing), error.message);
         assert.match(error.message, /does not exist/);
         assert.match(error.message, /Change caspo\.modelPath, or clear it to use the embedded model\./);
+        assert.deepEqual(error.data, { setting: 'caspo.modelPath' }, 'the data names the setting, for the client to offer it');
         return true;
       },
     );
@@ -225,6 +226,7 @@ describe('language server (real process, embedded model)', function () {
         assert.equal(error.code, LSPErrorCodes.RequestFailed);
         assert.match(error.message, /^caspo-arith is an arithmetic model: it solves expressions of whole numbers .*; this problem has no such expression\./);
         assert.match(error.message, /Rewrite the problem as such an expression, or set caspo\.modelPath to a general-purpose model/);
+        assert.deepEqual(error.data, { setting: 'caspo.modelPath' });
         return true;
       },
     );

@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseModelConfig } from '../../language-server/src/model/config';
 import { ModelError } from '../../language-server/src/model/modelError';
-import { domainMismatch, outsideDomain, outsideTrainingRange, screenProblem, trainingRangeCaution } from '../../language-server/src/verify/domain';
+import { domainMismatch, outsideDomain, outsideTrainingRange, screenProblem, trainingRangeCaution, type ProblemScope } from '../../language-server/src/verify/domain';
 
 const ROOT = path.join(__dirname, '..', '..');
+const ARITH: ProblemScope = { problemDomain: 'arithmetic', maxOperations: null };
+const ANY: ProblemScope = { problemDomain: null, maxOperations: null };
 const CONFIG = { vocab_size: 10, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, eos_token_id: 1 };
 
 describe('problem domain of a model (config.json caspo_problem_domain)', () => {
@@ -82,30 +84,58 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
     ];
     for (const [problem, reason] of cases) assert.equal(outsideTrainingRange(problem, 'arithmetic'), reason, problem);
     assert.equal(
-      trainingRangeCaution('100*100', 'arithmetic', 'caspo-arith'),
+      trainingRangeCaution('100*100', ARITH, 'caspo-arith'),
       'outside caspo-arith\'s training range: "100 * 100" has both factors above 99 (its training products: one factor up to 99, the other up to 999). Expect confident mistakes.',
     );
-    assert.equal(trainingRangeCaution('100*100', null, 'qwen'), null);
+    assert.equal(trainingRangeCaution('100*100', ANY, 'qwen'), null);
   });
 
-  it('of the evaluation splits, exactly the two-3-digit-factor products (hard bigmul) are outside the training range', () => {
+  it('says when a problem has more operations than its training problems: config.json caspo_max_operations, else 4', () => {
+    const six = '3+4+5+6+7+8+9'; // the embedded model drops "+ 8" here, at 100 %
+    assert.equal(outsideTrainingRange(six, 'arithmetic'), 'it has 6 operations, and its training problems at most 4');
+    assert.equal(outsideTrainingRange('12+23*4-5+6*7', 'arithmetic'), 'it has 5 operations, and its training problems at most 4');
+    assert.equal(outsideTrainingRange('12+23*4-5+6*7', 'arithmetic', 5), null);
+    assert.equal(outsideTrainingRange('1+2+3+4', 'arithmetic', 4), null);
+    // The count comes first: it is what the model gets wrong whatever the numbers.
+    assert.equal(outsideTrainingRange('100*100+1+2+3+4', 'arithmetic', 4), 'it has 5 operations, and its training problems at most 4');
+    assert.equal(
+      trainingRangeCaution(six, { problemDomain: 'arithmetic', maxOperations: 5 }, 'caspo-arith'),
+      "outside caspo-arith's training range: it has 6 operations, and its training problems at most 5. Expect confident mistakes.",
+    );
+    assert.equal(parseModelConfig({ ...CONFIG, caspo_problem_domain: 'arithmetic', caspo_max_operations: 5 }).maxOperations, 5);
+    assert.equal(parseModelConfig(CONFIG).maxOperations, null);
+    assert.throws(
+      () => parseModelConfig({ ...CONFIG, caspo_max_operations: 0 }, '/m/config.json'),
+      (e: unknown) => e instanceof ModelError && /\/m\/config\.json: field "caspo_max_operations" must be a positive integer, got 0/.test(e.message),
+    );
+  });
+
+  it('the shipped models declare the operation counts they were trained on: the SFT model 4, the CASPO model 5 (its alignment pool has five-operation problems)', () => {
+    const declared = (folder: string) => JSON.parse(readFileSync(path.join(ROOT, 'models', folder, 'config.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(declared('caspo-arith-sft').caspo_max_operations, 4);
+    assert.equal(declared('caspo-arith').caspo_max_operations, 5);
+  });
+
+  it('of the evaluation splits, exactly the two-3-digit-factor products (hard bigmul) are outside the range of five operations, and with it the five-operation ones of four', () => {
     for (const name of ['heldout', 'hard', 'calibration']) {
       const rows = readFileSync(path.join(ROOT, 'training', 'data', `${name}.jsonl`), 'utf8')
         .split('\n')
         .filter((line) => line.trim() !== '')
         .map((line) => JSON.parse(line) as { problem: string; kind?: string });
       for (const row of rows) {
-        assert.equal(outsideTrainingRange(row.problem, 'arithmetic') !== null, row.kind === 'bigmul', `${name}: ${row.problem} (${row.kind ?? 'in-domain'})`);
+        const where = `${name}: ${row.problem} (${row.kind ?? 'in-domain'})`;
+        assert.equal(outsideTrainingRange(row.problem, 'arithmetic', 5) !== null, row.kind === 'bigmul', where);
+        assert.equal(outsideTrainingRange(row.problem, 'arithmetic', 4) !== null, row.kind === 'bigmul' || row.kind === 'ops5', where);
       }
     }
   });
 
   it('screens a problem as the hosts do: refused, cautioned, or neither', () => {
-    assert.deepEqual(screenProblem('47*38 + 12', 'arithmetic', 'm'), { refusal: null, caution: null });
-    assert.deepEqual(screenProblem('100*100', 'arithmetic', 'm'), { refusal: null, caution: trainingRangeCaution('100*100', 'arithmetic', 'm') });
-    const refused = screenProblem('1000 / 10', 'arithmetic', 'm');
+    assert.deepEqual(screenProblem('47*38 + 12', ARITH, 'm'), { refusal: null, caution: null });
+    assert.deepEqual(screenProblem('100*100', ARITH, 'm'), { refusal: null, caution: trainingRangeCaution('100*100', ARITH, 'm') });
+    const refused = screenProblem('1000 / 10', ARITH, 'm');
     assert.equal(refused.refusal, domainMismatch('1000 / 10', 'arithmetic', 'm'));
     assert.equal(refused.caution, null, 'a refused problem gets no caution (its range is never looked at)');
-    assert.deepEqual(screenProblem('What is the capital of France?', null, 'qwen'), { refusal: null, caution: null });
+    assert.deepEqual(screenProblem('What is the capital of France?', ANY, 'qwen'), { refusal: null, caution: null });
   });
 });

@@ -1,5 +1,6 @@
 /** Shared by the suites that run inside VS Code's extension host (bundled into each *.test.js). */
 import * as vscode from 'vscode';
+import type { ErrorAction } from '../../src/errorActions';
 import type { SolveOutcome } from '../../src/solveCommand';
 import { REASONING_SCHEME } from '../../src/protocol';
 
@@ -54,9 +55,15 @@ export function waitForReasoningDocument(known: Set<string>, test: (text: string
   });
 }
 
-/** Step lines of a reasoning document's text (between the blank line after the header and the blank line before the summary). */
+/**
+ * Step lines of a reasoning document's text: between the blank line after the header (two lines, or three
+ * with a caution) and the blank line before the summary.
+ */
 export function stepLines(text: string): string[] {
-  const lines = text.split('\n').slice(3);
+  const all = text.split('\n');
+  const start = all.indexOf('');
+  if (start < 0) return [];
+  const lines = all.slice(start + 1);
   const end = lines.indexOf('');
   return end < 0 ? lines : lines.slice(0, end);
 }
@@ -108,4 +115,14 @@ export async function resetSettings(): Promise<void> {
     if (inspected?.globalValue !== undefined) await config.update(key, undefined, vscode.ConfigurationTarget.Global);
     if (inspected?.workspaceValue !== undefined) await config.update(key, undefined, vscode.ConfigurationTarget.Workspace);
   }
+}
+
+/** The "Open Settings" button an error message offers for `setting` (src/errorActions.ts). */
+export function openSettings(setting: string): ErrorAction {
+  return { title: 'Open Settings', command: 'workbench.action.openSettings', args: [`@id:${setting}`] };
+}
+
+/** Resolves once `test()` holds, polling every 50 ms (for UI state no event reports); the suite's timeout bounds it. */
+export async function waitUntil(test: () => boolean): Promise<void> {
+  while (!test()) await new Promise((resolve) => setTimeout(resolve, 50));
 }

@@ -19,6 +19,7 @@ describe('language server lifecycle', function () {
 
     const outcome = await solving;
     assert.match(outcome.error ?? '', /the CASPO language server stopped during this solve/);
+    assert.deepEqual(outcome.actions?.map((a) => [a.title, a.command]), [['Show Log', 'caspo.showLog']], 'the log says why it stopped');
     assert.equal(outcome.uri, partial.uri.toString());
     const text = documentOf(outcome.uri!).getText();
     assert.deepEqual(stepLines(text).slice(0, stepsBefore.length), stepsBefore, 'the steps already shown are kept');

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ServerSettings } from '../../src/protocol';
-import { activateExtension, EXTENSION_ID, resetSettings, setSettings, solve, solved } from './helpers';
+import { activateExtension, EXTENSION_ID, openSettings, resetSettings, setSettings, solve, solved, waitUntil } from './helpers';
 
 describe('settings and workspace trust', function () {
   this.timeout(60_000);
@@ -46,6 +46,7 @@ describe('settings and workspace trust', function () {
       assert.equal((await serverSettings()).modelDir, expected);
       assert.ok(outcome.error?.includes(expected), outcome.error);
       assert.match(outcome.error!, /Change caspo\.modelPath, or clear it to use the embedded model\./);
+      assert.deepEqual(outcome.actions, [openSettings('caspo.modelPath')], 'the message offers to open the setting');
       assert.equal(outcome.uri, undefined, 'no document for a solve that never started');
       assert.equal(await vscode.commands.executeCommand('caspo.debug.serverPid'), pid, 'the same server process');
       await resetSettings();
@@ -70,11 +71,25 @@ describe('settings and workspace trust', function () {
     await setSettings({ maxTokens: 0 });
     const outcome = await solve('1+1');
     assert.match(outcome.error ?? '', /caspo\.maxTokens must be a positive integer, got 0/);
+    assert.deepEqual(outcome.actions, [openSettings('caspo.maxTokens')]);
+    // The button opens the Settings editor on that setting.
+    const [action] = outcome.actions!;
+    await vscode.commands.executeCommand(action.command, ...action.args);
+    await waitUntil(() => vscode.window.tabGroups.activeTabGroup.activeTab?.label === 'Settings');
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
   it('rejects a thread count that is not a whole number ≥ 0, naming caspo.cpuThreads', async () => {
     await setSettings({ cpuThreads: -2 });
     const outcome = await solve('1+1');
     assert.match(outcome.error ?? '', /caspo\.cpuThreads must be an integer ≥ 0 \(0 = automatic\), got -2/);
+    assert.deepEqual(outcome.actions, [openSettings('caspo.cpuThreads')]);
+  });
+
+  it('names the band threshold to fix when the bands are inconsistent', async () => {
+    await setSettings({ 'confidenceBands.medium': 0.9, 'confidenceBands.high': 0.8 });
+    const outcome = await solve('1+1');
+    assert.match(outcome.error ?? '', /the medium band threshold \(0\.9\) must not exceed the high one \(0\.8\)/);
+    assert.deepEqual(outcome.actions, [openSettings('caspo.confidenceBands.medium')]);
   });
 });

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
 import { LOW_CONFIDENCE_CODE, REASONING_LANGUAGE_ID } from '../../src/protocol';
-import { activateExtension, documentOf, LONG_PROBLEM, reasoningUris, resetSettings, setSettings, solved, stepLines, waitForDiagnostics, waitForReasoningDocument } from './helpers';
+import { activateExtension, documentOf, LONG_PROBLEM, openSettings, reasoningUris, resetSettings, setSettings, solve, solved, stepLines, waitForDiagnostics, waitForReasoningDocument } from './helpers';
 
 // Five operations, one more than the SFT data has: the model is unsure of some of its steps (its first product: 54 %).
 const FIVE_OPERATIONS = '247*57+(334+(27 + 990)) + 5 = ?';
@@ -34,6 +34,15 @@ describe('Solve with CASPO', function () {
     assert.notEqual(shown.viewColumn, editor.viewColumn, 'it opens beside the problem');
     assert.equal(vscode.window.activeTextEditor?.document, problemDocument, 'the problem keeps the focus');
     // Read-only: a TextDocumentContentProvider document; the editor refuses typing (no API shows it).
+  });
+
+  it('refuses a problem the model cannot read, saying why, with a button to choose another model', async () => {
+    const before = reasoningUris();
+    const outcome = await solve('What is the capital of France?');
+    assert.match(outcome.error ?? '', /^caspo-arith is an arithmetic model: .*; this problem has no such expression\. Rewrite the problem .*caspo\.modelPath/);
+    assert.equal(outcome.uri, undefined, 'no reasoning document');
+    assert.deepEqual(reasoningUris(), before);
+    assert.deepEqual(outcome.actions, [openSettings('caspo.modelPath')]);
   });
 
   it('takes the current line when nothing is selected', async () => {

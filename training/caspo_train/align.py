@@ -56,7 +56,7 @@ from typing import Dict, List, Optional
 
 import torch
 
-from .arith import TEMPLATES, extract_expression, is_heldout, random_expression
+from .arith import OP_COUNTS, TEMPLATES, extract_expression, is_heldout, random_expression
 from .data import read_jsonl
 from .dataset import write_dataset
 from .dpo import DPOConfig, train_dpo
@@ -81,6 +81,16 @@ GENERATORS = {
     "edge": lambda rng: edge_expression(rng, heldout=False),
     "bigmul": bigmul_expression,
 }
+# The most operations of a problem of each kind (arith.py: 2-4 in-domain; hard.py: edge 3-4, bigmul 2-3).
+KIND_MAX_OPERATIONS = {"in_domain": max(OP_COUNTS), "ops5": 5, "edge": 4, "bigmul": 3}
+
+
+def pool_max_operations(pool: tuple) -> int:
+    """The most operations of the problems a model aligned on ``pool`` has seen (its SFT problems' at least):
+    its config.json's ``caspo_max_operations``."""
+    return max([max(OP_COUNTS)] + [KIND_MAX_OPERATIONS[kind] for kind, _, _ in pool])
+
+
 # (kind, generator, share of the pool): the default mix (v15: sweep 14's run y, docs/caspo/runs.md): half
 # in-domain, so that each iteration samples, and pairs up, the in-domain mistakes the previous one made, and
 # half five-operation problems. The edge products (80-99 x 800-999) of v11-v13 are left out: with them the
@@ -416,7 +426,7 @@ def main(argv=None) -> None:
             info_path.write_text(json.dumps(entry, indent=1) + "\n")
         model_dir = it_dir / "model"
         if not (model_dir / "parity.json").exists():
-            export_arith_model(copy.deepcopy(policy).cpu(), model_dir)
+            export_arith_model(copy.deepcopy(policy).cpu(), model_dir, pool_max_operations(parse_pool(args.pool)))
         if not (model_dir / "caspo.json").exists():
             entry["calibrate"] = calibrate(model_dir, args.calibrate, args.calibrate_limit)
             info_path.write_text(json.dumps(entry, indent=1) + "\n")

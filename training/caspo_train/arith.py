@@ -20,6 +20,8 @@ from typing import List, Optional, Union
 OPS = "+-*"
 MAX_OPERAND = 999
 MAX_SMALL_FACTOR = 99
+# Operations per training problem (random_expression).
+OP_COUNTS = (2, 3, 4)
 
 # ---------------------------------------------------------------------------------------------
 # Expression trees
@@ -350,9 +352,9 @@ def _shrink_factors(node: Node, rng: random.Random) -> Node:
 
 
 def random_expression(rng: random.Random, n_ops: Optional[int] = None) -> str:
-    """A random valid expression string of 2-4 operations."""
+    """A random valid expression string of 2-4 operations (OP_COUNTS)."""
     while True:
-        ops = n_ops if n_ops is not None else rng.choice([2, 3, 4])
+        ops = n_ops if n_ops is not None else rng.choice(OP_COUNTS)
         tree = _shrink_factors(_random_tree(rng, ops), rng)
         if _valid(tree):
             return _render(tree, rng)

@@ -70,8 +70,8 @@ Training problems are generated on the fly (`training/caspo_train/arith.py`); a 
 the expression is reserved for the held-out split and never trained on.
 
 `config.json` declares this task (`"caspo_problem_domain": "arithmetic"`): the extension and `caspo solve` refuse a problem
-without such an expression, and solve one outside these ranges (a number above 999, a larger product, a step below
-0) under a caution.
+without such an expression, and solve one outside these ranges (more than `"caspo_max_operations"` operations, a
+number above 999, a larger product, a step below 0) under a caution.
 
 ## Model
 Llama layout: RMSNorm, RoPE (theta {cfg['rope_theta']:g}), grouped-query attention

@@ -34,6 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
+from .arith import OP_COUNTS
 from .align import calibrate
 from .card import write_card
 from .screen import fresh_splits, load_model, screen_model
@@ -106,6 +107,14 @@ def aligned_record(aligned: Path) -> Optional[str]:
     return next((p.read_text() for p in places if p.exists()), None)
 
 
+def aligned_max_operations(aligned: Path) -> int:
+    """``caspo_max_operations`` of the aligned model's config.json (the folder's, or for ``RUN/iterN/model.pt``
+    the exported ``RUN/iterN/model``'s): the merge keeps it. The SFT problems' count when there is none."""
+    config = aligned / "config.json" if aligned.is_dir() else aligned.parent / "model" / "config.json"
+    declared = json.loads(config.read_text()).get("caspo_max_operations") if config.exists() else None
+    return declared if isinstance(declared, int) else max(OP_COUNTS)
+
+
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", required=True, help="the SFT model: model.pt or a model folder")
@@ -146,6 +155,7 @@ def main(argv=None) -> None:
     # read before --out is replaced (it may be the --aligned folder itself, as in npm run caspo:align)
     summary = json.loads(Path(args.summary).read_text()) if args.summary else None
     iteration_record = aligned_record(Path(args.aligned))
+    max_operations = aligned_max_operations(Path(args.aligned))
     splits = fresh_splits(args.screen_seed, args.in_domain, args.hard_scale)
     report: dict = {"command": "python3 -m caspo_train.merge " + " ".join(argv if argv is not None else sys.argv[1:]),
                     "base": str(args.base), "aligned": str(args.aligned), "screen_seed": args.screen_seed,
@@ -173,7 +183,7 @@ def main(argv=None) -> None:
     out = Path(args.out)
     if out.exists():
         shutil.rmtree(out)
-    export_arith_model(load_model(interpolate(base, aligned, chosen), args.size, torch.device("cpu")), out)
+    export_arith_model(load_model(interpolate(base, aligned, chosen), args.size, torch.device("cpu")), out, max_operations)
     report["calibrate"] = calibrate(out, args.calibrate, args.calibrate_limit)
     (out / "caspo_merge.json").write_text(json.dumps(report, indent=1) + "\n")
     if iteration_record is not None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from . import arith
 from . import tokenizer as tok
 from .card import write_model_card
 from .data import BatchStream, heldout_problems, read_jsonl
@@ -132,15 +133,18 @@ def describe_hardware(device: str) -> str:
 
 
 # What the engine reads from config.json besides the architecture: the problems this family was trained on; the
-# language server and `caspo solve` give such a model only problems with an expression it can read.
+# language server and `caspo solve` give such a model only problems with an expression it can read, and solve one
+# with more operations than ``caspo_max_operations`` (or numbers outside arith.py's ranges) under a caution.
 ARITH_CONFIG = {"caspo_problem_domain": "arithmetic"}
 
 
-def export_arith_model(model: CausalLM, folder: Path) -> None:
+def export_arith_model(model: CausalLM, folder: Path, max_operations: int = max(arith.OP_COUNTS)) -> None:
     """The model contract folder of a model of this family (SFT, each CASPO iteration, a merge): config,
-    the byte-level tokenizer, the ONNX export, and the parity check on PARITY_PROBLEM. ``model`` on the CPU."""
+    the byte-level tokenizer, the ONNX export, and the parity check on PARITY_PROBLEM. ``model`` on the CPU;
+    ``max_operations``: the most operations of the problems it was trained on (the SFT problems' by default)."""
     export_model_folder(model, folder, write_tokenizer=tok.write_tokenizer, bos=tok.BOS_ID, eos=tok.EOS_ID,
-                        pad=tok.PAD_ID, parity_prompt=tok.prompt_ids(PARITY_PROBLEM), extra_config=ARITH_CONFIG)
+                        pad=tok.PAD_ID, parity_prompt=tok.prompt_ids(PARITY_PROBLEM),
+                        extra_config={**ARITH_CONFIG, "caspo_max_operations": max_operations})
 
 
 def main(argv=None) -> None:

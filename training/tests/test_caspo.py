@@ -258,6 +258,19 @@ def test_pool_option_parses_mixes_and_rejects_bad_ones():
             parse_pool(bad)
 
 
+def test_max_operations_follow_the_pool_and_survive_a_merge(tmp_path: Path):
+    from caspo_train.align import pool_max_operations
+    from caspo_train.merge import aligned_max_operations
+    assert pool_max_operations(parse_pool("in_domain=1")) == 4
+    assert pool_max_operations(parse_pool("in_domain=.5,ops5=.5")) == 5
+    assert pool_max_operations(parse_pool("edge=.5,bigmul=.5")) == 4  # the SFT problems' at least
+    (tmp_path / "iter1" / "model").mkdir(parents=True)
+    (tmp_path / "iter1" / "model" / "config.json").write_text(json.dumps({"caspo_max_operations": 5}))
+    assert aligned_max_operations(tmp_path / "iter1" / "model.pt") == 5
+    assert aligned_max_operations(tmp_path / "iter1" / "model") == 5
+    assert aligned_max_operations(tmp_path / "elsewhere.pt") == 4
+
+
 def test_pipeline_runs_end_to_end_at_toy_size(tmp_path: Path):
     out = tmp_path / "model"
     align_main(["--size", "tiny", "--iterations", "2", "--problems", "5", "--samples", "2", "--max-new-tokens", "16",
@@ -269,7 +282,10 @@ def test_pipeline_runs_end_to_end_at_toy_size(tmp_path: Path):
     for name in ("config.json", "tokenizer.json", "onnx/model.onnx", "parity.json", "README.md", "training.json"):
         assert (out / name).exists(), name
     # the engine gives a model of this family only problems it can read (language-server/src/verify/domain.ts)
-    assert json.loads((out / "config.json").read_text())["caspo_problem_domain"] == "arithmetic"
+    config = json.loads((out / "config.json").read_text())
+    assert config["caspo_problem_domain"] == "arithmetic"
+    # and with more operations than its problems had (the default pool has five-operation ones) under a caution
+    assert config["caspo_max_operations"] == 5
     rows = [json.loads(line) for line in (tmp_path / "ds" / "steps.jsonl").read_text().splitlines()]
     assert len(rows) == 10 and all(r["model"] == "random-init" and "steps" in r for r in rows)
     counts = json.loads((tmp_path / "ds" / "counts.json").read_text())

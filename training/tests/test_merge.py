@@ -91,10 +91,14 @@ def test_the_command_screens_from_the_largest_alpha_down_and_exports_the_choice(
     assert "interpolated toward the SFT model" in (out / "README.md").read_text()
     # npm run caspo:align merges the folder align chose into itself: everything is read before it is replaced
     (out / "training.json").write_text('{"iteration": 3}\n')
+    assert json.loads((out / "config.json").read_text())["caspo_max_operations"] == 4  # aligned.pt: no config beside it
+    config = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps({**config, "caspo_max_operations": 5}))
     merge_main(["--base", str(tmp_path / "base.pt"), "--aligned", str(out), "--out", str(out), "--size", "tiny",
                 "--alphas", "1", "--in-domain", "2", "--hard-scale", "0.01", "--calibrate", "no",
                 "--summary", str(out / "caspo_alignment.json"), "--device", "cpu"])
     assert (out / "training.json").read_text() == '{"iteration": 3}\n'
+    assert json.loads((out / "config.json").read_text())["caspo_max_operations"] == 5  # the aligned folder's, kept
     assert all(torch.allclose(load_state(out)[n], aligned[n], atol=1e-6) for n in aligned)
     assert json.loads((out / "caspo_merge.json").read_text())["problems"]["in_domain"] == 2
     with pytest.raises(SystemExit):

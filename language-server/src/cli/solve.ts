@@ -67,7 +67,7 @@ async function solveWith(opened: OpenedModel, problem: string, flags: SolveFlags
   const { model, calibration } = opened;
   const metric: StepMetric = flags.metric ?? calibration.defaultMetric;
   const { promptIds, maxNewTokens } = encodeProblem(model, problem, flags['max-tokens'] ?? DEFAULT_MAX_TOKENS, 'the problem');
-  const { refusal, caution } = screenProblem(problem, model.config.problemDomain, opened.name);
+  const { refusal, caution } = screenProblem(problem, model.config, opened.name);
   if (refusal !== null) {
     throw new RuntimeError(`${refusal} Rewrite the problem as such an expression, or pass --model DIR with a general-purpose model (an ONNX export of a causal LM).`);
   }

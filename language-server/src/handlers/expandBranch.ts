@@ -7,6 +7,7 @@ import type { SolveSearch } from '../host/solveSearch';
 import type { AlternativePath, ReasoningDocument } from '../trace/reasoningDocument';
 import type { ReasoningTree } from '../trace/tree';
 import type { DiagnosticsPublisher } from './diagnostics';
+import { acquireError } from './modelErrors';
 import { knownSolve } from './reasoningTree';
 import type { SolveNotifier } from './solveLifecycle';
 import { branchingOf, isShownNode, stepFromNode } from './treeSteps';
@@ -62,8 +63,8 @@ async function continueBranch(
   token: CancellationToken,
   services: ExpandServices,
 ): Promise<AlternativePath> {
-  const lease = await services.models.acquire().catch((error: Error) => {
-    throw new ResponseError(LSPErrorCodes.RequestFailed, error.message);
+  const lease = await services.models.acquire().catch((error: unknown) => {
+    throw acquireError(error);
   });
   const abort = new AbortController();
   const onCancel = token.onCancellationRequested(() => abort.abort());

@@ -7,6 +7,7 @@ import { ReasoningDocument } from '../trace/reasoningDocument';
 import { screenProblem } from '../verify/domain';
 import { decodeWithCat } from './catSolve';
 import { decodeGreedy } from './greedySolve';
+import { acquireError, settingError } from './modelErrors';
 import { failSolve, type PreparedSolve, type SolveServices } from './solveLifecycle';
 
 export type { SolveNotifier, SolveServices } from './solveLifecycle';
@@ -27,7 +28,7 @@ export async function handleSolve(params: SolveParams, token: CancellationToken,
     try {
       lease = await services.models.acquire();
     } catch (error) {
-      throw new ResponseError(LSPErrorCodes.RequestFailed, (error as Error).message);
+      throw acquireError(error);
     }
     if (abort.signal.aborted) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'The solve was cancelled before decoding started.');
     const solve = prepare(params, settings, lease.loaded, abort.signal, services);
@@ -68,11 +69,11 @@ function prepare(params: SolveParams, settings: ServerSettings, loaded: LoadedMo
         `${contextLimit} in all (prompt and solution). Shorten the problem.`,
     );
   }
-  const { refusal, caution } = screenProblem(problem, model.config.problemDomain, loaded.name);
+  const { refusal, caution } = screenProblem(problem, model.config, loaded.name);
   if (refusal !== null) {
-    throw new ResponseError(
-      LSPErrorCodes.RequestFailed,
+    throw settingError(
       `${refusal} Rewrite the problem as such an expression, or set caspo.modelPath to a general-purpose model (an ONNX export of a causal LM).`,
+      'caspo.modelPath',
     );
   }
   const metric: StepMetric = settings.metric === 'modelDefault' ? calibration.defaultMetric : settings.metric;

@@ -165,12 +165,26 @@ async function loadModel(spec: ModelSpec): Promise<LoadedModel> {
   }
 }
 
+/** A model that could not be loaded, as the user should read it; `setting` is the one to change. */
+export class ModelLoadFailure extends Error {
+  override readonly name = 'ModelLoadFailure';
+  constructor(
+    message: string,
+    readonly setting: 'caspo.modelPath' | 'caspo.executionProvider',
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** A load error as the user should read it: what failed, the engine's reason, which setting to change. */
-export function modelLoadFailure(error: unknown, spec: ModelSpec): Error {
+export function modelLoadFailure(error: unknown, spec: ModelSpec): ModelLoadFailure {
   const reason = error instanceof Error ? error.message : String(error);
-  const fix =
-    error instanceof ModelError && error.code === 'executionProviderUnavailable'
-      ? `Set caspo.executionProvider to "auto" or "cpu" (it is "${spec.executionProvider}").`
-      : 'Change caspo.modelPath, or clear it to use the embedded model.';
-  return new Error(`CASPO could not load the model in ${spec.modelDir}: ${reason} ${fix}`, { cause: error });
+  const providerUnavailable = error instanceof ModelError && error.code === 'executionProviderUnavailable';
+  const fix = providerUnavailable
+    ? `Set caspo.executionProvider to "auto" or "cpu" (it is "${spec.executionProvider}").`
+    : 'Change caspo.modelPath, or clear it to use the embedded model.';
+  return new ModelLoadFailure(`CASPO could not load the model in ${spec.modelDir}: ${reason} ${fix}`, providerUnavailable ? 'caspo.executionProvider' : 'caspo.modelPath', {
+    cause: error,
+  });
 }

@@ -20,6 +20,8 @@ export interface ModelConfig {
   maxPositionEmbeddings: number | null;
   /** The problems the model was trained on (`caspo_problem_domain`); null: any problem. */
   problemDomain: ProblemDomain | null;
+  /** The most operations of its training problems (`caspo_max_operations`); null: the domain's default. */
+  maxOperations: number | null;
 }
 
 /** Reads `<dir>/config.json` and validates it. */
@@ -80,6 +82,7 @@ export function parseModelConfig(raw: unknown, path = 'config.json'): ModelConfi
     padTokenId: field.optionalTokenId('pad_token_id', vocabSize),
     maxPositionEmbeddings: field.optionalPositiveInteger('max_position_embeddings') ?? null,
     problemDomain: field.optionalChoice('caspo_problem_domain', PROBLEM_DOMAINS),
+    maxOperations: field.optionalPositiveInteger('caspo_max_operations') ?? null,
   };
 }
 

@@ -64,28 +64,33 @@ export function domainMismatch(problem: string, domain: ProblemDomain | null, mo
 /** The training range of the arithmetic models (training/caspo_train/arith.py: MAX_OPERAND, MAX_SMALL_FACTOR, _valid). */
 const MAX_NUMBER = 999n;
 const MAX_SMALL_FACTOR = 99n;
+/** The most operations of the SFT training problems (arith.py: 2 to 4), for a model whose config.json does not say. */
+export const DEFAULT_MAX_OPERATIONS = 4;
 
 /**
  * Why a problem the model can read is still unlike every problem it was trained on, as a clause, or
  * null. Outside that range the embedded model is confidently wrong (1234 + 5678: it reads 123 + 567, at
- * 100 %), so the editor and the CLI solve it but say so first.
+ * 100 %; with six operations it drops one, at 100 %), so the editor and the CLI solve it but say so
+ * first. `maxOperations`: the most operations of its training problems (config.json `caspo_max_operations`).
  */
-export function outsideTrainingRange(problem: string, domain: ProblemDomain): string | null {
+export function outsideTrainingRange(problem: string, domain: ProblemDomain, maxOperations = DEFAULT_MAX_OPERATIONS): string | null {
   switch (domain) {
     case 'arithmetic':
-      return outsideArithmeticRange(parseExpression(extractExpression(problem)));
+      return outsideArithmeticRange(parseExpression(extractExpression(problem)), maxOperations);
   }
 }
 
-function outsideArithmeticRange(expression: ExprNode): string | null {
+function outsideArithmeticRange(expression: ExprNode, maxOperations: number): string | null {
+  let operations = 0;
   // One post-order walk: each node's value once, the first (innermost, leftmost) step out of range.
   const walk = (node: ExprNode): { value: bigint; reason: string | null } => {
     if (node.kind === 'num') {
       return { value: node.value, reason: node.value > MAX_NUMBER ? `${node.value} is above ${MAX_NUMBER}, the largest number in its training problems` : null };
     }
+    operations++;
     const left = walk(node.left);
-    if (left.reason !== null) return left;
     const right = walk(node.right);
+    if (left.reason !== null) return left;
     if (right.reason !== null) return right;
     const [a, b] = [left.value, right.value];
     const value = applyOp(node.op, a, b);
@@ -99,16 +104,27 @@ function outsideArithmeticRange(expression: ExprNode): string | null {
     }
     return { value, reason: null };
   };
-  return walk(expression).reason;
+  const { reason } = walk(expression);
+  // The operation count first: past it the model skips or merges steps whatever the numbers.
+  if (operations > maxOperations) return `it has ${operations} operations, and its training problems at most ${maxOperations}`;
+  return reason;
+}
+
+/** What of a model's config.json says which problems it was trained on. */
+export interface ProblemScope {
+  /** `caspo_problem_domain`; null: any problem (no refusal, no caution). */
+  problemDomain: ProblemDomain | null;
+  /** `caspo_max_operations`; null: the domain's default. */
+  maxOperations: number | null;
 }
 
 /**
  * The caution shown above the steps of a problem `model` can read but was not trained on, or null
  * (no domain, or inside its range). Only for a problem `domainMismatch` accepted (screenProblem).
  */
-export function trainingRangeCaution(problem: string, domain: ProblemDomain | null, model: string): string | null {
-  if (domain === null) return null;
-  const reason = outsideTrainingRange(problem, domain);
+export function trainingRangeCaution(problem: string, scope: ProblemScope, model: string): string | null {
+  if (scope.problemDomain === null) return null;
+  const reason = outsideTrainingRange(problem, scope.problemDomain, scope.maxOperations ?? DEFAULT_MAX_OPERATIONS);
   return reason === null ? null : `outside ${model}'s training range: ${reason}. Expect confident mistakes.`;
 }
 
@@ -119,7 +135,7 @@ export interface ProblemScreen {
 }
 
 /** `domainMismatch`, then, for an accepted problem, `trainingRangeCaution`: the one check the server and the CLI share. */
-export function screenProblem(problem: string, domain: ProblemDomain | null, model: string): ProblemScreen {
-  const refusal = domainMismatch(problem, domain, model);
-  return { refusal, caution: refusal === null ? trainingRangeCaution(problem, domain, model) : null };
+export function screenProblem(problem: string, scope: ProblemScope, model: string): ProblemScreen {
+  const refusal = domainMismatch(problem, scope.problemDomain, model);
+  return { refusal, caution: refusal === null ? trainingRangeCaution(problem, scope, model) : null };
 }

@@ -37,12 +37,21 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
       ['3.25 * 2', /^this problem has a number that is not whole \("3\.25"\)/],
       ['1,250 + 3', /^this problem writes a number with a thousands separator \("1,250"\)/],
       ['Solve 2x + 3 = 7', /^the expression in this problem, "2x \+ 3", is not one it can read \(unexpected "\+"/],
+      // What its training problems never write, and the model misreads at high confidence:
+      ['What is 7 × 8 + 6?', /^this problem writes multiplication as "×" \("7 × 8"\); write it as "\*", as its training problems do$/],
+      ['9x9 - 1', /^this problem writes multiplication as "x" \("9x9"\)/],
+      ['(2+3)x4', /^this problem writes multiplication as "x" \("\)x4"\)/],
+      ['5 − 3 + 1', /^this problem writes minus as "−" \("5 − 3"\); write it as "-"/],
+      ['-5 + 3', /^this problem has a negative number \("-5"\), and its numbers are 0 or more$/],
+      ['Compute - (5 + 3) * 2', /^this problem has a negative number \("-5"\)/],
+      ['007 + 8', /^this problem writes a number with a leading zero \("007"\); write it without$/],
+      ['Compute 3+4 and 5+6', /^this problem has more than one expression \("3\+4", "5\+6"\); give it one$/],
     ];
     for (const [problem, reason] of cases) assert.match(outsideDomain(problem, 'arithmetic') ?? 'inside', reason, problem);
   });
 
-  it('accepts expressions with words around them, × and x, parentheses and spaces', () => {
-    for (const problem of ['47*38 + 12', 'Compute 12*(40-3).', 'What is 7 × 8 + 6?', '9x9 - 1', 'Problem 1: 3+4', '  ( 2 + 3 ) * 4  ']) {
+  it('accepts expressions with words around them, parentheses, spaces, a zero, a number before the expression', () => {
+    for (const problem of ['47*38 + 12', 'Compute 12*(40-3).', 'Problem 1: 3+4', '  ( 2 + 3 ) * 4  ', '0*0+0', '10 - 0 * 5', 'Step 2 - 3+4*5', 'In 2024: 3 + 4 - 1']) {
       assert.equal(outsideDomain(problem, 'arithmetic'), null, problem);
     }
   });
@@ -65,7 +74,7 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
   it('the message names the model, what it solves and what is wrong', () => {
     assert.equal(
       domainMismatch('144 / 12', 'arithmetic', 'caspo-arith'),
-      'caspo-arith is an arithmetic model: it solves expressions of whole numbers with + - * (× or x) and parentheses, ' +
+      'caspo-arith is an arithmetic model: it solves expressions of whole numbers with + - * and parentheses, ' +
         'such as "47*38 + 12", with or without words around them; this problem divides ("144 / 12"), which is not one of its operations.',
     );
     assert.equal(domainMismatch('47*38 + 12', 'arithmetic', 'caspo-arith'), null);
@@ -96,6 +105,9 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
     assert.equal(outsideTrainingRange('12+23*4-5+6*7', 'arithmetic'), 'it has 5 operations, and its training problems at most 4');
     assert.equal(outsideTrainingRange('12+23*4-5+6*7', 'arithmetic', 5), null);
     assert.equal(outsideTrainingRange('1+2+3+4', 'arithmetic', 4), null);
+    // and fewer: with one operation the embedded model invents a second (2*3 = ?: "6 * 6 = 36")
+    assert.equal(outsideTrainingRange('2*3 = ?', 'arithmetic', 5), 'it has 1 operation, and its training problems at least 2');
+    assert.equal(outsideTrainingRange('2*3+1', 'arithmetic', 5), null);
     // The count comes first: it is what the model gets wrong whatever the numbers.
     assert.equal(outsideTrainingRange('100*100+1+2+3+4', 'arithmetic', 4), 'it has 5 operations, and its training problems at most 4');
     assert.equal(

@@ -205,9 +205,14 @@ export function solutionText(problemExpression: string): string {
   return [...steps, `Answer: ${answer}`].join('\n');
 }
 
+/** Each run of the problem that could be its expression (digits, spaces, parentheses, operators, with an operator) and where it starts. */
+export function expressionCandidates(problem: string): Array<{ text: string; index: number }> {
+  return [...problem.matchAll(EXPR_RE)].filter((m) => /[-+*×x]/.test(m[0])).map((m) => ({ text: m[0], index: m.index ?? 0 }));
+}
+
 /** The arithmetic expression inside a problem that may carry words around it (the longest one). */
 export function extractExpression(problem: string): string {
-  const candidates = [...problem.matchAll(EXPR_RE)].map((m) => m[0]).filter((c) => /[-+*×x]/.test(c));
+  const candidates = expressionCandidates(problem).map((c) => c.text);
   if (candidates.length === 0) {
     throw new Error(`no arithmetic expression found in ${JSON.stringify(problem)}: ` +
       'a problem needs an expression such as "12 + 3*4" (operators + - * × x, optional parentheses)');

@@ -1,4 +1,4 @@
-import { applyOp, extractExpression, parseExpression, type ExprNode } from './arithmetic';
+import { applyOp, expressionCandidates, extractExpression, parseExpression, type ExprNode } from './arithmetic';
 
 /**
  * The problems a model was trained on, as its config.json declares them (`caspo_problem_domain`).
@@ -14,7 +14,7 @@ export type ProblemDomain = (typeof PROBLEM_DOMAINS)[number];
 export function describeDomain(domain: ProblemDomain): string {
   switch (domain) {
     case 'arithmetic':
-      return 'an arithmetic model: it solves expressions of whole numbers with + - * (× or x) and parentheses, such as "47*38 + 12", with or without words around them';
+      return 'an arithmetic model: it solves expressions of whole numbers with + - * and parentheses, such as "47*38 + 12", with or without words around them';
   }
 }
 
@@ -29,6 +29,10 @@ export function outsideDomain(problem: string, domain: ProblemDomain): string | 
 const DIVISION_RE = /\d+\s*[/÷]\s*\d+/u;
 const DECIMAL_RE = /\d+\.\d+/u;
 const SEPARATOR_RE = /\d{1,3}(?:,\d{3})+(?!\d)/u;
+// Its training problems write only "*" and "-": the model misreads the others (7 × 8 + 6: it starts with "8 + 6").
+const TIMES_RE = /[\d)]\s*[×x]\s*[\d(]/u;
+const DASH_RE = /[\d)]\s*[−–—]\s*[\d(]/u;
+const LEADING_ZERO_RE = /(?<!\d)0\d+/u;
 
 function outsideArithmetic(problem: string): string | null {
   const division = DIVISION_RE.exec(problem);
@@ -37,12 +41,21 @@ function outsideArithmetic(problem: string): string | null {
   if (decimal) return `this problem has a number that is not whole ("${decimal[0]}")`;
   const separator = SEPARATOR_RE.exec(problem);
   if (separator) return `this problem writes a number with a thousands separator ("${separator[0]}")`;
-  let expression: string;
-  try {
-    expression = extractExpression(problem);
-  } catch {
-    return 'this problem has no such expression';
+  const times = TIMES_RE.exec(problem);
+  if (times) return `this problem writes multiplication as "${times[0].replace(/[\d()\s]/gu, '')}" ("${times[0]}"); write it as "*", as its training problems do`;
+  const dash = DASH_RE.exec(problem);
+  if (dash) return `this problem writes minus as "${dash[0].replace(/[\d()\s]/gu, '')}" ("${dash[0]}"); write it as "-", as its training problems do`;
+  const candidates = expressionCandidates(problem);
+  if (candidates.length === 0) return 'this problem has no such expression';
+  if (candidates.length > 1) {
+    return `this problem has more than one expression (${candidates.map((c) => `"${c.text.trim()}"`).join(', ')}); give it one`;
   }
+  const [{ text, index }] = candidates;
+  const expression = text.trim();
+  // The expression starts at a digit or "(": a "-" just before it makes its first number negative.
+  if (/-\s*$/u.test(problem.slice(0, index))) return `this problem has a negative number ("-${/\d+/u.exec(expression)?.[0]}"), and its numbers are 0 or more`;
+  const leadingZero = LEADING_ZERO_RE.exec(expression);
+  if (leadingZero) return `this problem writes a number with a leading zero ("${leadingZero[0]}"); write it without`;
   try {
     parseExpression(expression);
   } catch (error) {
@@ -64,6 +77,8 @@ export function domainMismatch(problem: string, domain: ProblemDomain | null, mo
 /** The training range of the arithmetic models (training/caspo_train/arith.py: MAX_OPERAND, MAX_SMALL_FACTOR, _valid). */
 const MAX_NUMBER = 999n;
 const MAX_SMALL_FACTOR = 99n;
+/** The fewest operations of every model's training problems (arith.py's OP_COUNTS: 2 to 4; the alignment pools: 2 to 5). */
+const MIN_OPERATIONS = 2;
 /** The most operations of the SFT training problems (arith.py: 2 to 4), for a model whose config.json does not say. */
 export const DEFAULT_MAX_OPERATIONS = 4;
 
@@ -105,9 +120,11 @@ function outsideArithmeticRange(expression: ExprNode, maxOperations: number): st
     return { value, reason: null };
   };
   const { reason } = walk(expression);
-  // The operation count first: past it the model skips or merges steps whatever the numbers.
+  // Too many operations first: past them the model skips or merges steps whatever the numbers.
   if (operations > maxOperations) return `it has ${operations} operations, and its training problems at most ${maxOperations}`;
-  return reason;
+  if (reason !== null) return reason;
+  // With one it invents a second (2*3 = ?: "2 * 3 = 6", then "6 * 6 = 36").
+  return operations < MIN_OPERATIONS ? `it has ${operations} operation, and its training problems at least ${MIN_OPERATIONS}` : null;
 }
 
 /** What of a model's config.json says which problems it was trained on. */

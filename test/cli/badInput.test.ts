@@ -87,6 +87,7 @@ describe('caspo: bad input', function () {
 
     it('no problem at all', async () => {
       assertClean(await runCaspo(['solve', '--json']), 2, /no problem given/);
+      assertClean(await runCaspo(['solve', '-', '12+3*4']), 2, /give the problem either as arguments or as "-" \(read from stdin\), not both/);
     });
 
     it('a 1 MB problem: too many tokens for the context, with the count and the limit', async () => {

@@ -99,6 +99,16 @@ describe('caspo solve', function () {
     assert.equal(fromStdin.answer, '1798');
     const words = singleJsonLine((await runCaspo(['solve', '--json', '--ep', 'cpu', '47*38', '+', '12'])).stdout);
     assert.equal(words.answer, '1798');
+    assert.equal(words.caution, null, 'inside the training range');
+    const minus = singleJsonLine((await runCaspo(['solve', '--json', '--ep', 'cpu', '50', '-', '3', '*', '4'])).stdout);
+    assert.equal(minus.answer, '38', 'an unquoted "-" is a subtraction');
+  });
+
+  it('puts the training-range caution in the JSON too', async () => {
+    const run = await runCaspo(['solve', '--json', '--ep', 'cpu', '--strategy', 'greedy', '1234+5678+1']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(singleJsonLine(run.stdout).caution, "outside caspo-arith's training range: 1234 is above 999, the largest number in its training problems. Expect confident mistakes.");
+    assert.equal(run.stderr, `caspo: warning: the problem is ${singleJsonLine(run.stdout).caution}\n`);
   });
 
   it('samples with a seed reproducibly, and rejects sampling knobs under greedy', async () => {

@@ -59,6 +59,10 @@ export async function runSolve(argv: readonly string[]): Promise<number> {
 async function problemFrom(positionals: string[]): Promise<string> {
   if (positionals.length === 0) throw new UsageError('no problem given. Example: caspo solve "47*38 + 12".');
   if (positionals.length === 1 && positionals[0] === '-') return (await readStdinText()).trim();
+  // (A "-" later on is an unquoted subtraction: caspo solve 12 - 3 + 4.)
+  if (positionals[0] === '-') {
+    throw new UsageError('give the problem either as arguments or as "-" (read from stdin), not both. Example: caspo solve "47*38 + 12".');
+  }
   // Unquoted words (caspo solve 47*38 + 12) are one problem.
   return positionals.join(' ');
 }
@@ -112,6 +116,8 @@ async function solveWith(opened: OpenedModel, problem: string, flags: SolveFlags
       stats: { ...base.stats, forwardPasses: result.stats.forwardPasses, expandedSteps: result.stats.expandedSteps },
       metric,
       calibrated: calibration.isFitted(metric),
+      // Why the problem is outside the model's training range (also on stderr), or null.
+      caution,
       stopReason: result.stopReason,
       modelDir: model.dir,
       rejectedProviders: model.executionProvider.rejected,

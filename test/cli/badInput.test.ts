@@ -169,7 +169,11 @@ describe('caspo: bad input', function () {
       assertClean(await runCaspo(['solve', '--strategy', 'sample', '--temperature', '0', '2+3']), 2, /--temperature must be a number > 0; got "0"/);
       assertClean(await runCaspo(['solve', '--strategy', 'sample', '--top-p', '1.5', '2+3']), 2, /--top-p must be a number in \(0, 1\]/);
       assertClean(await runCaspo(['solve', '--max-tokens', 'ten', '2+3']), 2, /--max-tokens must be an integer >= 1; got "ten"/);
-      assertClean(await runCaspo(['solve', '--threads', '1.5', '2+3']), 2, /--threads must be an integer >= 0/);
+      assertClean(await runCaspo(['solve', '--threads', '1.5', '2+3']), 2, /--threads must be an integer in \[0, 64\]/);
+      // Upper bounds, so that a typo fails at once instead of filling the memory before anything is printed.
+      assertClean(await runCaspo(['solve', '--threads', '1000', '2+3']), 2, /--threads must be an integer in \[0, 64\]; got "1000"/);
+      assertClean(await runCaspo(['solve', '--strategy', 'sc', '--samples', '20000', '2+3']), 2, /--samples must be an integer in \[1, 256\]; got "20000"/);
+      assertClean(await runCaspo(['solve', '--strategy', 'cat', '--branches', '1000', '2+3']), 2, /--branches must be an integer in \[1, 256\]/);
     });
 
     it('a flag without its value', async () => {

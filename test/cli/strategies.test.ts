@@ -94,7 +94,7 @@ describe('caspo solve/eval with tree and sampling strategies', function () {
       [['--strategy', 'cat', '--threshold', '0.5', '--threshold-percentile', '10'], /either --threshold .* or --threshold-percentile/],
       [['--strategy', 'cat', '--warmup', '4'], /--warmup .* give --threshold-percentile P with it/],
       [['--strategy', 'cat', '--threshold-percentile', '101'], /--threshold-percentile must be a number in \[0, 100\]; got "101"/],
-      [['--strategy', 'cat', '--width', '0'], /--width must be an integer >= 1; got "0"/],
+      [['--strategy', 'cat', '--width', '0'], /--width must be an integer in \[1, 256\]; got "0"/],
     ];
     for (const [flags, message] of cases) {
       const run = await runCaspo(['solve', ...flags, '2+3']);

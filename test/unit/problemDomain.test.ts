@@ -46,12 +46,25 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
       ['Compute - (5 + 3) * 2', /^this problem has a negative number \("-5"\)/],
       ['007 + 8', /^this problem writes a number with a leading zero \("007"\); write it without$/],
       ['Compute 3+4 and 5+6', /^this problem has more than one expression \("3\+4", "5\+6"\); give it one$/],
+      ['٤٧*38 + 12', /^this problem has a character its training problems never have \("٤", U\+0664\)$/],
+      ['４７*38 + 12', /^this problem has a character its training problems never have \("４", U\+FF14\)$/],
+      ['2^3+4*5', /^this problem has a character its training problems never have|^the words around/],
+      ['47*38\n+ 12', /^this problem spans several lines; put it on one line$/],
+      ['Simplify 47*38 + 12', /^the words around its expression \("simplify"\) are not those of its training problems, which it then misreads; write it as "47\*38 \+ 12", "What is 47\*38 \+ 12\?"/],
+      ['Q: 47*38 + 12', /^the words around its expression \("q:"\)/],
+      ['Problem 1: 3+4*2', /^the words around its expression \("problem 1:"\)/],
+      ['12+3*4 (mod 7)', /^the words around its expression \("\(mod 7\)"\)/],
+      ['(12)+3*4', /^this problem puts a number in parentheses \("\(12\)"\), which its training problems never do; remove them$/],
+      ['((1+2))*3+4', /^the expression "\(\(1\+2\)\)\*3\+4" has parentheses that change nothing/],
+      ['2+(3*4)', /^the expression "2\+\(3\*4\)" has parentheses that change nothing/],
+      ['(1+2)+(3+4)', /^the expression "\(1\+2\)\+\(3\+4\)" has parentheses that change nothing/],
     ];
     for (const [problem, reason] of cases) assert.match(outsideDomain(problem, 'arithmetic') ?? 'inside', reason, problem);
   });
 
-  it('accepts expressions with words around them, parentheses, spaces, a zero, a number before the expression', () => {
-    for (const problem of ['47*38 + 12', 'Compute 12*(40-3).', 'Problem 1: 3+4', '  ( 2 + 3 ) * 4  ', '0*0+0', '10 - 0 * 5', 'Step 2 - 3+4*5', 'In 2024: 3 + 4 - 1']) {
+  it('accepts an expression alone or with the words of a training problem around it, in any case, with or without the closing words', () => {
+    const forms = ['47*38 + 12', 'Compute 12*(40-3).', 'what is 7*8+6', '  ( 2 + 3 ) * 4  ', '(2 + 3*4)', '0*0+0', '10 - 0 * 5', 'What does 3+4*5 equal?', '3+4*5 = ?'];
+    for (const problem of forms) {
       assert.equal(outsideDomain(problem, 'arithmetic'), null, problem);
     }
   });
@@ -75,7 +88,7 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
     assert.equal(
       domainMismatch('144 / 12', 'arithmetic', 'caspo-arith'),
       'caspo-arith is an arithmetic model: it solves expressions of whole numbers with + - * and parentheses, ' +
-        'such as "47*38 + 12", with or without words around them; this problem divides ("144 / 12"), which is not one of its operations.',
+        'such as "47*38 + 12", alone or in a question such as "What is 47*38 + 12?"; this problem divides ("144 / 12"), which is not one of its operations.',
     );
     assert.equal(domainMismatch('47*38 + 12', 'arithmetic', 'caspo-arith'), null);
   });

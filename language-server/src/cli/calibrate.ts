@@ -15,6 +15,7 @@ import { onInterrupt } from './interrupt';
 import { createProgress } from './progress';
 import type { LabelledStep } from './stepLabels';
 import { decodeAndLabel } from './sweep';
+import { MAX_ROWS_FLAG } from './strategyFlags';
 
 const DEFAULT_SAMPLES = 4;
 
@@ -24,7 +25,7 @@ export const CALIBRATE_FLAGS = {
   ...MODEL_FLAGS,
   model: { ...MODEL_FLAGS.model, help: 'model folder to calibrate; caspo.json is written into it (required)' },
   input: { kind: 'string', valueName: 'FILE.jsonl', help: 'calibration problems, one {"problem", "answer"} per line (required)' },
-  samples: { kind: 'number', valueName: 'K', integer: true, min: 1, help: `sampled solutions per problem (default ${DEFAULT_SAMPLES})` },
+  samples: { kind: 'number', valueName: 'K', integer: true, min: 1, max: MAX_ROWS_FLAG, help: `sampled solutions per problem (default ${DEFAULT_SAMPLES})` },
   limit: { kind: 'number', valueName: 'N', integer: true, min: 1, help: 'only the first N problems' },
   ...CALIBRATE_SAMPLING_FLAGS,
 } as const;

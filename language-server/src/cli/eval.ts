@@ -11,7 +11,7 @@ import { readProblemsFile } from './input';
 import { onInterrupt } from './interrupt';
 import { createProgress } from './progress';
 import { problemScores, type LabelledSolution, type LabelledStep } from './stepLabels';
-import { SEARCH_FLAGS, strategyFromFlags } from './strategyFlags';
+import { MAX_ROWS_FLAG, SEARCH_FLAGS, strategyFromFlags } from './strategyFlags';
 import { decodeWithStrategy } from './strategySweep';
 import { decodeAndLabel } from './sweep';
 
@@ -23,6 +23,7 @@ export const EVAL_FLAGS = {
     valueName: 'K',
     integer: true,
     min: 1,
+    max: MAX_ROWS_FLAG,
     help: 'sampled solutions per problem: independent ones with --strategy sample (default 1), the K of sc and bok (default 10)',
   },
   limit: { kind: 'number', valueName: 'N', integer: true, min: 1, help: 'only the first N problems' },

@@ -13,7 +13,7 @@ import { EXIT_CANCELLED, EXIT_OK, RuntimeError, UsageError } from './errors';
 import { DEFAULT_MAX_TOKENS, METRIC_FLAG, MODEL_FLAGS, SAMPLING_FLAGS } from './flags';
 import { readStdinText } from './input';
 import { onInterrupt } from './interrupt';
-import { SAMPLES_HELP, SEARCH_FLAGS, strategyFromFlags } from './strategyFlags';
+import { MAX_ROWS_FLAG, SAMPLES_HELP, SEARCH_FLAGS, strategyFromFlags } from './strategyFlags';
 import { describeStrategy } from './strategySummary';
 import { createPalette, formatMs, formatProviders, formatStepLine, shouldUseColor, tokensPerSecond, type Palette } from './terminal';
 
@@ -21,7 +21,7 @@ export const SOLVE_FLAGS = {
   json: { kind: 'boolean', help: 'print one JSON object (steps with their pruned siblings, the whole reasoning tree) instead of the coloured steps' },
   ...MODEL_FLAGS,
   ...SAMPLING_FLAGS,
-  samples: { kind: 'number', valueName: 'K', integer: true, min: 1, help: `${SAMPLES_HELP})` },
+  samples: { kind: 'number', valueName: 'K', integer: true, min: 1, max: MAX_ROWS_FLAG, help: `${SAMPLES_HELP})` },
   ...SEARCH_FLAGS,
   ...METRIC_FLAG,
 } as const;

@@ -6,10 +6,16 @@ import { DEFAULT_WARMUP_STEPS } from '../decoding/threshold';
 import type { FlagSpecs } from './args';
 import { UsageError } from './errors';
 
+/**
+ * The most rows a flag may ask to decode at once (--samples, --branches, --width): each row holds its own KV
+ * cache, so far beyond this a typo (--samples 20000) fills the memory before anything is printed.
+ */
+export const MAX_ROWS_FLAG = 256;
+
 /** The tree-search knobs (CaT and beam search). */
 export const SEARCH_FLAGS = {
-  branches: { kind: 'number', valueName: 'B', integer: true, min: 1, help: `candidate steps drawn per step boundary (cat, beam; default ${CAT_DEFAULTS.branches})` },
-  width: { kind: 'number', valueName: 'W', integer: true, min: 1, help: `candidate steps kept per round (cat, beam; default ${CAT_DEFAULTS.width})` },
+  branches: { kind: 'number', valueName: 'B', integer: true, min: 1, max: MAX_ROWS_FLAG, help: `candidate steps drawn per step boundary (cat, beam; default ${CAT_DEFAULTS.branches})` },
+  width: { kind: 'number', valueName: 'W', integer: true, min: 1, max: MAX_ROWS_FLAG, help: `candidate steps kept per round (cat, beam; default ${CAT_DEFAULTS.width})` },
   threshold: {
     kind: 'number',
     valueName: 'TAU',

@@ -14,7 +14,7 @@ export type ProblemDomain = (typeof PROBLEM_DOMAINS)[number];
 export function describeDomain(domain: ProblemDomain): string {
   switch (domain) {
     case 'arithmetic':
-      return 'an arithmetic model: it solves expressions of whole numbers with + - * and parentheses, such as "47*38 + 12", with or without words around them';
+      return 'an arithmetic model: it solves expressions of whole numbers with + - * and parentheses, such as "47*38 + 12", alone or in a question such as "What is 47*38 + 12?"';
   }
 }
 
@@ -33,6 +33,18 @@ const SEPARATOR_RE = /\d{1,3}(?:,\d{3})+(?!\d)/u;
 const TIMES_RE = /[\d)]\s*[×x]\s*[\d(]/u;
 const DASH_RE = /[\d)]\s*[−–—]\s*[\d(]/u;
 const LEADING_ZERO_RE = /(?<!\d)0\d+/u;
+/** Printable ASCII: the model reads bytes, and its training problems have no others (no other digits, no tabs or line breaks). */
+const FOREIGN_CHAR_RE = /[^\x20-\x7e]/u;
+const NUMBER_IN_PARENS_RE = /\(\s*\d+\s*\)/u;
+
+/**
+ * The words of its training problems around the expression (training/caspo_train/arith.py TEMPLATES), lower-cased.
+ * Other openings break the model ("Simplify 47*38 + 12": 9 of 60 such problems right, "Q: ...": 6; with a
+ * template's, 58 of 60), so they are refused; the closing words may be left out.
+ */
+const OPENINGS = ['', 'what is', 'compute', 'calculate', 'evaluate', 'find the value of', 'how much is', 'work out', 'what does'];
+const CLOSINGS = ['', '?', '.', '= ?', '=?', '=', 'equal?', 'equal', 'equal.'];
+const TRAINED_FORMS = '"47*38 + 12", "What is 47*38 + 12?", "Compute ...", "Calculate ...", "Evaluate ...", "Find the value of ...", "How much is ...?", "Work out ...", "What does ... equal?" or "... = ?"';
 
 function outsideArithmetic(problem: string): string | null {
   const division = DIVISION_RE.exec(problem);
@@ -45,6 +57,10 @@ function outsideArithmetic(problem: string): string | null {
   if (times) return `this problem writes multiplication as "${times[0].replace(/[\d()\s]/gu, '')}" ("${times[0]}"); write it as "*", as its training problems do`;
   const dash = DASH_RE.exec(problem);
   if (dash) return `this problem writes minus as "${dash[0].replace(/[\d()\s]/gu, '')}" ("${dash[0]}"); write it as "-", as its training problems do`;
+  const trimmed = problem.trim();
+  if (/[\n\r]/u.test(trimmed)) return 'this problem spans several lines; put it on one line';
+  const foreign = FOREIGN_CHAR_RE.exec(trimmed);
+  if (foreign) return `this problem has a character its training problems never have ("${foreign[0]}", U+${foreign[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`;
   const candidates = expressionCandidates(problem);
   if (candidates.length === 0) return 'this problem has no such expression';
   if (candidates.length > 1) {
@@ -52,16 +68,56 @@ function outsideArithmetic(problem: string): string | null {
   }
   const [{ text, index }] = candidates;
   const expression = text.trim();
+  const before = problem.slice(0, index);
   // The expression starts at a digit or "(": a "-" just before it makes its first number negative.
-  if (/-\s*$/u.test(problem.slice(0, index))) return `this problem has a negative number ("-${/\d+/u.exec(expression)?.[0]}"), and its numbers are 0 or more`;
+  if (/-\s*$/u.test(before)) return `this problem has a negative number ("-${/\d+/u.exec(expression)?.[0]}"), and its numbers are 0 or more`;
   const leadingZero = LEADING_ZERO_RE.exec(expression);
   if (leadingZero) return `this problem writes a number with a leading zero ("${leadingZero[0]}"); write it without`;
+  let tree: ExprNode;
   try {
-    parseExpression(expression);
+    tree = parseExpression(expression);
   } catch (error) {
     return `the expression in this problem, "${expression}", is not one it can read (${(error as Error).message})`;
   }
+  const words = (text: string) => text.trim().replace(/\s+/gu, ' ').toLowerCase();
+  const opening = words(before);
+  const closing = words(problem.slice(index + text.length));
+  if (!OPENINGS.includes(opening) || !CLOSINGS.includes(closing)) {
+    const odd = OPENINGS.includes(opening) ? closing : opening;
+    return `the words around its expression ("${odd}") are not those of its training problems, which it then misreads; write it as ${TRAINED_FORMS}`;
+  }
+  const inParens = NUMBER_IN_PARENS_RE.exec(expression);
+  if (inParens) return `this problem puts a number in parentheses ("${inParens[0]}"), which its training problems never do; remove them`;
+  if (parenthesesBeyondNeed(expression, tree)) {
+    return `the expression "${expression}" has parentheses that change nothing, which its training problems never have; remove them`;
+  }
   return null;
+}
+
+/**
+ * Whether `expression` has more parentheses than its tree needs (a lower-precedence operation under a higher
+ * one, or an equal one on the right: arith.py's _needs_parens), allowing one pair around all of it.
+ */
+function parenthesesBeyondNeed(expression: string, tree: ExprNode): boolean {
+  const precedence = { '+': 1, '-': 1, '*': 2 } as const;
+  const needed = (node: ExprNode, parentOp: keyof typeof precedence | null, isRight: boolean): number => {
+    if (node.kind === 'num') return 0;
+    const own = parentOp !== null && (precedence[node.op] < precedence[parentOp] || (isRight && precedence[node.op] === precedence[parentOp])) ? 1 : 0;
+    return own + needed(node.left, node.op, false) + needed(node.right, node.op, true);
+  };
+  const pairs = [...expression].filter((c) => c === '(').length;
+  const wrapped = /^\(.*\)$/u.test(expression) && balancedInside(expression.slice(1, -1));
+  return pairs - (wrapped ? 1 : 0) > needed(tree, null, false);
+}
+
+/** Whether the parentheses of `text` balance without ever closing more than are open. */
+function balancedInside(text: string): boolean {
+  let depth = 0;
+  for (const c of text) {
+    if (c === '(') depth++;
+    else if (c === ')' && --depth < 0) return false;
+  }
+  return depth === 0;
 }
 
 /**

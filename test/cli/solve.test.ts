@@ -152,6 +152,15 @@ describe('caspo solve', function () {
     assert.equal((json.stats as { generatedTokens: number }).generatedTokens, 5);
     const run = await runCaspo(['solve', '--ep', 'cpu', '--max-tokens', '5', '47*38 + 12']);
     assert.equal(run.code, 0);
-    assert.match(run.stdout, /stopped at the token limit/);
+    assert.match(run.stdout, /stopped at the token limit \(raise --max-tokens\)/);
+  });
+
+  it("says when the model's context, not --max-tokens, stopped the solution", async () => {
+    // About 320 prompt tokens: the 512-token context leaves fewer than the default 256 for the solution.
+    const long = Array.from({ length: 100 }, (_, i) => String((i % 90) + 10)).join('+');
+    const run = await runCaspo(['solve', '--ep', 'cpu', '--strategy', 'greedy', long]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /stopped with the model's context full \(512 tokens, prompt and solution together\): shorten the problem/);
+    assert.doesNotMatch(run.stdout, /raise --max-tokens/);
   });
 });

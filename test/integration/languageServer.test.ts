@@ -176,6 +176,8 @@ describe('language server (real process, embedded model)', function () {
   it('stops a cancelled solve within a few hundred ms and keeps the steps already streamed', async () => {
     const full = await server.connection.sendRequest(solveRequest, { solveId: 'full', problem: LONG_PROBLEM });
     assert.ok(full.steps.length >= 3, `the long problem should take several steps, got ${full.steps.length}`);
+    assert.equal(full.stopReason, 'maxTokens');
+    assert.match(full.text, /\nStopped at the token limit \(caspo\.maxTokens\) · /, 'caspo.maxTokens (256) set the limit');
 
     const source = new CancellationTokenSource();
     const pending = server.connection.sendRequest(solveRequest, { solveId: 'cut', problem: LONG_PROBLEM }, source.token);
@@ -195,6 +197,14 @@ describe('language server (real process, embedded model)', function () {
     );
     for (const step of result.steps.slice(0, -1)) assert.equal(step.text, full.steps[step.index].text);
     assert.match(result.text, /Cancelled after \d+ steps?; the steps above were decoded before the cancel/);
+  });
+
+  it("says when the model's context, not caspo.maxTokens, ended the solve", async () => {
+    // About 320 prompt tokens: the 512-token context leaves fewer than caspo.maxTokens (256) for the solution.
+    const longer = Array.from({ length: 100 }, (_, i) => String((i % 90) + 10)).join('+');
+    const result = await server.connection.sendRequest(solveRequest, { solveId: 'context', problem: longer });
+    assert.equal(result.stopReason, 'maxTokens');
+    assert.match(result.text, /\nStopped with the model's context full \(512 tokens, prompt and solution together\): shorten the problem · /);
   });
 
   it('answers a bad model path with an error that says what to do, and keeps serving', async () => {

@@ -58,6 +58,10 @@ describe('reasoning document rendering', () => {
     const ending = { answer: null, generatedTokens: 10, wallMs: 1000 };
     assert.match(summaryLine({ ...ending, stopReason: 'cancelled' }, 1, 0.5), /^Cancelled after 1 step; the steps above were decoded before the cancel · 10 tokens in 1\.00 s \(10 tokens\/s\)/);
     assert.match(summaryLine({ ...ending, stopReason: 'maxTokens' }, 2, 0.5), /^Stopped at the token limit \(caspo\.maxTokens\) · 2 steps/);
+    assert.match(
+      summaryLine({ ...ending, stopReason: 'maxTokens', contextFull: 512 }, 2, 0.5),
+      /^Stopped with the model's context full \(512 tokens, prompt and solution together\): shorten the problem · 2 steps/,
+    );
     assert.match(summaryLine({ ...ending, stopReason: 'eos' }, 2, 0.5), /^The model ended without an answer line · 2 steps/);
     assert.match(summaryLine({ ...ending, stopReason: 'error', error: 'NaN\nlogits' }, 0, null), /^Decoding failed after 0 steps: NaN ⏎ logits · 10 tokens in 1\.00 s \(10 tokens\/s\)$/);
   });

@@ -70,7 +70,10 @@ async function problemFrom(positionals: string[]): Promise<string> {
 async function solveWith(opened: OpenedModel, problem: string, flags: SolveFlags, strategy: StrategyName, settings: StrategySettings): Promise<number> {
   const { model, calibration } = opened;
   const metric: StepMetric = flags.metric ?? calibration.defaultMetric;
-  const { promptIds, maxNewTokens } = encodeProblem(model, problem, flags['max-tokens'] ?? DEFAULT_MAX_TOKENS, 'the problem');
+  const requestedTokens = flags['max-tokens'] ?? DEFAULT_MAX_TOKENS;
+  const { promptIds, maxNewTokens } = encodeProblem(model, problem, requestedTokens, 'the problem');
+  // When the context, not --max-tokens, set the limit, raising --max-tokens would not help.
+  const contextFull = maxNewTokens < requestedTokens ? model.config.maxPositionEmbeddings : null;
   const { refusal, caution } = screenProblem(problem, model.config, opened.name);
   if (refusal !== null) {
     throw new RuntimeError(`${refusal} Rewrite the problem as such an expression, or pass --model DIR with a general-purpose model (an ONNX export of a causal LM).`);
@@ -136,16 +139,20 @@ async function solveWith(opened: OpenedModel, problem: string, flags: SolveFlags
         process.stdout.write(`${formatStepLine(step.index, step.text, step.confidence, palette)}${pruned}\n`);
       });
     }
-    process.stdout.write(summaryLines(opened, result, trace.answer, metric, palette));
+    process.stdout.write(summaryLines(opened, result, trace.answer, metric, palette, contextFull));
   }
   return result.stopReason === 'cancelled' ? EXIT_CANCELLED : EXIT_OK;
 }
 
-function summaryLines(opened: OpenedModel, result: StrategyResult, answer: string | null, metric: StepMetric, palette: Palette): string {
+/** `contextFull`: the model's context size when it, not --max-tokens, bounded the solution; else null. */
+function summaryLines(opened: OpenedModel, result: StrategyResult, answer: string | null, metric: StepMetric, palette: Palette, contextFull: number | null): string {
   const lines: string[] = [];
   const why: Record<PathStopReason, string> = {
     cancelled: 'cancelled (Ctrl-C) — the steps above are what was decoded',
-    maxTokens: 'stopped at the token limit (raise --max-tokens)',
+    maxTokens:
+      contextFull === null
+        ? 'stopped at the token limit (raise --max-tokens)'
+        : `stopped with the model's context full (${contextFull} tokens, prompt and solution together): shorten the problem`,
     eos: 'the model ended without an answer line',
     budget: 'the step budget ran out before any path finished (raise --budget); the steps above are the best unfinished path',
     answer: '',

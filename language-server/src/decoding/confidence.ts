@@ -17,6 +17,8 @@
  * - Sums are float64. The logits are float32, so x − max is exact for every term that is kept.
  */
 
+import { ModelError } from '../model/modelError';
+
 export const DEFAULT_TOP_K = 5;
 
 export interface TopToken {
@@ -207,7 +209,12 @@ export function scanLogits(
 function checkSkippedForNaN(logits: Float32Array, start: number, end: number, offset: number): void {
   for (let i = start; i < end; i++) {
     const x = logits[i];
-    if (x !== x) throw new Error(`scanLogits: logit ${i - offset} is NaN; the model produced invalid output`);
+    if (x !== x) {
+      throw new ModelError(
+        'invalidOutput',
+        `the model produced invalid output: logit ${i - offset} is NaN. Its weights or its ONNX export are broken (a corrupt onnx/model.onnx?); re-export the model.`,
+      );
+    }
   }
 }
 

@@ -61,7 +61,10 @@ export function announceStep(solve: PreparedSolve, index: number): void {
 /** Ends the document, tells the client, and returns the result. */
 export function finishSolve(solve: PreparedSolve, ending: SolveEnding): SolveResult {
   const { document, services, loaded } = solve;
-  document.finish(ending);
+  // The context, not caspo.maxTokens, set the limit: raising the setting would not help.
+  const context = loaded.model.config.maxPositionEmbeddings;
+  const contextFull = ending.stopReason === 'maxTokens' && solve.maxNewTokens < solve.settings.maxTokens && context !== null;
+  document.finish(contextFull ? { ...ending, contextFull: context } : ending);
   const summary = summaryOf(document);
   services.notify.finished(summary);
   services.diagnostics.publish(document);

@@ -6,7 +6,9 @@ export type ModelErrorCode =
   | 'configInvalid'
   | 'graphMismatch'
   | 'executionProviderUnavailable'
-  | 'tokenizerInvalid';
+  | 'tokenizerInvalid'
+  /** The graph ran but its logits are not numbers (NaN): broken weights or a broken export. */
+  | 'invalidOutput';
 
 /**
  * An error about the model folder. The message names the file and field and says what to do,

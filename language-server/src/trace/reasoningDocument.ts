@@ -47,6 +47,8 @@ export interface SolveEnding {
   error?: string;
   /** A tree search's work: the nodes it expanded and how many it pruned. */
   search?: { candidates: number; pruned: number };
+  /** With stopReason 'maxTokens': the model's context size when it, not caspo.maxTokens, was the limit. */
+  contextFull?: number;
 }
 
 /** A candidate CaT pruned beside a shown step. */
@@ -296,7 +298,10 @@ export function summaryLine(ending: SolveEnding, stepCount: number, path: number
   const head: Record<SolveStopReason, string> = {
     answer: `Answer ${ending.answer ?? '(none)'} · ${steps}`,
     eos: `The model ended without an answer line · ${steps}`,
-    maxTokens: `Stopped at the token limit (caspo.maxTokens) · ${steps}`,
+    maxTokens:
+      ending.contextFull === undefined
+        ? `Stopped at the token limit (caspo.maxTokens) · ${steps}`
+        : `Stopped with the model's context full (${ending.contextFull} tokens, prompt and solution together): shorten the problem · ${steps}`,
     budget: `Stopped when CaT's step budget (caspo.cat.budget) ran out · ${steps}`,
     cancelled: `Cancelled after ${steps}; the steps above were decoded before the cancel`,
     error: `Decoding failed after ${steps}: ${oneLine(ending.error ?? 'unknown error')}`,

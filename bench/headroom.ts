@@ -28,7 +28,7 @@ import type { GeneratedRow } from '../language-server/src/decoding/generate';
 import { loadConfidenceCalibration, type StepMetric } from '../language-server/src/decoding/stepConfidence';
 import { answersMatch } from '../language-server/src/cli/stepLabels';
 import { perProblemSeed } from '../language-server/src/cli/sweep';
-import { parseAnswer } from '../language-server/src/trace/types';
+import { answerOf } from '../language-server/src/trace/types';
 import { certainty, pairedDifference } from '../language-server/src/eval/bootstrap';
 import { CausalLM } from '../language-server/src/model/causalLM';
 import { machine } from './engine/environment';
@@ -81,7 +81,7 @@ interface ModelResult {
 }
 
 function toSolution(row: GeneratedRow, expected: string): Solution {
-  const answer = parseAnswer(row.text);
+  const answer = answerOf(row);
   return {
     answer,
     correct: answersMatch(answer, expected),

@@ -153,6 +153,10 @@ describe('caspo solve', function () {
     const run = await runCaspo(['solve', '--ep', 'cpu', '--max-tokens', '5', '47*38 + 12']);
     assert.equal(run.code, 0);
     assert.match(run.stdout, /stopped at the token limit \(raise --max-tokens\)/);
+    // Cut inside the answer line ("Answer: 1" of "Answer: 1798"): no answer, rather than a wrong one.
+    const cut = singleJsonLine((await runCaspo(['solve', '--json', '--ep', 'cpu', '--strategy', 'greedy', '--max-tokens', '41', '47*38 + 12'])).stdout);
+    assert.equal((cut.steps as { text: string }[]).at(-1)!.text, 'Answer: 1');
+    assert.equal(cut.answer, null);
   });
 
   it("says when the model's context, not --max-tokens, stopped the solution", async () => {

@@ -3,7 +3,7 @@ import { Tensor } from 'onnxruntime-node';
 import { generate, type DecoderModel } from '../../language-server/src/decoding/generate';
 import { KvCache } from '../../language-server/src/model/kvCache';
 import { TextTokenizer } from '../../language-server/src/model/tokenizer';
-import { traceFromRow, toJSON, parseAnswer } from '../../language-server/src/trace/types';
+import { answerOf, traceFromRow, toJSON, parseAnswer } from '../../language-server/src/trace/types';
 import { byteLevelTokenizerConfig, byteLevelTokenizerJson } from './helpers/modelFolder';
 
 const EOS = 258;
@@ -141,5 +141,16 @@ describe('generate: the token loop', () => {
     assert.equal(parseAnswer('Answer: 3\nAnswer:  -12 \n'), '-12');
     assert.equal(parseAnswer('no answer here'), null);
     assert.equal(parseAnswer('Answer:\n'), null);
+  });
+
+  it('takes no answer from a line the token limit or a cancel cut short', () => {
+    const text = '47 * 38 = 1786\n1786 + 12 = 1798\nAnswer: 1'; // "Answer: 1798", cut after 41 tokens
+    assert.equal(answerOf({ text, stopReason: 'answer' }), '1', 'an answer line the model ended itself (EOS) is whole');
+    assert.equal(answerOf({ text, stopReason: 'eos' }), '1');
+    for (const stopReason of ['maxTokens', 'cancelled', 'budget'] as const) {
+      assert.equal(answerOf({ text, stopReason }), null, stopReason);
+      assert.equal(answerOf({ text: `${text}798\n`, stopReason }), '1798', `${stopReason}: a line its newline ended is whole`);
+      assert.equal(answerOf({ text: 'Answer: 5\nmore tex', stopReason }), '5', `${stopReason}: an earlier whole answer line still counts`);
+    }
   });
 });

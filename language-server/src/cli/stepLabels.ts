@@ -2,7 +2,7 @@ import type { GeneratedRow } from '../decoding/generate';
 import type { StepScores } from '../decoding/stepConfidence';
 import type { ProblemScore } from '../eval/bootstrap';
 import { ANSWER_LINE } from '../decoding/stopping';
-import { parseAnswer } from '../trace/types';
+import { answerOf } from '../trace/types';
 import { verifySolution } from '../verify/arithmetic';
 
 /** A generated step with its verifier label. */
@@ -42,8 +42,8 @@ export function answersMatch(given: string | null, expected: string): boolean {
 }
 
 /** Scores one generated solution: answer against `expected`, each step with the exact verifier. */
-export function labelSolution(problem: string, expected: string, row: Pick<GeneratedRow, 'text' | 'steps'>): LabelledSolution {
-  const answer = parseAnswer(row.text);
+export function labelSolution(problem: string, expected: string, row: Pick<GeneratedRow, 'text' | 'steps'> & Parameters<typeof answerOf>[0]): LabelledSolution {
+  const answer = answerOf(row);
   const answerCorrect = answersMatch(answer, expected);
   let labels;
   try {

@@ -1,4 +1,4 @@
-import { parseAnswer } from '../trace/types';
+import { answerOf } from '../trace/types';
 import { sampledTreeSearch, searchRequest, searchResult, type DecodeRequest } from './cat';
 import { generate, type DecoderModel, type GeneratedRow } from './generate';
 import type { GeneratedStep } from './rowDecoder';
@@ -59,7 +59,7 @@ export async function selfConsistency(
 ): Promise<StrategyResult> {
   const { samples, ...s } = { ...SAMPLED_SOLUTIONS_DEFAULTS, ...settings };
   const run = await decodeRows(model, request, 'sc', { kind: 'sample', ...s }, samples, { ...s, samples });
-  const answers = run.rows.map((row) => parseAnswer(row.text));
+  const answers = run.rows.map((row) => answerOf(row));
   const vote = tallyVotes('majority', answers.map((answer) => ({ answer, weight: 1 })));
   const chosen = Math.max(0, answers.findIndex((answer) => answer !== null && answer === vote.answer));
   return run.result(chosen, vote);
@@ -145,7 +145,7 @@ async function decodeRows(
       return {
         strategy,
         settings,
-        answer: vote?.answer ?? parseAnswer(path.text),
+        answer: vote?.answer ?? answerOf(path),
         path,
         pathNodeIds: pathNodeIds[chosen],
         vote,

@@ -1,5 +1,5 @@
 import type { TreeNode } from '../trace/tree';
-import { parseAnswer } from '../trace/types';
+import { answerOf } from '../trace/types';
 import { DEFAULT_TOP_K } from './confidence';
 import type { DecoderModel } from './generate';
 import { validateSampling } from './sampling';
@@ -139,7 +139,7 @@ export function searchResult(
   startedAt: number,
 ): StrategyResult {
   const ranked = [...outcome.completed].sort(
-    (a, b) => Number(parseAnswer(b.row.text) !== null) - Number(parseAnswer(a.row.text) !== null) || b.node.pathScore - a.node.pathScore,
+    (a, b) => Number(answerOf(b.row) !== null) - Number(answerOf(a.row) !== null) || b.node.pathScore - a.node.pathScore,
   );
   const chosen: SearchPath | null = ranked[0] ?? outcome.unfinished;
   const path = chosen?.row ?? pathRow(createPathDecoder(model, outcome.tree.settings, searchRequest(model, request).calibration), 0, outcome.stopReason === 'cancelled' ? 'cancelled' : 'budget');
@@ -147,7 +147,7 @@ export function searchResult(
   return {
     strategy,
     settings,
-    answer: parseAnswer(path.text),
+    answer: answerOf(path),
     path,
     pathNodeIds: chosen ? outcome.tree.path(chosen.node.id).map((node) => node.id) : [],
     vote:
@@ -155,7 +155,7 @@ export function searchResult(
         ? null
         : tallyVotes(
             'confidence',
-            outcome.completed.map((c) => ({ answer: parseAnswer(c.row.text), weight: Math.exp(c.node.pathScore) })),
+            outcome.completed.map((c) => ({ answer: answerOf(c.row), weight: Math.exp(c.node.pathScore) })),
           ),
     tree: outcome.tree,
     stopReason: path.stopReason,

@@ -1,6 +1,6 @@
 import type { KvCache } from '../model/kvCache';
 import { childId, GREEDY_CHILD, type ReasoningTree, type TreeNode } from '../trace/tree';
-import { parseAnswer } from '../trace/types';
+import { answerOf } from '../trace/types';
 import { candidateSampler } from './branchStreams';
 import { DEFAULT_TOP_K } from './confidence';
 import type { DecoderModel } from './generate';
@@ -123,13 +123,14 @@ export async function expandBranch(
   } finally {
     cache?.dispose();
   }
+  const path = pathRow(decoder, 0, cancelled ? 'cancelled' : undefined);
   return {
     mode,
     added,
     leafId: current.id,
     pathNodeIds: tree.path(current.id).map((node) => node.id),
-    path: pathRow(decoder, 0, cancelled ? 'cancelled' : undefined),
-    answer: parseAnswer(decoder.text),
+    path,
+    answer: answerOf(path),
     stats: {
       generatedTokens,
       forwardPasses: counters.forwardPasses,

@@ -2,7 +2,7 @@ import { generate, type GenerateResult } from '../decoding/generate';
 import type { GeneratedToken } from '../decoding/rowDecoder';
 import type { SamplingOptions } from '../decoding/sampling';
 import { reasoningStepFrom } from '../trace/reasoningStep';
-import { parseAnswer } from '../trace/types';
+import { answerOf } from '../trace/types';
 import { announceStep, finishSolve, type PreparedSolve } from './solveLifecycle';
 import type { SolveResult } from '../../../src/protocol';
 
@@ -32,7 +32,7 @@ export async function decodeGreedy(solve: PreparedSolve): Promise<SolveResult> {
   const row = result.rows[0];
   return finishSolve(solve, {
     stopReason: row.stopReason,
-    answer: parseAnswer(row.text),
+    answer: answerOf(row),
     generatedTokens: result.stats.generatedTokens,
     wallMs: result.stats.wallMs,
   });

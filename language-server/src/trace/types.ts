@@ -1,5 +1,5 @@
 import type { GeneratedRow, GenerationStats } from '../decoding/generate';
-import { ANSWER_LINE } from '../decoding/stopping';
+import { ANSWER_LINE, type StopReason } from '../decoding/stopping';
 
 /** A token as shown in a trace. */
 export interface TraceToken {
@@ -35,6 +35,15 @@ export interface Trace {
   stats: TraceStats;
 }
 
+/**
+ * The answer of a decoded row: `parseAnswer` of its text, leaving out a last line the token limit or a
+ * cancel cut short (a cut "Answer: 1" of "Answer: 17" is no answer).
+ */
+export function answerOf(row: { text: string; stopReason: StopReason | 'budget' | null }): string | null {
+  const cut = (row.stopReason === 'maxTokens' || row.stopReason === 'cancelled' || row.stopReason === 'budget') && !row.text.endsWith('\n');
+  return parseAnswer(cut ? row.text.slice(0, row.text.lastIndexOf('\n') + 1) : row.text);
+}
+
 /** The text after "Answer:" on the last answer line, trimmed; null if there is none. */
 export function parseAnswer(text: string): string | null {
   const lines = text.split('\n');
@@ -56,10 +65,10 @@ export interface TraceContext {
 }
 
 /** Builds the trace of one generated row (or any decoded path: a strategy's chosen one). */
-export function traceFromRow(row: Pick<GeneratedRow, 'text' | 'steps' | 'tokens'>, context: TraceContext): Trace {
+export function traceFromRow(row: Pick<GeneratedRow, 'text' | 'steps' | 'tokens'> & Parameters<typeof answerOf>[0], context: TraceContext): Trace {
   return {
     problem: context.problem,
-    answer: parseAnswer(row.text),
+    answer: answerOf(row),
     strategy: context.strategy,
     model: context.model,
     executionProvider: context.executionProvider,

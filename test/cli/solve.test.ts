@@ -155,8 +155,13 @@ describe('caspo solve', function () {
     assert.match(run.stdout, /stopped at the token limit \(raise --max-tokens\)/);
     // Cut inside the answer line ("Answer: 1" of "Answer: 1798"): no answer, rather than a wrong one.
     const cut = singleJsonLine((await runCaspo(['solve', '--json', '--ep', 'cpu', '--strategy', 'greedy', '--max-tokens', '41', '47*38 + 12'])).stdout);
-    assert.equal((cut.steps as { text: string }[]).at(-1)!.text, 'Answer: 1');
+    const steps = cut.steps as { text: string; cutOff?: boolean }[];
+    assert.equal(steps.at(-1)!.text, 'Answer: 1');
+    assert.equal(steps.at(-1)!.cutOff, true, 'the step says it was cut off');
+    assert.ok(steps.slice(0, -1).every((step) => step.cutOff === undefined), 'the whole steps do not');
     assert.equal(cut.answer, null);
+    const shown = await runCaspo(['solve', '--ep', 'cpu', '--strategy', 'greedy', '--max-tokens', '41', '47*38 + 12']);
+    assert.match(shown.stdout, /Answer: 1 {2}\(cut off\)\n/);
   });
 
   it("says when the model's context, not --max-tokens, stopped the solution", async () => {

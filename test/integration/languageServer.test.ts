@@ -199,6 +199,24 @@ describe('language server (real process, embedded model)', function () {
     assert.match(result.text, /Cancelled after \d+ steps?; the steps above were decoded before the cancel/);
   });
 
+  it('shows a step the token limit cut off as such, and takes no answer from it', async () => {
+    await server.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: testSettings({ strategy: 'greedy', maxTokens: 41 }) });
+    const result = await server.connection.sendRequest(solveRequest, { solveId: 'cut-off', problem: '47*38 + 12' });
+    await server.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: testSettings() });
+    assert.deepEqual(result.steps.map((s) => s.text), ['47 * 38 = 1786', '1786 + 12 = 1798', 'Answer: 1']); // of "Answer: 1798"
+    assert.equal(result.stopReason, 'maxTokens');
+    assert.equal(result.answer, null);
+    const textDocument = { uri: result.uri };
+    const last = result.steps[2];
+    const hover = await server.connection.sendRequest(HoverRequest.type, { textDocument, position: { line: last.line, character: 1 } });
+    assert.match((hover!.contents as MarkupContent).value, /\n- Cut off: decoding stopped inside this step \(the token limit or a cancel\)/);
+    const hints = await server.connection.sendRequest(InlayHintRequest.type, { textDocument, range: { start: { line: 0, character: 0 }, end: { line: 100, character: 0 } } });
+    assert.deepEqual(
+      hints!.map((h) => String(h.label).endsWith(' · cut off')),
+      [false, false, true],
+    );
+  });
+
   it("says when the model's context, not caspo.maxTokens, ended the solve", async () => {
     // About 320 prompt tokens: the 512-token context leaves fewer than caspo.maxTokens (256) for the solution.
     const longer = Array.from({ length: 100 }, (_, i) => String((i % 90) + 10)).join('+');

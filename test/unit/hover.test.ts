@@ -49,6 +49,13 @@ describe('step hover', () => {
     assert.match(stepHoverMarkdown(document, document.steps[0], { high: 0.3, medium: 0.1 }), /\(high\)\*\*/);
   });
 
+  it('says when decoding stopped inside the step', () => {
+    const document = documentWith([step(0, '47 * 38 = 1786', 0.99), step(1, 'Answer: 1', 0.99, { cutOff: true, tokenCount: 9 })]);
+    const cut = 'Cut off: decoding stopped inside this step (the token limit or a cancel); its text and confidence cover only the 9 token(s) decoded';
+    assert.ok(stepHoverMarkdown(document, document.steps[1], BANDS).split('\n').includes(`- ${cut}`));
+    assert.doesNotMatch(stepHoverMarkdown(document, document.steps[0], BANDS), /Cut off/);
+  });
+
   it('quotes a token holding a backtick so the markdown stays intact', () => {
     const document = documentWith([step(0, 'x', 0.9, { weakestToken: { text: 'a`b', prob: 0.5, alternatives: [] } })]);
     const markdown = stepHoverMarkdown(document, document.steps[0], BANDS);

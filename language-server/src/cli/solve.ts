@@ -97,7 +97,7 @@ async function solveWith(opened: OpenedModel, problem: string, flags: SolveFlags
         calibration,
         metric,
         signal: interrupt.signal,
-        onStep: streams ? ({ step }) => process.stdout.write(`${formatStepLine(step.index, step.text, step.confidence, palette)}\n`) : undefined,
+        onStep: streams ? ({ step }) => process.stdout.write(`${formatStepLine(step.index, step.text, step.confidence, palette, step.cutOff)}\n`) : undefined,
       },
       settings,
     );
@@ -136,7 +136,7 @@ async function solveWith(opened: OpenedModel, problem: string, flags: SolveFlags
     if (!streams) {
       path.steps.forEach((step, i) => {
         const pruned = prunedAt[i].length > 0 ? palette.dim(`  (${prunedAt[i].length} pruned)`) : '';
-        process.stdout.write(`${formatStepLine(step.index, step.text, step.confidence, palette)}${pruned}\n`);
+        process.stdout.write(`${formatStepLine(step.index, step.text, step.confidence, palette, step.cutOff)}${pruned}\n`);
       });
     }
     process.stdout.write(summaryLines(opened, result, trace.answer, metric, palette, contextFull));

@@ -38,8 +38,8 @@ export function confidenceBadge(confidence: number, palette: Palette): string {
 }
 
 /** One streamed step line: "  2  ██████░░░░  61.0% medium  1786 + 12 = 1798". */
-export function formatStepLine(index: number, text: string, confidence: number, palette: Palette): string {
-  return `${String(index + 1).padStart(3)}  ${confidenceBadge(confidence, palette)} ${text}`;
+export function formatStepLine(index: number, text: string, confidence: number, palette: Palette, cutOff = false): string {
+  return `${String(index + 1).padStart(3)}  ${confidenceBadge(confidence, palette)} ${text}${cutOff ? palette.dim('  (cut off)') : ''}`;
 }
 
 /** Formats a duration for humans. */

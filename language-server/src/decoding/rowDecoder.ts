@@ -18,6 +18,8 @@ export interface GeneratedStep extends StepConfidenceReport {
   text: string;
   /** Indices into the row's tokens. */
   tokenIndices: number[];
+  /** True when decoding stopped inside the step (the token limit, a cancel): it ends where the tokens did. */
+  cutOff?: boolean;
 }
 
 /** What happened when the row accepted one logits row. */
@@ -115,7 +117,8 @@ export class RowDecoder {
       this.parts.segmenter.appendText(this.tokens.length - 1, heldBack);
     }
     const last = this.parts.segmenter.flush();
-    return last ? [this.addStep(last.text, last.tokenIndices)] : [];
+    // The row's own end (EOS, a whole answer line) closes its last step; the token limit or a cancel cuts it.
+    return last ? [this.addStep(last.text, last.tokenIndices, reason === 'maxTokens' || reason === 'cancelled')] : [];
   }
 
   /**
@@ -136,13 +139,13 @@ export class RowDecoder {
     return copy;
   }
 
-  private addStep(text: string, tokenIndices: number[]): GeneratedStep {
+  private addStep(text: string, tokenIndices: number[], cutOff = false): GeneratedStep {
     const report = scoreStep(
       tokenIndices.map((i) => this.tokens[i]),
       this.parts.calibration,
       this.parts.metric,
     );
-    const step: GeneratedStep = { index: this.steps.length, text, tokenIndices, ...report };
+    const step: GeneratedStep = { index: this.steps.length, text, tokenIndices, ...report, ...(cutOff ? { cutOff } : {}) };
     this.steps.push(step);
     return step;
   }

@@ -31,6 +31,9 @@ export function stepHoverMarkdown(document: ReasoningDocument, step: ReasoningSt
     `- Metric: \`${step.metric}\` (${METRIC_MEANING[step.metric]}): raw score ${step.score.toFixed(4)}, ` +
       `${step.calibrated ? 'calibrated by the model’s caspo.json' : 'default mapping (no calibration in caspo.json)'}`,
   ];
+  if (step.cutOff) {
+    lines.push(`- Cut off: decoding stopped inside this step (the token limit or a cancel); its text and confidence cover only the ${step.tokenCount} token(s) decoded`);
+  }
   const weakest = step.weakestToken;
   if (weakest) {
     lines.push(`- Weakest token: ${codeSpan(weakest.text)} at ${formatPercent(weakest.prob)}`);

@@ -12,7 +12,7 @@ export function inlayHintsFor(registry: SolveRegistry, params: InlayHintParams):
     if (line < start.line || line > end.line) continue;
     hints.push({
       position: { line, character: stepLineText(step.text).length },
-      label: formatPercent(step.confidence),
+      label: step.cutOff ? `${formatPercent(step.confidence)} · cut off` : formatPercent(step.confidence),
       paddingLeft: true,
       tooltip: `Step ${step.index + 1} confidence (${step.metric})`,
     });

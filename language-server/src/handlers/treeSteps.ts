@@ -32,6 +32,8 @@ export function stepFromNode(node: Readonly<TreeNode>, index: number, context: S
     score: node.rawScore,
     calibrated: context.calibrated,
     tokenCount: node.tokenIds.length,
+    // Its row stopped inside it (the token limit, a cancel) before a line break closed it.
+    cutOff: (node.stopReason === 'maxTokens' || node.stopReason === 'cancelled') && !(node.tokens.at(-1)?.text ?? '').endsWith('\n'),
     weakestToken:
       weakest === undefined
         ? null

@@ -28,6 +28,8 @@ export interface ReasoningStep {
   calibrated: boolean;
   tokenCount: number;
   weakestToken: WeakestToken | null;
+  /** Decoding stopped inside the step (the token limit, a cancel): it and its confidence end where the tokens did. */
+  cutOff: boolean;
 }
 
 /**
@@ -54,6 +56,7 @@ export function reasoningStepFrom(
     score: step.score,
     calibrated,
     tokenCount: step.tokenIndices.length,
+    cutOff: step.cutOff === true,
     weakestToken:
       weakest === undefined
         ? null

@@ -14,6 +14,8 @@ export interface TraceStep {
   /** Calibrated step confidence in [0, 1]. */
   confidence: number;
   tokens: TraceToken[];
+  /** Present (true) when decoding stopped inside the step: its text and confidence end where the tokens did. */
+  cutOff?: true;
 }
 
 export interface TraceStats {
@@ -80,6 +82,7 @@ export function traceFromRow(row: Pick<GeneratedRow, 'text' | 'steps' | 'tokens'
         const token = row.tokens[i];
         return { text: token.text, prob: token.prob, entropy: token.entropy };
       }),
+      ...(step.cutOff ? { cutOff: true as const } : {}),
     })),
     stats: {
       promptTokens: context.stats.promptTokens,
@@ -112,6 +115,7 @@ export function toJSON(trace: Trace): Trace {
       text: step.text,
       confidence: round(step.confidence, 6),
       tokens: step.tokens.map((t) => ({ text: t.text, prob: round(t.prob, 6), entropy: round(t.entropy, 6) })),
+      ...(step.cutOff ? { cutOff: true as const } : {}),
     })),
     stats: {
       promptTokens: trace.stats.promptTokens,

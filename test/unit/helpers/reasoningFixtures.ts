@@ -11,6 +11,7 @@ export function step(index: number, text: string, confidence: number, extra: Par
     score: Math.log(confidence),
     calibrated: false,
     tokenCount: text.length,
+    cutOff: false,
     weakestToken: { text: '7', prob: 0.6, alternatives: [{ text: '7', prob: 0.6 }, { text: '1', prob: 0.3 }] },
     ...extra,
   };

@@ -206,6 +206,11 @@ describe('caspo: bad input', function () {
       assertClean(await runCaspo(['eval', '--json', '--input', path]), 1, /line 3: not valid JSON/);
     });
 
+    it('an empty answer key', async () => {
+      const path = write('empty-answer.jsonl', '{"problem": "2+3", "answer": "5"}\n{"problem": "12+3*4", "answer": " "}\n');
+      assertClean(await runCaspo(['eval', '--json', '--input', path]), 1, /line 2: field "answer" is empty/);
+    });
+
     it('a line without "problem"', async () => {
       const path = write('no-problem.jsonl', '{"question": "2+3", "answer": "5"}\n');
       assertClean(await runCaspo(['eval', '--json', '--input', path]), 1, /line 1: field "problem" is missing/);

@@ -45,8 +45,11 @@ describe('caspo eval', function () {
 
   it('counts a wrong expected answer as wrong (accuracy 0.5)', async () => {
     const rows = [EASY[0], { problem: 'Work out 3 + 45+87.', answer: '136' }];
-    const report = singleJsonLine((await runCaspo(['eval', '--json', '--ep', 'cpu', '--input', jsonl('wrong.jsonl', rows)])).stdout);
-    assert.equal(report.accuracy, 0.5);
+    const input = jsonl('wrong.jsonl', rows);
+    const run = await runCaspo(['eval', '--json', '--ep', 'cpu', '--input', input]);
+    assert.equal(singleJsonLine(run.stdout).accuracy, 0.5);
+    // The key is not the expression's value (135): said on stderr, scored as given.
+    assert.equal(run.stderr, `caspo: warning: input file ${input} line 2: the answer 136 is not the value of "3 + 45+87" (135); it is scored as given\n`);
   });
 
   it('--limit, --samples with sampling, and the majority vote', async () => {

@@ -7,13 +7,15 @@ import { describeFlags, parseArgs } from './args';
 import { openModel, samplingFromFlags } from './engine';
 import { EXIT_CANCELLED, EXIT_OK, UsageError } from './errors';
 import { DEFAULT_MAX_TOKENS, METRIC_FLAG, MODEL_FLAGS, SAMPLING_FLAGS } from './flags';
-import { readProblemsFile } from './input';
+import { readProblemsFile, type ProblemRecord } from './input';
 import { onInterrupt } from './interrupt';
 import { createProgress } from './progress';
 import { problemScores, type LabelledSolution, type LabelledStep } from './stepLabels';
 import { MAX_ROWS_FLAG, SEARCH_FLAGS, strategyFromFlags } from './strategyFlags';
 import { decodeWithStrategy } from './strategySweep';
 import { decodeAndLabel } from './sweep';
+import { evaluate, extractExpression, parseExpression } from '../verify/arithmetic';
+import { outsideDomain } from '../verify/domain';
 
 export const EVAL_FLAGS = {
   json: { kind: 'boolean', help: 'print the report as one JSON line' },
@@ -132,6 +134,7 @@ export async function runEval(argv: readonly string[]): Promise<number> {
   }
   const { strategy, settings } = strategyFromFlags({ ...flags, samples: greedyDefault ? undefined : flags.samples }, { samplesForSample: true });
   const records = readProblemsFile(flags.input).slice(0, flags.limit);
+  for (const warning of answerKeyWarnings(records, `input file ${flags.input}`)) process.stderr.write(`caspo: warning: ${warning}\n`);
 
   const { model, calibration, name } = await openModel({ modelDir: flags.model, executionProvider: flags.ep, threads: flags.threads });
   const metric = flags.metric ?? calibration.defaultMetric;
@@ -395,4 +398,22 @@ function formatReport(r: EvalReport): string {
   }
   if (r.note) lines.push(`note: ${r.note}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A warning for each record whose answer key is not the value of its expression, when the problem is a
+ * plain arithmetic one (the arithmetic domain accepts it): such a key is a typo that would score every
+ * right solution wrong. Keys of other problems are not second-guessed.
+ */
+export function answerKeyWarnings(records: readonly ProblemRecord[], source: string): string[] {
+  const warnings: string[] = [];
+  for (const { line, problem, answer } of records) {
+    if (!/^-?\d+$/u.test(answer) || outsideDomain(problem, 'arithmetic') !== null) continue;
+    const expression = extractExpression(problem);
+    const value = evaluate(parseExpression(expression));
+    if (BigInt(answer) !== value) {
+      warnings.push(`${source} line ${line}: the answer ${answer} is not the value of "${expression}" (${value}); it is scored as given`);
+    }
+  }
+  return warnings;
 }

@@ -80,6 +80,7 @@ export function parseProblemsJsonl(text: string, source: string): ProblemRecord[
     if (typeof answer !== 'string' && !(typeof answer === 'number' && Number.isFinite(answer))) {
       throw bad('field "answer" is missing or not a string or number');
     }
+    if (String(answer).trim().length === 0) throw bad('field "answer" is empty (no solution could match it)');
     records.push({ line, problem, answer: String(answer).trim() });
   });
   if (records.length === 0) throw new RuntimeError(`${source} holds no problems (it is empty or only blank lines).`);

@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyEmbeddedModel, JS_STACK_FRAME, runCaspo, SFT_MODEL, singleJsonLine, tempDir, type CaspoRun } from './helpers';
+import { copyEmbeddedModel, EMBEDDED_MODEL, JS_STACK_FRAME, runCaspo, SFT_MODEL, singleJsonLine, tempDir, type CaspoRun } from './helpers';
 
 function assertClean(run: CaspoRun, code: number, message: RegExp): void {
   assert.equal(run.code, code, `exit ${run.code}, stderr:\n${run.stderr}`);
@@ -50,6 +50,8 @@ describe('caspo: bad input', function () {
     it('a missing model folder', async () => {
       const dir = join(scratch.dir, 'no-such-model');
       assertClean(await runCaspo(['solve', '--model', dir, '2+3']), 1, new RegExp(`Model folder ${dir} does not exist`));
+      const file = join(EMBEDDED_MODEL, 'config.json');
+      assertClean(await runCaspo(['solve', '--model', file, '2+3']), 1, new RegExp(`${file} is a file, not a model folder\\. Give the folder that holds it`));
     });
 
     it('a deleted onnx/model.onnx', async () => {
@@ -160,7 +162,8 @@ describe('caspo: bad input', function () {
     });
 
     it('an unknown value lists the valid ones', async () => {
-      assertClean(await runCaspo(['solve', '--ep', 'gpu', '2+3']), 2, /--ep must be one of auto, webgpu, cuda, cpu; got "gpu"/);
+      assertClean(await runCaspo(['solve', '--ep', 'gpu', '2+3']), 2, /--ep must be one of auto, webgpu, cuda, cpu; got "gpu"\.\nRun `caspo solve --help` for usage\.\n$/);
+      assertClean(await runCaspo(['eval', '--input', 'x.jsonl', '--ep', 'gpu']), 2, /Run `caspo eval --help` for usage\.\n$/);
       assertClean(await runCaspo(['solve', '--strategy', 'mcts', '2+3']), 2, /--strategy must be one of greedy, sample, sc, bok, beam, cat; got "mcts"/);
       assertClean(await runCaspo(['solve', '--metric', 'vibes', '2+3']), 2, /--metric must be one of meanEntropy, geoMeanProb, minProb, deepConf/);
     });

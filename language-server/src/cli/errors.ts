@@ -26,12 +26,14 @@ export interface ErrorReport {
 /**
  * What to print for an error that reached the top, and the exit code. Errors we raise on purpose
  * (usage, runtime, the engine's ModelError) are shown as their message alone; anything else is a
- * bug, shown as a one-line internal error. The stack trace only with CASPO_DEBUG=1.
+ * bug, shown as a one-line internal error. The stack trace only with CASPO_DEBUG=1. `command`: the
+ * subcommand that failed, whose own --help a usage error points to.
  */
-export function reportError(error: unknown, debug = process.env.CASPO_DEBUG === '1'): ErrorReport {
+export function reportError(error: unknown, command?: string, debug = process.env.CASPO_DEBUG === '1'): ErrorReport {
   const stack = debug && error instanceof Error && error.stack ? `\n${error.stack}` : '';
   if (error instanceof UsageError) {
-    return { exitCode: EXIT_USAGE, text: `caspo: ${error.message}\nRun \`caspo --help\` for usage.${stack}\n` };
+    const help = command === undefined ? 'caspo --help' : `caspo ${command} --help`;
+    return { exitCode: EXIT_USAGE, text: `caspo: ${error.message}\nRun \`${help}\` for usage.${stack}\n` };
   }
   if (error instanceof ModelError || error instanceof RuntimeError) {
     return { exitCode: EXIT_RUNTIME, text: `caspo: ${error.message}${stack}\n` };

@@ -49,7 +49,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const { exitCode, text } = reportError(error);
+    const command = process.argv[2];
+    const { exitCode, text } = reportError(error, command !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, command) ? command : undefined);
     process.stderr.write(text);
     process.exitCode = exitCode;
   },

@@ -27,7 +27,10 @@ export function modelFilesIn(dir: string): ModelFiles {
 
 /** Throws unless `dir` is an existing folder. */
 export function requireModelFolder(dir: string): void {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new ModelError('modelFolderMissing', `${dir} is a file, not a model folder. Give the folder that holds it (config.json, tokenizer.json, onnx/model.onnx).`);
+  }
+  if (!existsSync(dir)) {
     throw new ModelError(
       'modelFolderMissing',
       `Model folder ${dir} does not exist. Set the model path to a folder holding config.json, ` +

@@ -132,6 +132,9 @@ export class Ctx {
     for (const disposable of this.clientScope.splice(0)) disposable.dispose();
     if (client) {
       try {
+        // A client still starting cannot be stopped (it would start anyway, an orphan server beside the
+        // next one): let the start it is in finish, then dispose it.
+        if (client.state === State.Starting) await client.start().catch(() => undefined);
         await client.dispose(2000);
       } catch (error) {
         this.output.warn(`stopping the language server: ${(error as Error).message}`);
@@ -151,7 +154,8 @@ export class Ctx {
    */
   async runningClient(): Promise<LanguageClient> {
     const settings = this.resolveSettings().server; // a bad setting is the error to report, not a stopped server
-    if (!this.client || this.needsFreshStart) await this.restart();
+    // Stopped by another route than the restart policy's (a failed automatic restart): start afresh too.
+    if (!this.client || this.needsFreshStart || this.client.state === State.Stopped) await this.restart();
     const client = this.client;
     if (!client || this.needsFreshStart) {
       throw new Error('the CASPO language server is not running; the CASPO log says why. Fix that and run "CASPO: Restart Language Server".');

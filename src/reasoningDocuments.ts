@@ -18,6 +18,8 @@ const GONE_TEXT =
 interface Entry {
   text: string;
   steps: StepSummary[];
+  /** The server ended the document (its summary line is in the text). */
+  ended?: boolean;
 }
 
 interface Waiter {
@@ -54,18 +56,21 @@ export class ReasoningDocumentStore implements vscode.TextDocumentContentProvide
   }
 
   finished(params: SolveSummary): void {
-    this.set(params.uri, { text: params.text, steps: params.steps });
+    this.set(params.uri, { text: params.text, steps: params.steps, ended: true });
   }
 
   /** Re-rendered by the server (a re-expanded branch): the new text and every step line, branches included. */
   rerendered(params: DocumentChangedParams): void {
-    this.set(params.uri, { text: params.text, steps: params.steps });
+    this.set(params.uri, { text: params.text, steps: params.steps, ended: this.entries.get(key(params.uri))?.ended });
   }
 
-  /** The server stopped during the solve: the steps stay, with a line saying what happened. */
+  /**
+   * The solve failed and the server could not end the document (it stopped): the steps stay, with a line
+   * saying what happened. A document the server ended already says why (its summary line) and is left as is.
+   */
   interrupted(uri: string, message: string): void {
     const entry = this.entries.get(key(uri));
-    if (entry) this.set(uri, { text: `${entry.text}\n${message}\n`, steps: entry.steps });
+    if (entry && !entry.ended) this.set(uri, { text: `${entry.text}\n${message}\n`, steps: entry.steps, ended: true });
   }
 
   stepsOf(uri: vscode.Uri): readonly StepSummary[] {

@@ -157,6 +157,8 @@ export class ReasoningTreeView implements vscode.TreeDataProvider<ReasoningTreeN
       try {
         const tree = await client.sendRequest(reasoningTreeRequest, { solveId });
         if (uri !== this.activeUri) return;
+        // Another document of the same id (solve ids restart with the extension host): not this one's tree.
+        if (tree.uri !== uri) throw new Error(`the server's solve ${solveId} is ${tree.uri}, not this document; solve again`);
         this.model = new ReasoningTreeModel(tree);
       } catch (error) {
         if (uri !== this.activeUri) return;

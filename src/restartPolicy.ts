@@ -18,7 +18,9 @@ export class RestartPolicy implements ErrorHandler {
 
   error(_error: Error, _message: unknown, count: number | undefined): ErrorHandlerResult {
     // A few write/read errors in a row are tolerated; a stream of them means the connection is gone.
-    return (count ?? 0) <= 3 ? { action: ErrorAction.Continue } : { action: ErrorAction.Shutdown };
+    if ((count ?? 0) <= 3) return { action: ErrorAction.Continue };
+    this.gaveUp(); // the client shuts down for good: the next solve starts a fresh one
+    return { action: ErrorAction.Shutdown };
   }
 
   closed(): CloseHandlerResult {

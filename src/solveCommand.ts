@@ -75,8 +75,11 @@ export function solveCommand(ctx: Ctx) {
 }
 
 function solveErrorMessage(error: unknown): string {
-  if (error instanceof ResponseError && (error.code === ErrorCodes.PendingResponseRejected || error.code === ErrorCodes.ConnectionInactive)) {
+  if (error instanceof ResponseError && error.code === ErrorCodes.PendingResponseRejected) {
     return 'the CASPO language server stopped during this solve (it is being restarted). The steps shown are kept; solve again to continue.';
+  }
+  if (error instanceof ResponseError && error.code === ErrorCodes.ConnectionInactive) {
+    return 'the connection to the CASPO language server was lost. The steps shown are kept; solve again to start the server afresh.';
   }
   return error instanceof Error ? error.message : String(error);
 }

@@ -65,6 +65,10 @@ editorDocuments.onDidChangeContent(({ document }) => {
   const reasoning = registry.byUri(document.uri);
   if (reasoning) diagnostics.publish(reasoning);
 });
+// A closed reasoning document leaves no warnings in the Problems panel (they come back when it is opened again).
+editorDocuments.onDidClose(({ document }) => {
+  if (registry.byUri(document.uri)) diagnostics.clear(document.uri);
+});
 const models = new ModelHost({
   loading: (spec) => status.loading(spec),
   loaded: (loaded) => status.loaded(loaded),

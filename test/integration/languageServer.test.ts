@@ -10,7 +10,7 @@ import {
   type DocumentSymbol,
   type MarkupContent,
 } from 'vscode-languageserver-protocol';
-import { DidChangeConfigurationNotification } from 'vscode-languageserver-protocol';
+import { DidChangeConfigurationNotification, DidCloseTextDocumentNotification } from 'vscode-languageserver-protocol';
 import { LOW_CONFIDENCE_CODE, OUTSIDE_TRAINING_RANGE_CODE, solveRequest, type SolveResult } from '../../src/protocol';
 import { LanguageServerProcess, REPO_ROOT, testSettings } from './helpers/languageServerProcess';
 
@@ -274,6 +274,12 @@ describe('language server (real process, embedded model)', function () {
     const caution = published.diagnostics.find((x) => x.code === OUTSIDE_TRAINING_RANGE_CODE)!;
     assert.equal(caution.range.start.line, 2);
     assert.equal(caution.message, `The problem is ${lines[2].slice('Caution: '.length)}`);
+
+    // Closing the document takes its warnings out of the Problems panel.
+    const before = server.received.length;
+    await server.connection.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri: result.uri } });
+    const cleared = await server.waitFor('diagnostics', (d) => d.uri === result.uri && server.received.length > before && d.diagnostics.length === 0);
+    assert.deepEqual(cleared.diagnostics, []);
   });
 
   it('reloads the model when the execution provider setting changes', async () => {

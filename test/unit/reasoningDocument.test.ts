@@ -37,6 +37,10 @@ describe('reasoning document rendering', () => {
     const document = documentWith([step(0, 'x = 1\ny = 2', 0.9), step(1, 'Answer: 3', 0.9)]);
     assert.equal(document.lines()[FIRST_STEP_LINE], 'x = 1 ⏎ y = 2');
     assert.equal(document.lines()[FIRST_STEP_LINE + 1], 'Answer: 3');
+    // Every line break VS Code splits on, a lone \r included: no line below moves.
+    const mixed = documentWith([step(0, 'a\r\nb\rc', 0.9), step(1, 'Answer: 3', 0.9)]);
+    assert.equal(mixed.lines()[FIRST_STEP_LINE], 'a ⏎ b ⏎ c');
+    assert.equal(mixed.text().split(/\r\n|\r|\n/).length, mixed.lines().length + 1);
   });
 
   it('adds the summary line below the steps when the solve ends', () => {

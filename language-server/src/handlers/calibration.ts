@@ -9,7 +9,7 @@ import { stepCalibration } from '../eval/stepCalibration';
 import { problemScores } from '../cli/stepLabels';
 import type { CalibrationCache, CalibrationInputs } from '../host/calibrationCache';
 import type { LoadedModel, ModelHost } from '../host/modelHost';
-import { acquireError } from './modelErrors';
+import { acquireLease } from './modelErrors';
 
 export interface CalibrationServices {
   models: ModelHost;
@@ -40,10 +40,10 @@ export async function handleCalibration(params: CalibrationParams, token: Cancel
   const abort = new AbortController();
   const onCancel = token.onCancellationRequested(() => abort.abort());
   if (token.isCancellationRequested) abort.abort();
-  const lease = await services.models.acquire().catch((error: unknown) => {
+  const lease = await acquireLease(services.models, abort.signal, 'The calibration was cancelled while the model was loading.').catch((error: unknown) => {
     onCancel.dispose();
     progress.done();
-    throw acquireError(error);
+    throw error;
   });
   try {
     const result = await calibrate(lease.loaded, records, settings, abort.signal, (done, correct) =>

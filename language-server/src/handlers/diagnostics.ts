@@ -59,7 +59,7 @@ export class DiagnosticsPublisher {
   publish(document: ReasoningDocument): void {
     const text = this.clientText(document.uri);
     if (text === undefined) return; // published again when the editor opens it
-    const diagnostics = [...cautionDiagnostics(document), ...lowConfidenceDiagnostics(document, this.warningThreshold(), text.split(/\r?\n/))];
+    const diagnostics = [...cautionDiagnostics(document), ...lowConfidenceDiagnostics(document, this.warningThreshold(), text.split(/\r\n|\r|\n/))];
     this.send({ uri: document.uri, diagnostics });
   }
 

@@ -7,7 +7,7 @@ import type { SolveSearch } from '../host/solveSearch';
 import type { AlternativePath, ReasoningDocument } from '../trace/reasoningDocument';
 import type { ReasoningTree } from '../trace/tree';
 import type { DiagnosticsPublisher } from './diagnostics';
-import { acquireError } from './modelErrors';
+import { acquireLease } from './modelErrors';
 import { knownSolve } from './reasoningTree';
 import type { SolveNotifier } from './solveLifecycle';
 import { branchingOf, isShownNode, stepFromNode } from './treeSteps';
@@ -63,12 +63,16 @@ async function continueBranch(
   token: CancellationToken,
   services: ExpandServices,
 ): Promise<AlternativePath> {
-  const lease = await services.models.acquire().catch((error: unknown) => {
-    throw acquireError(error);
-  });
   const abort = new AbortController();
   const onCancel = token.onCancellationRequested(() => abort.abort());
   if (token.isCancellationRequested) abort.abort();
+  let lease;
+  try {
+    lease = await acquireLease(services.models, abort.signal, 'Re-expanding the branch was cancelled.');
+  } catch (error) {
+    onCancel.dispose();
+    throw error;
+  }
   try {
     if (lease.loaded !== search.loaded) {
       throw new ResponseError(

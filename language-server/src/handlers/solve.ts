@@ -7,7 +7,7 @@ import { ReasoningDocument } from '../trace/reasoningDocument';
 import { screenProblem } from '../verify/domain';
 import { decodeWithCat } from './catSolve';
 import { decodeGreedy } from './greedySolve';
-import { acquireError, settingError } from './modelErrors';
+import { acquireLease, settingError } from './modelErrors';
 import { failSolve, type PreparedSolve, type SolveServices } from './solveLifecycle';
 
 export type { SolveNotifier, SolveServices } from './solveLifecycle';
@@ -25,12 +25,7 @@ export async function handleSolve(params: SolveParams, token: CancellationToken,
   const onCancel = token.onCancellationRequested(() => abort.abort());
   let lease: ModelLease | undefined;
   try {
-    try {
-      lease = await services.models.acquire();
-    } catch (error) {
-      throw acquireError(error);
-    }
-    if (abort.signal.aborted) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'The solve was cancelled before decoding started.');
+    lease = await acquireLease(services.models, abort.signal, 'The solve was cancelled before decoding started.');
     const solve = prepare(params, settings, lease.loaded, abort.signal, services);
     try {
       return settings.strategy === 'cat' ? await decodeWithCat(solve) : await decodeGreedy(solve);

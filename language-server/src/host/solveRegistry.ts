@@ -41,9 +41,14 @@ export class SolveRegistry {
     return this.searches.get(solveId);
   }
 
+  /**
+   * The document at exactly `uri`. The id alone is not enough: solve ids restart with the extension host,
+   * and a reasoning document kept open from before (solve-1/a.caspo) must not show solve 1 of this session.
+   */
   byUri(uri: string): ReasoningDocument | undefined {
     const solveId = solveIdFromUri(uri);
-    return solveId === null ? undefined : this.documents.get(solveId);
+    const document = solveId === null ? undefined : this.documents.get(solveId);
+    return document?.uri === uri ? document : undefined;
   }
 
   all(): ReasoningDocument[] {

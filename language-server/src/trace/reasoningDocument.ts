@@ -254,8 +254,9 @@ export function stepLineText(text: string): string {
   return oneLine(text);
 }
 
+/** The text on one line: every line break the editor knows (\r\n, \n, a lone \r) shown as ⏎, so no line below moves. */
 function oneLine(text: string): string {
-  return text.replace(/\r?\n/g, ' ⏎ ');
+  return text.replace(/\r\n|\r|\n/g, ' ⏎ ');
 }
 
 export function formatPercent(value: number): string {

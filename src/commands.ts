@@ -28,6 +28,7 @@ const COMMANDS: Record<string, CommandFactory> = {
   'caspo.debug.serverSettings': (ctx) => () => ctx.resolveSettings().server,
   'caspo.debug.gutter': (ctx) => (uri: string) => ctx.gutter.paintedLines(uri),
   'caspo.debug.reasoningTree': (ctx) => (uri?: string) => ctx.reasoningTree.snapshot(uri),
+  'caspo.debug.reasoningTreeMessage': (ctx) => (uri: string) => ctx.reasoningTree.messageFor(uri),
 };
 
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {

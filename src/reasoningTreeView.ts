@@ -39,6 +39,8 @@ export class ReasoningTreeView implements vscode.TreeDataProvider<ReasoningTreeN
   private readonly view: vscode.TreeView<ReasoningTreeNode>;
   private readonly subscriptions: vscode.Disposable[];
   private model: ReasoningTreeModel | undefined;
+  /** Why the last fetch of the active solve's tree failed (shown instead of "Loading…"). */
+  private failure: string | undefined;
   private activeUri: string | undefined;
   private client: BaseLanguageClient | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -77,6 +79,7 @@ export class ReasoningTreeView implements vscode.TreeDataProvider<ReasoningTreeN
     if (uri !== this.activeUri) {
       this.activeUri = uri;
       this.model = undefined;
+      this.failure = undefined;
       this.render();
     }
     this.schedule();
@@ -104,6 +107,14 @@ export class ReasoningTreeView implements vscode.TreeDataProvider<ReasoningTreeN
         icon: item.iconPath instanceof vscode.ThemeIcon ? item.iconPath.id : '',
       };
     });
+  }
+
+  /** The view's message after fetching the tree of `uri` (tests). */
+  async messageFor(uri: string): Promise<string | undefined> {
+    this.follow(uri);
+    this.fetchNow();
+    await this.fetching;
+    return this.view.message;
   }
 
   getTreeItem(node: ReasoningTreeNode): vscode.TreeItem {
@@ -151,7 +162,13 @@ export class ReasoningTreeView implements vscode.TreeDataProvider<ReasoningTreeN
     const uri = this.activeUri;
     const solveId = uri === undefined ? null : solveIdFromUri(uri);
     const client = this.client;
-    if (solveId === null || !client?.isRunning()) return;
+    if (solveId === null) return;
+    if (!client?.isRunning()) {
+      this.model = undefined;
+      this.failure = 'the CASPO language server is not running (solve a problem to start it)';
+      this.render();
+      return;
+    }
     // Fetches run one after the other, so an older answer never replaces a newer one.
     this.fetching = this.fetching.then(async () => {
       try {
@@ -160,10 +177,12 @@ export class ReasoningTreeView implements vscode.TreeDataProvider<ReasoningTreeN
         // Another document of the same id (solve ids restart with the extension host): not this one's tree.
         if (tree.uri !== uri) throw new Error(`the server's solve ${solveId} is ${tree.uri}, not this document; solve again`);
         this.model = new ReasoningTreeModel(tree);
+        this.failure = undefined;
       } catch (error) {
         if (uri !== this.activeUri) return;
         this.model = undefined;
-        this.log.warn(`reasoning tree of ${uri}: ${(error as Error).message}`);
+        this.failure = (error as Error).message;
+        this.log.warn(`reasoning tree of ${uri}: ${this.failure}`);
       }
       this.render();
     });
@@ -172,7 +191,7 @@ export class ReasoningTreeView implements vscode.TreeDataProvider<ReasoningTreeN
   private render(): void {
     const model = this.model;
     if (this.activeUri === undefined) this.view.message = undefined; // the welcome content says what to do
-    else if (!model) this.view.message = 'Loading the reasoning tree…';
+    else if (!model) this.view.message = this.failure === undefined ? 'Loading the reasoning tree…' : `No reasoning tree to show: ${this.failure}`;
     else if (model.tree.nodes.length === 0) {
       this.view.message =
         model.tree.strategy === 'cat' ? 'No step has been expanded yet.' : 'This solve used greedy decoding: one path, nothing pruned. Set caspo.strategy to "cat" to branch and prune.';

@@ -32,10 +32,15 @@ describe('language server lifecycle', function () {
   });
 
   it('restarts on request, and the next solve loads the model again', async () => {
+    const before = await solved('12*(40-3)');
+    const treeMessage = () => vscode.commands.executeCommand<string | undefined>('caspo.debug.reasoningTreeMessage', before.uri);
+    assert.match((await treeMessage()) ?? '', /^\d+ nodes, \d+ pruned$/);
     const pid = await vscode.commands.executeCommand<number>('caspo.debug.serverPid');
     await vscode.commands.executeCommand('caspo.restartServer');
     const newPid = await vscode.commands.executeCommand<number>('caspo.debug.serverPid');
     assert.ok(newPid !== undefined && newPid !== pid, `${pid} → ${newPid}`);
+    // The new server does not know the old solve: the tree view says so, instead of "Loading…" for ever.
+    assert.match((await treeMessage()) ?? '', /^No reasoning tree to show: Solve \d+ is not known to the CASPO server: it was restarted/);
     assert.equal((await solved('47*38 + 12')).result.answer, '1798');
   });
 });

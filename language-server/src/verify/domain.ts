@@ -40,11 +40,14 @@ const NUMBER_IN_PARENS_RE = /\(\s*\d+\s*\)/u;
 /**
  * The words of its training problems around the expression (training/caspo_train/arith.py TEMPLATES), lower-cased.
  * Other openings break the model ("Simplify 47*38 + 12": 9 of 60 such problems right, "Q: ...": 6; with a
- * template's, 58 of 60), so they are refused; the closing words may be left out.
+ * template's, 58 of 60), so they are refused. Other endings break some problems ("Compute 47*38 + 12. Thanks",
+ * "12+3*4 (mod 7)", "12+3*4 boxes": all wrong at full confidence) though not all ("... please": 59 of 60 right),
+ * so they are refused too; the closing words may be left out.
  */
 const OPENINGS = ['', 'what is', 'compute', 'calculate', 'evaluate', 'find the value of', 'how much is', 'work out', 'what does'];
 const CLOSINGS = ['', '?', '.', '= ?', '=?', '=', 'equal?', 'equal', 'equal.'];
-const TRAINED_FORMS = '"47*38 + 12", "What is 47*38 + 12?", "Compute ...", "Calculate ...", "Evaluate ...", "Find the value of ...", "How much is ...?", "Work out ...", "What does ... equal?" or "... = ?"';
+const OPENING_WORDS = '"What is", "Compute", "Calculate", "Evaluate", "Find the value of", "How much is", "Work out" or "What does"';
+const CLOSING_WORDS = '"?", ".", "= ?" or "equal?"';
 
 function outsideArithmetic(problem: string): string | null {
   const division = DIVISION_RE.exec(problem);
@@ -79,12 +82,14 @@ function outsideArithmetic(problem: string): string | null {
   } catch (error) {
     return `the expression in this problem, "${expression}", is not one it can read (${(error as Error).message})`;
   }
-  const words = (text: string) => text.trim().replace(/\s+/gu, ' ').toLowerCase();
+  const words = (text: string) => text.trim().replace(/\s+/gu, ' ');
   const opening = words(before);
   const closing = words(problem.slice(index + text.length));
-  if (!OPENINGS.includes(opening) || !CLOSINGS.includes(closing)) {
-    const odd = OPENINGS.includes(opening) ? closing : opening;
-    return `the words around its expression ("${odd}") are not those of its training problems, which it then misreads; write it as ${TRAINED_FORMS}`;
+  if (!OPENINGS.includes(opening.toLowerCase())) {
+    return `its training problems never start with "${opening}", and after such words it misreads the expression; start with the expression, or with ${OPENING_WORDS}`;
+  }
+  if (!CLOSINGS.includes(closing.toLowerCase())) {
+    return `its training problems never end with "${closing}", and such endings make it misread some expressions; end with the expression, or with ${CLOSING_WORDS}`;
   }
   const inParens = NUMBER_IN_PARENS_RE.exec(expression);
   if (inParens) return `this problem puts a number in parentheses ("${inParens[0]}"), which its training problems never do; remove them`;

@@ -194,11 +194,13 @@ export class Ctx {
   }
 
   private async settingsChanged(): Promise<void> {
+    // The band colours follow their own settings even while another setting is invalid.
+    this.gutter.schedule();
+    this.reasoningTree.restyle();
     try {
       const settings = this.resolveSettings().server;
       if (this.needsFreshStart) await this.restart();
       else await this.pushSettings(settings);
-      this.gutter.schedule();
     } catch (error) {
       this.report(error);
     }

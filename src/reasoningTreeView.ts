@@ -109,6 +109,11 @@ export class ReasoningTreeView implements vscode.TreeDataProvider<ReasoningTreeN
     });
   }
 
+  /** Redraws the items (a band threshold changed: their icons' colours). */
+  restyle(): void {
+    this.changed.fire(undefined);
+  }
+
   /** The view's message after fetching the tree of `uri` (tests). */
   async messageFor(uri: string): Promise<string | undefined> {
     this.follow(uri);

@@ -42,6 +42,9 @@ export async function handleExpandBranch(params: ExpandBranchParams, token: Canc
   if (node.status !== 'pruned') {
     throw new ResponseError(ErrorCodes.InvalidParams, `Node ${nodeId} was not pruned (it is ${node.status}); only pruned branches can be re-expanded.`);
   }
+  if (!isShownNode(node)) {
+    throw new ResponseError(LSPErrorCodes.RequestFailed, `Node ${nodeId} is where the model ended the text, with no step: there is nothing to re-expand.`);
+  }
   return search.exclusive(async () => {
     const shown = document.alternativeFrom(nodeId);
     if (shown) return result(document, shown, true);

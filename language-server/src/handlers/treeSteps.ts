@@ -49,6 +49,10 @@ export function stepFromNode(node: Readonly<TreeNode>, index: number, context: S
 export function branchingOf(search: SolveSearch, nodeId: string): StepBranching {
   return {
     nodeId,
-    prunedSiblings: search.prunedSiblings(nodeId).map((sibling) => ({ nodeId: sibling.id, text: sibling.text, confidence: sibling.confidence })),
+    // A sibling that closed no step (the model ended the text there) has nothing to re-expand into.
+    prunedSiblings: search
+      .prunedSiblings(nodeId)
+      .filter(isShownNode)
+      .map((sibling) => ({ nodeId: sibling.id, text: sibling.text, confidence: sibling.confidence })),
   };
 }

@@ -6,11 +6,12 @@
 import * as vscode from 'vscode';
 import { ErrorCodes, ResponseError } from 'vscode-languageclient/node';
 import { ConfigError } from './config';
-import { settingOfErrorData } from './protocol';
+import { settingOfErrorData, suggestionOfErrorData } from './protocol';
 
 /** A button on an error message and the command it runs. */
 export interface ErrorAction {
-  title: 'Open Settings' | 'Show Log';
+  /** "Open Settings", "Show Log", or `Solve "…"` (a refused problem as the model reads it). */
+  title: string;
   command: string;
   args: unknown[];
 }
@@ -30,7 +31,9 @@ export function errorActions(error: unknown): ErrorAction[] {
   if (error instanceof ConfigError) return error.setting === undefined ? [] : [openSettingAction(error.setting)];
   if (error instanceof ResponseError) {
     const setting = settingOfErrorData(error.data);
-    if (setting !== undefined) return [openSettingAction(setting)];
+    const suggestion = suggestionOfErrorData(error.data);
+    const solveIt: ErrorAction[] = suggestion === undefined ? [] : [{ title: `Solve "${suggestion}"`, command: 'caspo.solve', args: [suggestion] }];
+    if (setting !== undefined) return [...solveIt, openSettingAction(setting)];
     // The server failed (InternalError) or stopped under the request: the log has the why.
     const serverSide = [ErrorCodes.InternalError, ErrorCodes.PendingResponseRejected, ErrorCodes.ConnectionInactive] as number[];
     return serverSide.includes(error.code) ? [SHOW_LOG_ACTION] : [];

@@ -146,6 +146,14 @@ export interface ServerStatusParams {
 export interface SettingErrorData {
   /** The full setting id, e.g. `caspo.modelPath`. */
   setting: string;
+  /** A refused problem rewritten as the model reads it, when only its form was wrong: the client offers to solve it. */
+  suggestion?: string;
+}
+
+/** The rewritten problem a request error's `data` suggests, if any. */
+export function suggestionOfErrorData(data: unknown): string | undefined {
+  const suggestion = (data as Partial<SettingErrorData> | null | undefined)?.suggestion;
+  return typeof suggestion === 'string' && suggestion.trim().length > 0 ? suggestion : undefined;
 }
 
 /** The setting named by a request error's `data`, if it names one. */

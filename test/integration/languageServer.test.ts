@@ -253,8 +253,17 @@ describe('language server (real process, embedded model)', function () {
       (error: ResponseError<unknown>) => {
         assert.equal(error.code, LSPErrorCodes.RequestFailed);
         assert.match(error.message, /^caspo-arith is an arithmetic model: it solves expressions of whole numbers .*; this problem has no such expression\./);
-        assert.match(error.message, /Rewrite the problem as such an expression, or set caspo\.modelPath to a general-purpose model/);
+        assert.match(error.message, /Rewrite the problem, or set caspo\.modelPath to a general-purpose model/);
         assert.deepEqual(error.data, { setting: 'caspo.modelPath' });
+        return true;
+      },
+    );
+    // Refused for its form only: the error suggests the problem as the model reads it.
+    await assert.rejects(
+      server.connection.sendRequest(solveRequest, { solveId: 'simplify', problem: 'Simplify 47*38 + 12' }),
+      (error: ResponseError<unknown>) => {
+        assert.match(error.message, /never start with "Simplify".*Rewrite the problem \(as "47 \* 38 \+ 12"\), or set caspo\.modelPath/);
+        assert.deepEqual(error.data, { setting: 'caspo.modelPath', suggestion: '47 * 38 + 12' });
         return true;
       },
     );

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseModelConfig } from '../../language-server/src/model/config';
 import { ModelError } from '../../language-server/src/model/modelError';
-import { domainMismatch, outsideDomain, outsideTrainingRange, screenProblem, trainingRangeCaution, type ProblemScope } from '../../language-server/src/verify/domain';
+import { domainMismatch, outsideDomain, outsideTrainingRange, screenProblem, suggestedRewrite, trainingRangeCaution, type ProblemScope } from '../../language-server/src/verify/domain';
 
 const ROOT = path.join(__dirname, '..', '..');
 const ARITH: ProblemScope = { problemDomain: 'arithmetic', maxOperations: null };
@@ -155,12 +155,40 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
     }
   });
 
+  it('suggests the problem as the model reads it when only its form was wrong, and nothing that would change what is asked', () => {
+    const rewrites: Array<[string, string | null]> = [
+      ['Simplify 47*38 + 12', '47 * 38 + 12'],
+      ['What is 7 × 8 + 6?', '7 * 8 + 6'],
+      ['9x9 - 1+2', '9 * 9 - 1 + 2'],
+      ['5 − 3 + 1', '5 - 3 + 1'],
+      ['(12)+3*4', '12 + 3 * 4'],
+      ['((1+2))*3+4', '(1 + 2) * 3 + 4'],
+      ['2+(3*4)', '2 + 3 * 4'],
+      ['007 + 8*2', '7 + 8 * 2'],
+      ['47*38\n+ 12', '47 * 38 + 12'],
+      ['12+3*4 (mod 7)', null], // two runs of digits: (mod 7) may matter
+      ['144 / 12 + 1', null],
+      ['3.25 * 2 + 1', null],
+      ['1,250 + 3', null],
+      ['-5 + 3', null],
+      ['Compute 3+4 and 5+6', null],
+      ['What is the capital of France?', null],
+      ['٤٧*38 + 12', null],
+      ['2 ** 3', null],
+    ];
+    for (const [problem, rewrite] of rewrites) {
+      assert.equal(suggestedRewrite(problem, 'arithmetic'), rewrite, problem);
+      if (rewrite !== null) assert.equal(outsideDomain(rewrite, 'arithmetic'), null, `${rewrite} is read`);
+    }
+  });
+
   it('screens a problem as the hosts do: refused, cautioned, or neither', () => {
-    assert.deepEqual(screenProblem('47*38 + 12', ARITH, 'm'), { refusal: null, caution: null });
-    assert.deepEqual(screenProblem('100*100', ARITH, 'm'), { refusal: null, caution: trainingRangeCaution('100*100', ARITH, 'm') });
+    assert.deepEqual(screenProblem('47*38 + 12', ARITH, 'm'), { refusal: null, suggestion: null, caution: null });
+    assert.deepEqual(screenProblem('100*100', ARITH, 'm'), { refusal: null, suggestion: null, caution: trainingRangeCaution('100*100', ARITH, 'm') });
+    assert.equal(screenProblem('Compute 47 × 38 + 12.', ARITH, 'm').suggestion, '47 * 38 + 12');
     const refused = screenProblem('1000 / 10', ARITH, 'm');
     assert.equal(refused.refusal, domainMismatch('1000 / 10', 'arithmetic', 'm'));
     assert.equal(refused.caution, null, 'a refused problem gets no caution (its range is never looked at)');
-    assert.deepEqual(screenProblem('What is the capital of France?', ANY, 'qwen'), { refusal: null, caution: null });
+    assert.deepEqual(screenProblem('What is the capital of France?', ANY, 'qwen'), { refusal: null, suggestion: null, caution: null });
   });
 });

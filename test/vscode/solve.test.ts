@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
 import { LOW_CONFIDENCE_CODE, REASONING_LANGUAGE_ID } from '../../src/protocol';
+import type { SolveOutcome } from '../../src/solveCommand';
 import { activateExtension, documentOf, LONG_PROBLEM, openSettings, reasoningUris, resetSettings, setSettings, solve, solved, stepLines, waitForDiagnostics, waitForReasoningDocument } from './helpers';
 
 // Five operations, one more than the SFT data has: the model is unsure of some of its steps (its first product: 54 %).
@@ -39,10 +40,21 @@ describe('Solve with CASPO', function () {
   it('refuses a problem the model cannot read, saying why, with a button to choose another model', async () => {
     const before = reasoningUris();
     const outcome = await solve('What is the capital of France?');
-    assert.match(outcome.error ?? '', /^caspo-arith is an arithmetic model: .*; this problem has no such expression\. Rewrite the problem .*caspo\.modelPath/);
+    assert.match(outcome.error ?? '', /^caspo-arith is an arithmetic model: .*; this problem has no such expression\. Rewrite the problem, or set caspo\.modelPath/);
     assert.equal(outcome.uri, undefined, 'no reasoning document');
     assert.deepEqual(reasoningUris(), before);
     assert.deepEqual(outcome.actions, [openSettings('caspo.modelPath')]);
+  });
+
+  it('offers to solve a problem refused for its form as the model reads it', async () => {
+    const outcome = await solve('Simplify 47*38 + 12');
+    assert.match(outcome.error ?? '', /never start with "Simplify"/);
+    const [solveIt, settings] = outcome.actions ?? [];
+    assert.deepEqual(solveIt, { title: 'Solve "47 * 38 + 12"', command: 'caspo.solve', args: ['47 * 38 + 12'] });
+    assert.deepEqual(settings, openSettings('caspo.modelPath'));
+    // The button's command solves the rewritten problem.
+    const rewritten = await vscode.commands.executeCommand<SolveOutcome>(solveIt.command, ...solveIt.args);
+    assert.equal(rewritten?.result?.answer, '1798');
   });
 
   it('takes the current line when nothing is selected', async () => {

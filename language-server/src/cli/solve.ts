@@ -74,9 +74,10 @@ async function solveWith(opened: OpenedModel, problem: string, flags: SolveFlags
   const { promptIds, maxNewTokens } = encodeProblem(model, problem, requestedTokens, 'the problem');
   // When the context, not --max-tokens, set the limit, raising --max-tokens would not help.
   const contextFull = maxNewTokens < requestedTokens ? model.config.maxPositionEmbeddings : null;
-  const { refusal, caution } = screenProblem(problem, model.config, opened.name);
+  const { refusal, suggestion, caution } = screenProblem(problem, model.config, opened.name);
   if (refusal !== null) {
-    throw new RuntimeError(`${refusal} Rewrite the problem as such an expression, or pass --model DIR with a general-purpose model (an ONNX export of a causal LM).`);
+    const rewrite = suggestion === null ? 'Rewrite the problem' : `Rewrite the problem (caspo solve "${suggestion}")`;
+    throw new RuntimeError(`${refusal} ${rewrite}, or pass --model DIR with a general-purpose model (an ONNX export of a causal LM).`);
   }
   if (caution !== null) process.stderr.write(`caspo: warning: the problem is ${caution}\n`);
   const json = flags.json === true;

@@ -3,8 +3,8 @@ import type { SettingErrorData } from '../../../src/protocol';
 import { ModelLoadFailure, type ModelHost, type ModelLease } from '../host/modelHost';
 
 /** A request error the user fixes in `setting`: its data names the setting, so the client can offer to open it. */
-export function settingError(message: string, setting: string): ResponseError<SettingErrorData> {
-  return new ResponseError<SettingErrorData>(LSPErrorCodes.RequestFailed, message, { setting });
+export function settingError(message: string, setting: string, suggestion?: string | null): ResponseError<SettingErrorData> {
+  return new ResponseError<SettingErrorData>(LSPErrorCodes.RequestFailed, message, { setting, ...(suggestion ? { suggestion } : {}) });
 }
 
 /** The request error for a model that could not be acquired (loaded): names the setting to change when there is one. */

@@ -64,11 +64,13 @@ function prepare(params: SolveParams, settings: ServerSettings, loaded: LoadedMo
         `${contextLimit} in all (prompt and solution). Shorten the problem.`,
     );
   }
-  const { refusal, caution } = screenProblem(problem, model.config, loaded.name);
+  const { refusal, suggestion, caution } = screenProblem(problem, model.config, loaded.name);
   if (refusal !== null) {
+    const rewrite = suggestion === null ? 'Rewrite the problem' : `Rewrite the problem (as "${suggestion}")`;
     throw settingError(
-      `${refusal} Rewrite the problem as such an expression, or set caspo.modelPath to a general-purpose model (an ONNX export of a causal LM).`,
+      `${refusal} ${rewrite}, or set caspo.modelPath to a general-purpose model (an ONNX export of a causal LM).`,
       'caspo.modelPath',
+      suggestion,
     );
   }
   const metric: StepMetric = settings.metric === 'modelDefault' ? calibration.defaultMetric : settings.metric;

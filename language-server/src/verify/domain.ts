@@ -104,11 +104,9 @@ function outsideArithmetic(problem: string): string | null {
  * one, or an equal one on the right: arith.py's _needs_parens), allowing one pair around all of it.
  */
 function parenthesesBeyondNeed(expression: string, tree: ExprNode): boolean {
-  const precedence = { '+': 1, '-': 1, '*': 2 } as const;
-  const needed = (node: ExprNode, parentOp: keyof typeof precedence | null, isRight: boolean): number => {
+  const needed = (node: ExprNode, parentOp: keyof typeof PRECEDENCE | null, isRight: boolean): number => {
     if (node.kind === 'num') return 0;
-    const own = parentOp !== null && (precedence[node.op] < precedence[parentOp] || (isRight && precedence[node.op] === precedence[parentOp])) ? 1 : 0;
-    return own + needed(node.left, node.op, false) + needed(node.right, node.op, true);
+    return (needsParentheses(node.op, parentOp, isRight) ? 1 : 0) + needed(node.left, node.op, false) + needed(node.right, node.op, true);
   };
   const pairs = [...expression].filter((c) => c === '(').length;
   const wrapped = /^\(.*\)$/u.test(expression) && balancedInside(expression.slice(1, -1));
@@ -133,6 +131,56 @@ export function domainMismatch(problem: string, domain: ProblemDomain | null, mo
   if (domain === null) return null;
   const reason = outsideDomain(problem, domain);
   return reason === null ? null : `${model} is ${describeDomain(domain)}; ${reason}.`;
+}
+
+/**
+ * The problem rewritten as the model reads it, when a refusal is only about its form: words around the
+ * expression, "×" or "x" for "*", "−" for "-", a leading zero, parentheses that change nothing, a line break.
+ * Null when the rewrite would change what is asked (a division, a decimal, a negative number, two
+ * expressions) or the model would refuse it too.
+ */
+export function suggestedRewrite(problem: string, domain: ProblemDomain): string | null {
+  switch (domain) {
+    case 'arithmetic':
+      return arithmeticRewrite(problem);
+  }
+}
+
+function arithmeticRewrite(problem: string): string | null {
+  if (DIVISION_RE.test(problem) || DECIMAL_RE.test(problem) || SEPARATOR_RE.test(problem)) return null;
+  const normalized = problem
+    .replace(/\s+/gu, ' ')
+    .replace(/(?<=[\d)]\s*)[×x](?=\s*[\d(])/gu, '*')
+    .replace(/(?<=[\d)]\s*)[−–—](?=\s*[\d(])/gu, '-');
+  if (FOREIGN_CHAR_RE.test(normalized)) return null;
+  const candidates = expressionCandidates(normalized);
+  if (candidates.length !== 1) return null;
+  const [{ text, index }] = candidates;
+  const before = normalized.slice(0, index);
+  const after = normalized.slice(index + text.length);
+  // A "-" before it (a negative number), or a number outside it ("(mod 7)"), may be part of what is asked.
+  if (/-\s*$/u.test(before) || /\d/u.test(before + after)) return null;
+  let rewrite: string;
+  try {
+    rewrite = renderExpression(parseExpression(text.trim()));
+  } catch {
+    return null;
+  }
+  return outsideArithmetic(rewrite) === null ? rewrite : null;
+}
+
+/** An expression as its training problems write it: "a op b" with spaces, parentheses only where needed. */
+function renderExpression(node: ExprNode, parentOp: keyof typeof PRECEDENCE | null = null, isRight = false): string {
+  if (node.kind === 'num') return node.value.toString();
+  const text = `${renderExpression(node.left, node.op, false)} ${node.op} ${renderExpression(node.right, node.op, true)}`;
+  return needsParentheses(node.op, parentOp, isRight) ? `(${text})` : text;
+}
+
+const PRECEDENCE = { '+': 1, '-': 1, '*': 2 } as const;
+
+/** arith.py's _needs_parens: a lower-precedence operation under a higher one, or an equal one on the right. */
+function needsParentheses(op: keyof typeof PRECEDENCE, parentOp: keyof typeof PRECEDENCE | null, isRight: boolean): boolean {
+  return parentOp !== null && (PRECEDENCE[op] < PRECEDENCE[parentOp] || (isRight && PRECEDENCE[op] === PRECEDENCE[parentOp]));
 }
 
 /** The training range of the arithmetic models (training/caspo_train/arith.py: MAX_OPERAND, MAX_SMALL_FACTOR, _valid). */
@@ -209,11 +257,14 @@ export function trainingRangeCaution(problem: string, scope: ProblemScope, model
 /** What a host does with a problem before decoding it: refuse it (the message), or solve it, under a caution or not. */
 export interface ProblemScreen {
   refusal: string | null;
+  /** With a refusal about the problem's form only: the problem as the model reads it (suggestedRewrite). */
+  suggestion: string | null;
   caution: string | null;
 }
 
 /** `domainMismatch`, then, for an accepted problem, `trainingRangeCaution`: the one check the server and the CLI share. */
 export function screenProblem(problem: string, scope: ProblemScope, model: string): ProblemScreen {
   const refusal = domainMismatch(problem, scope.problemDomain, model);
-  return { refusal, caution: refusal === null ? trainingRangeCaution(problem, scope, model) : null };
+  if (refusal !== null) return { refusal, suggestion: scope.problemDomain && suggestedRewrite(problem, scope.problemDomain), caution: null };
+  return { refusal, suggestion: null, caution: trainingRangeCaution(problem, scope, model) };
 }

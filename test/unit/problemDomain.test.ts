@@ -58,12 +58,18 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
       ['((1+2))*3+4', /^the expression "\(\(1\+2\)\)\*3\+4" has parentheses that change nothing/],
       ['2+(3*4)', /^the expression "2\+\(3\*4\)" has parentheses that change nothing/],
       ['(1+2)+(3+4)', /^the expression "\(1\+2\)\+\(3\+4\)" has parentheses that change nothing/],
+      ['WHAT IS 47*38+12?', /^its training problems never start with "WHAT IS"/],
+      ['What Is 47*38+12?', /^its training problems never start with "What Is"/],
+      ['Compute47*38+12.', /^this problem has no space between "Compute" and its expression; put one$/],
+      ['47   *   38 + 12', /^the expression spaces its terms out \("7   \*"\), which its training problems never do; put at most one space around an operator$/],
     ];
     for (const [problem, reason] of cases) assert.match(outsideDomain(problem, 'arithmetic') ?? 'inside', reason, problem);
   });
 
   it('accepts an expression alone or with the words of a training problem around it, in any case, with or without the closing words', () => {
-    const forms = ['47*38 + 12', 'Compute 12*(40-3).', 'what is 7*8+6', '  ( 2 + 3 ) * 4  ', '(2 + 3*4)', '0*0+0', '10 - 0 * 5', 'What does 3+4*5 equal?', '3+4*5 = ?'];
+    const forms = ['47*38 + 12', 'Compute 12*(40-3).', 'what is 7*8+6', '  ( 2 + 3 ) * 4  ', '(2 + 3*4)', '0*0+0', '10 - 0 * 5', 'What does 3+4*5 equal?', '3+4*5 = ?',
+      // not the templates' words, but measured as good as them
+      'Solve 47*38 + 12.', 'Evaluate: 47*38 + 12', 'What is the value of 47*38 + 12?', 'Calculate 47*38 + 12 please.', '47  *  38 + 12'];
     for (const problem of forms) {
       assert.equal(outsideDomain(problem, 'arithmetic'), null, problem);
     }
@@ -121,6 +127,12 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
     // and fewer: with one operation the embedded model invents a second (2*3 = ?: "6 * 6 = 36")
     assert.equal(outsideTrainingRange('2*3 = ?', 'arithmetic', 5), 'it has 1 operation, and its training problems at least 2');
     assert.equal(outsideTrainingRange('2*3+1', 'arithmetic', 5), null);
+    // and five operations with parentheses nested 3 deep or more (16 of 24 wrong; 4 deep: 36 of 38)
+    assert.equal(
+      outsideTrainingRange('600+(418-(443 - (471 - (382-129))))', 'arithmetic', 5),
+      'it has 5 operations with parentheses nested 4 deep, as few of its training problems have',
+    );
+    assert.equal(outsideTrainingRange('Work out 44*(38+(68 + (5 + 94))).', 'arithmetic', 5), null, 'four operations nested 3 deep: 33 of 38 right');
     // The count comes first: it is what the model gets wrong whatever the numbers.
     assert.equal(outsideTrainingRange('100*100+1+2+3+4', 'arithmetic', 4), 'it has 5 operations, and its training problems at most 4');
     assert.equal(
@@ -141,7 +153,8 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
     assert.equal(declared('caspo-arith').caspo_max_operations, 5);
   });
 
-  it('of the evaluation splits, exactly the two-3-digit-factor products (hard bigmul) are outside the range of five operations, and with it the five-operation ones of four', () => {
+  it('of the evaluation splits, exactly the two-3-digit-factor products (hard bigmul) and two deeply nested five-operation problems are outside the range of five operations, and with it the five-operation ones of four', () => {
+    const deep = new Set(['Calculate 35 * (15+(94 + 185+(26+9))).', 'What is 116-2 + (871 + (521-(75 + 3)))?']);
     for (const name of ['heldout', 'hard', 'calibration']) {
       const rows = readFileSync(path.join(ROOT, 'training', 'data', `${name}.jsonl`), 'utf8')
         .split('\n')
@@ -149,7 +162,7 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
         .map((line) => JSON.parse(line) as { problem: string; kind?: string });
       for (const row of rows) {
         const where = `${name}: ${row.problem} (${row.kind ?? 'in-domain'})`;
-        assert.equal(outsideTrainingRange(row.problem, 'arithmetic', 5) !== null, row.kind === 'bigmul', where);
+        assert.equal(outsideTrainingRange(row.problem, 'arithmetic', 5) !== null, row.kind === 'bigmul' || deep.has(row.problem), where);
         assert.equal(outsideTrainingRange(row.problem, 'arithmetic', 4) !== null, row.kind === 'bigmul' || row.kind === 'ops5', where);
       }
     }

@@ -44,8 +44,15 @@ const NUMBER_IN_PARENS_RE = /\(\s*\d+\s*\)/u;
  * "12+3*4 (mod 7)", "12+3*4 boxes": all wrong at full confidence) though not all ("... please": 59 of 60 right),
  * so they are refused too; the closing words may be left out.
  */
-const OPENINGS = ['', 'what is', 'compute', 'calculate', 'evaluate', 'find the value of', 'how much is', 'work out', 'what does'];
-const CLOSINGS = ['', '?', '.', '= ?', '=?', '=', 'equal?', 'equal', 'equal.'];
+const TEMPLATE_OPENINGS = ['', 'What is', 'Compute', 'Calculate', 'Evaluate', 'Find the value of', 'How much is', 'Work out', 'What does'];
+const TEMPLATE_CLOSINGS = ['', '?', '.', '= ?', '=?', '=', 'equal?', 'equal', 'equal.'];
+// Not the templates', but measured as good (87-90 of 90 problems each, an adversarial probe; the templates: 90/90).
+const OTHER_OPENINGS = ['Solve', 'Please compute', 'Evaluate:', 'Compute:', 'What is the value of', 'Find', 'Calculate the value of'];
+const OTHER_CLOSINGS = ['please.', 'equal to?', '?.', '??', '= ?.'];
+/** As written, or all in lower case (59 of 60 right); other capitals break it ("WHAT IS …": 31 of 38 wrong). */
+const withLowerCase = (forms: string[]) => new Set(forms.flatMap((form) => [form, form.toLowerCase()]));
+const OPENINGS = withLowerCase([...TEMPLATE_OPENINGS, ...OTHER_OPENINGS]);
+const CLOSINGS = withLowerCase([...TEMPLATE_CLOSINGS, ...OTHER_CLOSINGS]);
 const OPENING_WORDS = '"What is", "Compute", "Calculate", "Evaluate", "Find the value of", "How much is", "Work out" or "What does"';
 const CLOSING_WORDS = '"?", ".", "= ?" or "equal?"';
 
@@ -85,12 +92,17 @@ function outsideArithmetic(problem: string): string | null {
   const words = (text: string) => text.trim().replace(/\s+/gu, ' ');
   const opening = words(before);
   const closing = words(problem.slice(index + text.length));
-  if (!OPENINGS.includes(opening.toLowerCase())) {
+  if (!OPENINGS.has(opening)) {
     return `its training problems never start with "${opening}", and after such words it misreads the expression; start with the expression, or with ${OPENING_WORDS}`;
   }
-  if (!CLOSINGS.includes(closing.toLowerCase())) {
+  if (!CLOSINGS.has(closing)) {
     return `its training problems never end with "${closing}", and such endings make it misread some expressions; end with the expression, or with ${CLOSING_WORDS}`;
   }
+  // "Compute47*38+12.": 19 of 30 such problems wrong.
+  if (opening !== '' && !/\s$/u.test(before)) return `this problem has no space between "${opening}" and its expression; put one`;
+  // Its training problems have 0 or 1 space around an operator; with 3 or more the model misreads (10 of 20 wrong).
+  const spaced = /\S\s{3,}\S/u.exec(expression);
+  if (spaced) return `the expression spaces its terms out ("${spaced[0]}"), which its training problems never do; put at most one space around an operator`;
   const inParens = NUMBER_IN_PARENS_RE.exec(expression);
   if (inParens) return `this problem puts a number in parentheses ("${inParens[0]}"), which its training problems never do; remove them`;
   if (parenthesesBeyondNeed(expression, tree)) {
@@ -232,8 +244,24 @@ function outsideArithmeticRange(expression: ExprNode, maxOperations: number): st
   // Too many operations first: past them the model skips or merges steps whatever the numbers.
   if (operations > maxOperations) return `it has ${operations} operations, and its training problems at most ${maxOperations}`;
   if (reason !== null) return reason;
+  // Five operations nested 3 deep: 2.5 % of the alignment pool's five-operation problems (SFT's have at most four),
+  // and the embedded model got 16 of 24 such problems wrong, 36 of 38 nested 4 deep (5 operations at random: 9 of 42).
+  const depth = parenthesisDepth(expression);
+  if (operations >= DEEP_NESTING_OPERATIONS && depth >= DEEP_NESTING) {
+    return `it has ${operations} operations with parentheses nested ${depth} deep, as few of its training problems have`;
+  }
   // With one it invents a second (2*3 = ?: "2 * 3 = 6", then "6 * 6 = 36").
   return operations < MIN_OPERATIONS ? `it has ${operations} operation, and its training problems at least ${MIN_OPERATIONS}` : null;
+}
+
+const DEEP_NESTING = 3;
+const DEEP_NESTING_OPERATIONS = 5;
+
+/** How deep the parentheses the tree needs nest (arith.py's rendering: "44*(38+(68 + (5 + 94)))" is 3). */
+function parenthesisDepth(node: ExprNode, parentOp: keyof typeof PRECEDENCE | null = null, isRight = false): number {
+  if (node.kind === 'num') return 0;
+  const own = needsParentheses(node.op, parentOp, isRight) ? 1 : 0;
+  return own + Math.max(parenthesisDepth(node.left, node.op, false), parenthesisDepth(node.right, node.op, true));
 }
 
 /** What of a model's config.json says which problems it was trained on. */

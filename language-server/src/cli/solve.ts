@@ -63,8 +63,8 @@ async function problemFrom(positionals: string[]): Promise<string> {
   if (positionals[0] === '-') {
     throw new UsageError('give the problem either as arguments or as "-" (read from stdin), not both. Example: caspo solve "47*38 + 12".');
   }
-  // Unquoted words (caspo solve 47*38 + 12) are one problem.
-  return positionals.join(' ');
+  // Unquoted words (caspo solve 47*38 + 12) are one problem; trimmed, as the language server trims it.
+  return positionals.join(' ').trim();
 }
 
 async function solveWith(opened: OpenedModel, problem: string, flags: SolveFlags, strategy: StrategyName, settings: StrategySettings): Promise<number> {

@@ -38,11 +38,11 @@ const FOREIGN_CHAR_RE = /[^\x20-\x7e]/u;
 const NUMBER_IN_PARENS_RE = /\(\s*\d+\s*\)/u;
 
 /**
- * The words of its training problems around the expression (training/caspo_train/arith.py TEMPLATES), lower-cased.
+ * The words of its training problems around the expression (training/caspo_train/arith.py TEMPLATES).
  * Other openings break the model ("Simplify 47*38 + 12": 9 of 60 such problems right, "Q: ...": 6; with a
  * template's, 58 of 60), so they are refused. Other endings break some problems ("Compute 47*38 + 12. Thanks",
  * "12+3*4 (mod 7)", "12+3*4 boxes": all wrong at full confidence) though not all ("... please": 59 of 60 right),
- * so they are refused too; the closing words may be left out.
+ * so they are refused too, unless measured; the closing words may be left out.
  */
 const TEMPLATE_OPENINGS = ['', 'What is', 'Compute', 'Calculate', 'Evaluate', 'Find the value of', 'How much is', 'Work out', 'What does'];
 const TEMPLATE_CLOSINGS = ['', '?', '.', '= ?', '=?', '=', 'equal?', 'equal', 'equal.'];

@@ -1,7 +1,8 @@
 /**
  * Error messages with the button that fixes them: "Open Settings" on the setting a bad value or a
- * refused problem names (a ConfigError, or a server error whose data names one), "Show Log" where the
- * reason is in the log (the server failed or stopped).
+ * refused problem names (a ConfigError, or a server error whose data names one), `Solve "…"` with a
+ * problem refused for its form as the model reads it, "Show Log" where the reason is in the log (the
+ * server failed or stopped).
  */
 import * as vscode from 'vscode';
 import { ErrorCodes, ResponseError } from 'vscode-languageclient/node';

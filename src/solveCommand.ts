@@ -16,7 +16,7 @@ export interface SolveOutcome {
   result?: SolveResult;
   /** Set when the solve failed; the user was shown it. */
   error?: string;
-  /** The buttons the error message offered ("Open Settings", "Show Log") and what each runs. */
+  /** The buttons the error message offered (`Solve "…"`, "Open Settings", "Show Log") and what each runs. */
   actions?: ErrorAction[];
   /** Cancelled before decoding started (no document). */
   cancelled?: boolean;

@@ -75,7 +75,10 @@ async function expandBranch(ctx: Ctx, target: Target): Promise<ReExpandOutcome> 
       try {
         const result = await client.sendRequest(expandBranchRequest, { solveId: target.solveId, nodeId: target.nodeId }, token);
         ctx.documents.rerendered(result);
-        await revealLine(ctx, result.uri, result.alternative.headingLine);
+        // The branch is in the document whether or not the editor could be scrolled to it.
+        await revealLine(ctx, result.uri, result.alternative.headingLine).catch((error: unknown) =>
+          ctx.output.warn(`showing the re-expanded branch ${target.nodeId}: ${(error as Error).message}`),
+        );
         return { uri: result.uri, result };
       } catch (error) {
         if (error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled) return { cancelled: true };

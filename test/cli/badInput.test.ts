@@ -154,6 +154,10 @@ describe('caspo: bad input', function () {
       assertClean(await runCaspo(['solve', bytes]), 2, /argument 2 is not valid UTF-8/);
     });
 
+    it('standard input that is a folder', async () => {
+      assertClean(await runCaspo(['solve', '-'], { stdinPath: scratch.dir }), 1, /standard input is a folder, not text\. Pipe the problem in/);
+    });
+
     it('invalid UTF-8 on stdin', async () => {
       const run = await runCaspo(['solve', '-'], { input: Buffer.from([0x32, 0x2b, 0xc3, 0x28]) });
       assertClean(run, 1, /standard input is not valid UTF-8 \(line 1/);

@@ -1,6 +1,6 @@
 /** Runs the real `caspo` command (bin/caspo.js → dist/cli.js) as a child process. */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, cpSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -30,6 +30,8 @@ export interface CaspoRun {
 export interface RunOptions {
   /** Written to stdin, then stdin is closed (stdin is empty otherwise). */
   input?: string | Buffer;
+  /** Opened as stdin instead (a file or a folder, as `caspo solve - < PATH` does). */
+  stdinPath?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   /** Called with each stdout chunk and the child (e.g. to send SIGINT once a step shows up). */
@@ -44,21 +46,23 @@ export function runCaspo(args: readonly (string | Buffer)[], options: RunOptions
     delete env.CASPO_DEBUG;
     if (options.env?.CASPO_DEBUG !== undefined) env.CASPO_DEBUG = options.env.CASPO_DEBUG;
     // spawn passes Buffer arguments through unchanged, though its types only name strings.
-    const child = spawn(process.execPath, [BIN, ...(args as string[])], { cwd: options.cwd ?? ROOT, env });
+    const stdin = options.stdinPath === undefined ? 'pipe' : openSync(options.stdinPath, 'r');
+    const child = spawn(process.execPath, [BIN, ...(args as string[])], { cwd: options.cwd ?? ROOT, env, stdio: [stdin, 'pipe', 'pipe'] });
+    if (typeof stdin === 'number') closeSync(stdin); // the child has its own copy
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
+    child.stdout!.setEncoding('utf8');
+    child.stderr!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
       stdout += chunk;
       options.onStdout?.(stdout, child);
     });
-    child.stderr.on('data', (chunk: string) => {
+    child.stderr!.on('data', (chunk: string) => {
       stderr += chunk;
     });
     child.on('error', reject);
     child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
+    child.stdin?.end(options.input ?? '');
   });
 }
 

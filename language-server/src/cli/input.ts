@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, fstatSync, readFileSync, statSync } from 'node:fs';
 import { RuntimeError } from './errors';
 
 /** One problem of a JSONL input file. */
@@ -49,9 +49,18 @@ export function readTextFile(path: string, what: string): string {
 
 /** Reads all of stdin (for `caspo solve -`) as strict UTF-8. */
 export async function readStdinText(): Promise<string> {
+  if (isDirectory(0)) throw new RuntimeError('standard input is a folder, not text. Pipe the problem in (echo "47*38 + 12" | caspo solve -) or give it as an argument.');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return decodeUtf8(Buffer.concat(chunks), 'standard input');
+}
+
+function isDirectory(fd: number): boolean {
+  try {
+    return fstatSync(fd).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**

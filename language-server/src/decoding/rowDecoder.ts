@@ -3,7 +3,7 @@ import { confidenceOfChosen, createLogitStats, DEFAULT_TOP_K, scanLogits, type L
 import type { TokenSampler } from './sampling';
 import { scoreStep, type ConfidenceCalibration, type StepConfidenceReport, type StepMetric } from './stepConfidence';
 import type { StepSegmenter } from './steps';
-import { firstStopReason, type StopReason, type StoppingCriterion } from './stopping';
+import { firstStopReason, stoppedFromOutside, type StopReason, type StoppingCriterion } from './stopping';
 
 /** One generated token with the confidence evidence of the distribution it came from. */
 export interface GeneratedToken extends Omit<TokenConfidence, 'logSumExp'> {
@@ -118,7 +118,7 @@ export class RowDecoder {
     }
     const last = this.parts.segmenter.flush();
     // The row's own end (EOS, a whole answer line) closes its last step; the token limit or a cancel cuts it.
-    return last ? [this.addStep(last.text, last.tokenIndices, reason === 'maxTokens' || reason === 'cancelled')] : [];
+    return last ? [this.addStep(last.text, last.tokenIndices, stoppedFromOutside(reason))] : [];
   }
 
   /**

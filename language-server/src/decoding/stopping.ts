@@ -1,6 +1,14 @@
 /** Why a row stopped generating. */
 export type StopReason = 'eos' | 'answer' | 'maxTokens' | 'cancelled';
 
+/**
+ * Whether a row (or a search path: 'budget') stopped from outside rather than by its own end (EOS, a whole
+ * answer line): then its last line, unless a line break closed it, is cut short.
+ */
+export function stoppedFromOutside(reason: StopReason | 'budget' | null): boolean {
+  return reason === 'maxTokens' || reason === 'cancelled' || reason === 'budget';
+}
+
 /** What a criterion sees after a token was appended to a row. */
 export interface RowProgress {
   /** The token just generated. */

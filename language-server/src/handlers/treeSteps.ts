@@ -1,3 +1,4 @@
+import { stoppedFromOutside } from '../decoding/stopping';
 import type { StepMetric } from '../decoding/stepConfidence';
 import type { SolveSearch } from '../host/solveSearch';
 import type { StepBranching } from '../trace/reasoningDocument';
@@ -33,7 +34,7 @@ export function stepFromNode(node: Readonly<TreeNode>, index: number, context: S
     calibrated: context.calibrated,
     tokenCount: node.tokenIds.length,
     // Its row stopped inside it (the token limit, a cancel) before a line break closed it.
-    cutOff: (node.stopReason === 'maxTokens' || node.stopReason === 'cancelled') && !(node.tokens.at(-1)?.text ?? '').endsWith('\n'),
+    cutOff: stoppedFromOutside(node.stopReason) && !(node.tokens.at(-1)?.text ?? '').endsWith('\n'),
     weakestToken:
       weakest === undefined
         ? null

@@ -1,5 +1,5 @@
 import type { GeneratedRow, GenerationStats } from '../decoding/generate';
-import { ANSWER_LINE, type StopReason } from '../decoding/stopping';
+import { ANSWER_LINE, stoppedFromOutside, type StopReason } from '../decoding/stopping';
 
 /** A token as shown in a trace. */
 export interface TraceToken {
@@ -42,7 +42,7 @@ export interface Trace {
  * cancel cut short (a cut "Answer: 1" of "Answer: 17" is no answer).
  */
 export function answerOf(row: { text: string; stopReason: StopReason | 'budget' | null }): string | null {
-  const cut = (row.stopReason === 'maxTokens' || row.stopReason === 'cancelled' || row.stopReason === 'budget') && !row.text.endsWith('\n');
+  const cut = stoppedFromOutside(row.stopReason) && !row.text.endsWith('\n');
   return parseAnswer(cut ? row.text.slice(0, row.text.lastIndexOf('\n') + 1) : row.text);
 }
 

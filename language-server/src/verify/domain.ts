@@ -36,6 +36,8 @@ const LEADING_ZERO_RE = /(?<!\d)0\d+/u;
 /** Printable ASCII: the model reads bytes, and its training problems have no others (no other digits, no tabs or line breaks). */
 const FOREIGN_CHAR_RE = /[^\x20-\x7e]/u;
 const NUMBER_IN_PARENS_RE = /\(\s*\d+\s*\)/u;
+/** Before an expression (which starts at a digit or "("): a "-" there makes its first number negative. */
+const NEGATIVE_BEFORE_RE = /-\s*$/u;
 
 /**
  * The words of its training problems around the expression (training/caspo_train/arith.py TEMPLATES).
@@ -79,8 +81,7 @@ function outsideArithmetic(problem: string): string | null {
   const [{ text, index }] = candidates;
   const expression = text.trim();
   const before = problem.slice(0, index);
-  // The expression starts at a digit or "(": a "-" just before it makes its first number negative.
-  if (/-\s*$/u.test(before)) return `this problem has a negative number ("-${/\d+/u.exec(expression)?.[0]}"), and its numbers are 0 or more`;
+  if (NEGATIVE_BEFORE_RE.test(before)) return `this problem has a negative number ("-${/\d+/u.exec(expression)?.[0]}"), and its numbers are 0 or more`;
   const leadingZero = LEADING_ZERO_RE.exec(expression);
   if (leadingZero) return `this problem writes a number with a leading zero ("${leadingZero[0]}"); write it without`;
   let tree: ExprNode;
@@ -171,7 +172,7 @@ function arithmeticRewrite(problem: string): string | null {
   const before = normalized.slice(0, index);
   const after = normalized.slice(index + text.length);
   // A "-" before it (a negative number), or a number outside it ("(mod 7)"), may be part of what is asked.
-  if (/-\s*$/u.test(before) || /\d/u.test(before + after)) return null;
+  if (NEGATIVE_BEFORE_RE.test(before) || /\d/u.test(before + after)) return null;
   let rewrite: string;
   try {
     rewrite = renderExpression(parseExpression(text.trim()));

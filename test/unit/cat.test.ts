@@ -3,6 +3,9 @@ import { cat, type CatSettings } from '../../language-server/src/decoding/cat';
 import { ConfidenceCalibration } from '../../language-server/src/decoding/stepConfidence';
 import type { StrategyResult } from '../../language-server/src/decoding/strategyResult';
 import { allotCandidates } from '../../language-server/src/decoding/treeSearch';
+import type { StepContext } from '../../language-server/src/handlers/treeSteps';
+import type { LoadedModel } from '../../language-server/src/host/modelHost';
+import { SolveSearch } from '../../language-server/src/host/solveSearch';
 import type { ReasoningTree } from '../../language-server/src/trace/tree';
 import { ScriptedStepModel, tableScript } from './helpers/scriptedStepModel';
 
@@ -28,6 +31,8 @@ const SCRIPT = tableScript({
 });
 
 const calibration = new ConfidenceCalibration(259, 5);
+/** A seed whose first root candidate draws A1 and second B1 (the script of the streaming test). */
+const SEED_A1_FIRST = 5;
 
 async function runCat(settings: Partial<CatSettings>, model = new ScriptedStepModel(SCRIPT)): Promise<StrategyResult & { model: ScriptedStepModel }> {
   const result = await cat(model, { promptIds: model.promptIds, maxNewTokens: 60, calibration, metric: 'minProb' }, settings);
@@ -195,6 +200,49 @@ describe('CaT on a scripted model', () => {
     assert.equal(r.stopReason, 'cancelled');
     assert.equal(r.answer, null);
     assert.ok(r.tree.nodes.every((n) => n.depth <= 1), 'nothing expanded after the abort');
+  });
+
+  it('reports each round once all its candidates are in: what the server streams then is a prefix of the chosen path', async () => {
+    // The first candidate at the root (A1, the likelier step) loses: its path needs a step of probability 0.5
+    // later, while B1 completes at full confidence. The server shows a step as soon as every open path goes
+    // through it; judged after each node instead of each round, A1 alone looked settled before B1 came in.
+    const script = tableScript({
+      '': [
+        { text: 'A1', prob: 0.6 },
+        { text: 'B1', prob: 0.4 },
+      ],
+      A1: [
+        { text: 'A2', prob: 0.5 },
+        { text: 'A3', prob: 0.5 },
+      ],
+      'A1 / A2': [{ text: 'Answer: 1', prob: 1 }],
+      'A1 / A3': [{ text: 'Answer: 1', prob: 1 }],
+      B1: [{ text: 'Answer: 2', prob: 1 }],
+    });
+    const model = new ScriptedStepModel(script);
+    const search = new SolveSearch({} as LoadedModel, { metric: 'minProb', calibrated: false, decodeToken: String } satisfies StepContext);
+    const afterNode: string[][] = [];
+    const afterRound: string[][] = [];
+    const r = await cat(
+      model,
+      {
+        promptIds: model.promptIds,
+        maxNewTokens: 60,
+        calibration,
+        metric: 'minProb',
+        onNode: (n) => {
+          search.saw(n);
+          afterNode.push(search.settledPath());
+        },
+        onRound: () => afterRound.push(search.settledPath()),
+      },
+      { seed: SEED_A1_FIRST, branches: 2, width: 2, threshold: { kind: 'fixed', value: 0.1 } },
+    );
+    assert.equal(r.tree.get('0').text, 'A1', 'the first candidate drawn is A1');
+    assert.deepEqual(r.pathNodeIds.map((id) => r.tree.get(id).text), ['B1', 'Answer: 2']);
+    assert.equal(afterRound.length, 3);
+    for (const settled of afterRound) assert.deepEqual(settled, r.pathNodeIds.slice(0, settled.length), `settled ${settled} at a round's end`);
+    assert.deepEqual(afterNode[0], ['0'], 'mid-round, the first candidate alone looks settled');
   });
 
   it('allots the budget to the best frontier nodes first', () => {

@@ -71,6 +71,8 @@ export interface DecodeRequest {
   signal?: AbortSignal;
   /** Called as nodes join the tree (and when a node's status changes later). */
   onNode?: (node: Readonly<TreeNode>) => void;
+  /** Called when a round's candidates are all in the tree (tree searches: CaT, beam). */
+  onRound?: () => void;
 }
 
 export function validateCatSettings(settings: CatSettings): void {
@@ -111,7 +113,7 @@ export function sampledTreeSearch(
 export function searchRequest(
   model: DecoderModel,
   request: DecodeRequest,
-): Pick<TreeSearchOptions, 'promptIds' | 'maxNewTokens' | 'calibration' | 'metric' | 'stepDelimiter' | 'stopAtAnswerLine' | 'signal' | 'onNode'> {
+): Pick<TreeSearchOptions, 'promptIds' | 'maxNewTokens' | 'calibration' | 'metric' | 'stepDelimiter' | 'stopAtAnswerLine' | 'signal' | 'onNode' | 'onRound'> {
   const calibration = request.calibration ?? new ConfidenceCalibration(model.config.vocabSize, DEFAULT_TOP_K);
   return {
     promptIds: request.promptIds,
@@ -122,6 +124,7 @@ export function searchRequest(
     stopAtAnswerLine: request.stopAtAnswerLine ?? true,
     signal: request.signal,
     onNode: request.onNode,
+    onRound: request.onRound,
   };
 }
 

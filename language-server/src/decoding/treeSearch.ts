@@ -33,6 +33,11 @@ export interface TreeSearchOptions {
   signal?: AbortSignal;
   /** Called when a node is added to the tree and again if its status changes later (budget). */
   onNode?: (node: Readonly<TreeNode>) => void;
+  /**
+   * Called once a round's candidates have all been added (and reported through onNode): until then a node's
+   * siblings from the same expansion may not be in the tree yet, so what the search may still choose is unknown.
+   */
+  onRound?: () => void;
 }
 
 export interface SearchPath {
@@ -173,6 +178,7 @@ export async function treeSearch(model: DecoderModel, options: TreeSearchOptions
           next.push({ node, cache: candidate.cache, pending: [candidate.decoder.lastTokenId], decoder: candidate.decoder });
         } else candidate.cache?.dispose();
       }
+      options.onRound?.();
       frontier = next.sort((a, b) => byPathScore(a.node, b.node));
     }
     if (stopReason === 'cancelled') leftOver.push(...frontier);

@@ -10,7 +10,8 @@ import { branchingOf, isShownNode, stepFromNode, type StepContext } from './tree
 /**
  * caspo.strategy "cat": CaT's tree search. The document shows the chosen path; while the search
  * runs, a step is shown as soon as every path the search may still choose goes through it (so no
- * shown line ever changes), and the rest of the chosen path when the search ends. The tree is kept
+ * shown line ever changes) — checked when a round ends, since before that a candidate's siblings may
+ * not be in the tree yet — and the rest of the chosen path when the search ends. The tree is kept
  * for the tree view and for re-expanding pruned branches; the client hears when it changes.
  */
 export async function decodeWithCat(solve: PreparedSolve): Promise<SolveResult> {
@@ -36,10 +37,10 @@ export async function decodeWithCat(solve: PreparedSolve): Promise<SolveResult> 
           counted.add(node.id);
           solve.generatedTokens += node.tokenIds.length;
         }
-        showPath(solve, search, context, search.settledPath());
         refreshBranchings(solve, search);
         treeChanged();
       },
+      onRound: () => showPath(solve, search, context, search.settledPath()),
     },
     engineSettings(settings.cat),
   );

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // `npm run caspo:align [-- extra flags]`: the whole CASPO pipeline on the embedded SFT model, in one
 // command. Builds the `caspo` CLI first (each iteration's caspo.json is fitted by `caspo calibrate`),
-// then runs training/caspo_train/align.py with the settings of the committed models:
-// 3 iterations of 6,000 problems x 4 samples, plus the greedy mistakes on 8,000 more in-domain ones (--mine) -> training/models/caspo-arith-iter{1,2,3}, the chosen one
-// (see select_iteration in align.py) also models/caspo-arith, and the released dataset (its first 600
-// problems) in training/data/caspo. Then caspo_train.merge interpolates models/caspo-arith back toward
+// then runs training/caspo_train/align.py with the settings of the committed models, in two stages:
+// iterations 1-3 of 6,000 problems x 4 samples of the in-domain/five-operation pool, plus the greedy mistakes on
+// 8,000 more in-domain ones (--mine), and the released dataset (its first 600 problems) in training/data/caspo;
+// then iteration 4, resumed from iteration 3 with four fifths of the pool in-domain and 32,000 mined problems
+// (docs/caspo/runs.md, v17) -> training/models/caspo-arith-iter{1,2,3,4}, the chosen one (see select_iteration
+// in align.py) also models/caspo-arith. Then caspo_train.merge interpolates models/caspo-arith back toward
 // the SFT model as far as fresh in-domain draws allow (docs/caspo/runs.md, v14); `--no-merge` skips it.
-// On a CUDA GPU (align.py --device auto) about 5 minutes; on a 2-core CPU about 3 hours (iteration 1 took 54 min,
-// docs/caspo/runs.md v16). Flags after `--` go to align.py (they win: argparse keeps the last value), e.g.
-// `npm run caspo:align -- --iterations 1 --problems 50` for a quick run.
+// On a CUDA GPU (align.py --device auto) about 7 minutes; on a 2-core CPU about 4 hours (iteration 1 took 54 min,
+// docs/caspo/runs.md v16). Flags after `--` go to both stages of align.py (they win: argparse keeps the last
+// value), e.g. `npm run caspo:align -- --iterations 1 --problems 50` for a quick run.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,24 +24,27 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 
 const rest = process.argv.slice(2).filter((arg) => arg !== '--no-merge');
 const merge = rest.length === process.argv.length - 2;
-const args = [
+const common = [
   '-m', 'caspo_train.align',
   '--init', 'checkpoints/caspo-arith-sft.pt',
-  '--iterations', '3',
   '--run-dir', 'runs/caspo-arith',
   '--publish', 'models',
-  '--out', '../models/caspo-arith',
-  '--dataset', 'data/caspo',
-  '--dataset-problems', '600',
   '--sft-model', '../models/caspo-arith-sft',
   '--calibrate-limit', '150',
-  '--mine', '8000',
   '--resume',
-  ...rest,
 ];
-console.log(`caspo:align: ${python} ${args.join(' ')}  (in training/)`);
-const run = spawnSync(python, args, { cwd: join(root, 'training'), stdio: 'inherit' });
-if (run.status !== 0 || !merge) process.exit(run.status ?? 1);
+const stages = [
+  ['--iterations', '3', '--mine', '8000', '--dataset', 'data/caspo', '--dataset-problems', '600'],
+  // iterations 1-3 are resumed from the first stage; --out chooses among all four
+  ['--iterations', '4', '--mine', '32000', '--pool', 'in_domain=.8,ops5=.2', '--out', '../models/caspo-arith'],
+];
+for (const stage of stages) {
+  const args = [...common, ...stage, ...rest];
+  console.log(`caspo:align: ${python} ${args.join(' ')}  (in training/)`);
+  const run = spawnSync(python, args, { cwd: join(root, 'training'), stdio: 'inherit' });
+  if (run.status !== 0) process.exit(run.status ?? 1);
+}
+if (!merge) process.exit(0);
 
 // The chosen iteration (now models/caspo-arith) scaled back toward the SFT model; reads the folder before replacing it.
 const mergeArgs = [

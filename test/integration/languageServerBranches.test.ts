@@ -26,10 +26,11 @@ import { defaultCatSettings, LanguageServerProcess, testSettings } from './helpe
 
 /**
  * A hard-split problem (a product at the edge of the training range): under the default CaT settings
- * the embedded model prunes two of the three candidates for step 3 (two wrong differences, at 0.19
- * and 0.02, far below τ = 0.5), one of them candidate 0 of every step, and keeps the right one (0.93).
+ * the embedded model prunes two of the three candidates for step 4 (wrong operands, at 0.001 and 0.0,
+ * far below τ = 0.5), one of them candidate 0 of every step, keeps the right one (0.99), and prunes
+ * two more beside step 5.
  */
-const PRUNING_PROBLEM = '850*93 - 88 * 834';
+const PRUNING_PROBLEM = 'Work out 58 + 633+(681*84 - 894 + 68).';
 /** A node reached from the root by candidate 0 at every step: an unpruned search with b = 1 follows it. */
 const FIRST_CANDIDATES = /^0(\.0)*$/;
 

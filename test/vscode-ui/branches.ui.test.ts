@@ -13,8 +13,8 @@ import { makeProblemsWorkspace, putCursorOnProblem, SAMPLE_PROBLEMS, type Proble
 const root = path.resolve(__dirname, '..', '..');
 const artifacts = path.join(root, 'test-artifacts', 'ui');
 
-// Five operations, one more than the embedded model was trained on: under the default CaT settings
-// it prunes candidates beside two of its steps.
+// A product at the edge of the training range: under the default CaT settings the embedded model prunes
+// candidates beside two of its steps.
 const PROBLEM = SAMPLE_PROBLEMS[3];
 
 describe('Pruned branches in the workbench, driven like a person (code-server + chromium)', function () {

@@ -9,8 +9,9 @@ export const SAMPLE_PROBLEMS = [
   '47*38 + 12',
   // Five operations, one more than the embedded model was trained on: see solve.ui.test.ts.
   '174 * 570 + 26 * 6 - 27 * 28',
-  // A product at the edge of the training range: CaT prunes two wrong candidates for step 3 (branches.ui.test.ts).
-  '850*93 - 88 * 834',
+  // A product at the edge of the training range: CaT prunes two wrong candidates beside step 4 and two beside
+  // step 5 (branches.ui.test.ts).
+  'Work out 58 + 633+(681*84 - 894 + 68).',
 ];
 
 export interface ProblemsWorkspace {

@@ -116,6 +116,9 @@ def _chosen_words(summary: dict) -> str:
     if not merge:
         return f"**This folder is iteration {iteration}**: {why}."
     alpha = merge["chosen"]["alpha"]
+    if alpha == 1:  # the merge kept the whole update: the weights are the iteration's, exactly
+        return (f"**This folder is iteration {iteration}**: {why}. `caspo_train.merge` kept all of its update "
+                f"(alpha 1): {merge['chosen']['why']}.")
     return (f"**This folder is iteration {iteration} interpolated toward the SFT model**: weights "
             f"theta_SFT + {alpha:g} x (theta_iteration{iteration} - theta_SFT) (`caspo_train.merge`), "
             f"{merge['chosen']['why']}. Iteration {iteration} itself: {why}.")

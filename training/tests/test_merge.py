@@ -88,7 +88,8 @@ def test_the_command_screens_from_the_largest_alpha_down_and_exports_the_choice(
     for name in ("config.json", "tokenizer.json", "parity.json", "README.md", "caspo_alignment.json"):
         assert (out / name).exists(), name
     assert json.loads((out / "caspo_alignment.json").read_text())["merge"]["chosen"]["alpha"] == 1.0
-    assert "interpolated toward the SFT model" in (out / "README.md").read_text()
+    card = (out / "README.md").read_text()
+    assert "kept all of its update (alpha 1)" in card and "interpolated toward the SFT model**" not in card
     # npm run caspo:align merges the folder align chose into itself: everything is read before it is replaced
     (out / "training.json").write_text('{"iteration": 3}\n')
     assert json.loads((out / "config.json").read_text())["caspo_max_operations"] == 4  # aligned.pt: no config beside it

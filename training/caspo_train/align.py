@@ -407,7 +407,10 @@ def main(argv=None) -> None:
                             else f"CPU, {torch.get_num_threads()} threads (PyTorch {torch.__version__})"),
                "args": vars(args), "iterations": iterations}
     if args.init:
-        summary["sft_eval"] = quick_eval(policy, args.eval_limit)
+        # a resumed run (npm run caspo:align's second stage) checked the same starting model already
+        earlier = json.loads((run_dir / "summary.json").read_text()) if args.resume and (run_dir / "summary.json").exists() else {}
+        same = "sft_eval" in earlier and all(earlier["args"].get(k) == getattr(args, k) for k in ("init", "eval_limit", "size"))
+        summary["sft_eval"] = earlier["sft_eval"] if same else quick_eval(policy, args.eval_limit)
         log({"iteration": 0, "eval": summary["sft_eval"]})
     for it in range(1, args.iterations + 1):
         it_dir = run_dir / f"iter{it}"

@@ -82,11 +82,11 @@ if [ "$sweep" -ge 16 ]; then
 torch.save(i(l('/tmp/base/sft.pt'), l('/tmp/base/iter3.pt'), ${MERGE_ALPHA:-0.9}), '/tmp/base/shipped.pt')" || exit 1
   for name in "${!settings[@]}"; do
     for it in 1 2 3; do  # align --resume loads each model.pt in turn: the last one (iteration 3's weights) is the start
-      d="$runs/v$sweep$name/iter$it"
-      mkdir -p "$d/model"
-      cp "models/caspo-arith-iter$it/training.json" "$d/iteration.json"
-      cp "models/caspo-arith-iter$it/parity.json" "models/caspo-arith-iter$it/caspo.json" "$d/model/"
-      ln -f /tmp/base/iter3.pt "$d/model.pt"
+      it_dir="$runs/v$sweep$name/iter$it"  # (not $d: that is a setting above)
+      mkdir -p "$it_dir/model"
+      cp "models/caspo-arith-iter$it/training.json" "$it_dir/iteration.json"
+      cp "models/caspo-arith-iter$it/parity.json" "models/caspo-arith-iter$it/caspo.json" "$it_dir/model/"
+      ln -f /tmp/base/iter3.pt "$it_dir/model.pt"
     done
   done
   common+=(--resume)

@@ -69,14 +69,17 @@ interface Row {
 }
 
 const fixed = (value: number) => ({ kind: 'fixed', value }) as const;
-const tree = (branches: number, threshold: StrategySettings['threshold'], temperature: number) => (seed: number, budget: number) => ({
-  branches,
-  width: 2,
-  budget,
-  temperature,
-  seed,
-  ...(threshold ? { threshold } : {}),
-});
+const tree =
+  (branches: number, threshold: StrategySettings['threshold'], temperature: number, extra: Pick<StrategySettings, 'greedyFirst' | 'branchBelow'> = {}) =>
+  (seed: number, budget: number) => ({
+    branches,
+    width: 2,
+    budget,
+    temperature,
+    seed,
+    ...(threshold ? { threshold } : {}),
+    ...extra,
+  });
 const ROWS: Row[] = [
   { label: 'greedy', strategy: 'greedy', settings: () => ({}), describe: 'one row, argmax' },
   { label: 'sc@10', strategy: 'sc', settings: (seed) => ({ samples: K, temperature: 1, seed }), describe: 'K = 10 rows at T = 1, majority vote' },
@@ -91,6 +94,20 @@ const ROWS: Row[] = [
     describe: "b = 5, w = 2, adaptive τ = 10th percentile of an 8-step warm-up, T = 1, budget = sc@10's steps",
   },
   { label: 'cat b3 w2 τ0.5', strategy: 'cat', settings: tree(3, fixed(0.5), 1), budgetFrom: 'sc@10', describe: "b = 3, w = 2, τ = 0.5, T = 1, budget = sc@10's steps" },
+  {
+    label: 'cat b3 w2 τ0.5 g',
+    strategy: 'cat',
+    settings: tree(3, fixed(0.5), 1, { greedyFirst: true }),
+    budgetFrom: 'sc@10',
+    describe: "b = 3, w = 2, τ = 0.5, T = 1, candidate 0 greedy (--first-candidate greedy), budget = sc@10's steps",
+  },
+  {
+    label: 'cat b6 w2 τ0.5 g σ0.99',
+    strategy: 'cat',
+    settings: tree(6, fixed(0.5), 1, { greedyFirst: true, branchBelow: 0.99 }),
+    budgetFrom: 'sc@10',
+    describe: "b = 6, w = 2, τ = 0.5, T = 1, candidate 0 greedy, the other 5 drawn only where its confidence is below σ = 0.99 (--branch-below 0.99), budget = sc@10's steps",
+  },
   // T = 2: more diverse samples (the SFT model is so peaked that T = 1 samples mostly repeat greedy's steps).
   { label: 'sc@10 T2', strategy: 'sc', settings: (seed) => ({ samples: K, temperature: 2, seed }), describe: 'K = 10 rows at T = 2, majority vote' },
   { label: 'cat b5 w2 τ0.5 T2', strategy: 'cat', settings: tree(5, fixed(0.5), 2), budgetFrom: 'sc@10 T2', describe: "b = 5, w = 2, τ = 0.5, T = 2, budget = sc@10 T2's steps" },

@@ -7,9 +7,11 @@ import {
   bandThresholdProblem,
   CONFIDENCE_METRICS,
   EXECUTION_PROVIDERS,
+  FIRST_CANDIDATES,
   SEARCH_STRATEGIES,
   type BandThresholds,
   type CatSettings,
+  type FirstCandidate,
   type ServerSettings,
 } from './protocol';
 import { chooseModelPath, resolveModelDir, type ModelPathChoice } from './modelPathRule';
@@ -100,7 +102,19 @@ function readCatSettings(config: vscode.WorkspaceConfiguration): CatSettings {
     thresholdPercentile: percentile as number | null,
     budget: integer('cat.budget', 1),
     temperature: catTemperature(number(config, 'cat.temperature')),
+    firstCandidate: firstCandidate(config.get<unknown>('cat.firstCandidate')),
+    branchBelow: branchBelow(config.get<unknown>('cat.branchBelow')),
   };
+}
+
+function firstCandidate(value: unknown): FirstCandidate {
+  if (!(FIRST_CANDIDATES as readonly unknown[]).includes(value)) throw invalid('cat.firstCandidate', `one of ${FIRST_CANDIDATES.join(', ')}`, value);
+  return value as FirstCandidate;
+}
+
+function branchBelow(value: unknown): number | null {
+  if (value === null || (typeof value === 'number' && value >= 0 && value <= 1)) return value;
+  throw invalid('cat.branchBelow', 'a number from 0 to 1, or null to branch at every step', value);
 }
 
 function catTemperature(value: number): number {

@@ -63,7 +63,14 @@ export interface CatSettings {
   budget: number;
   /** Candidates are sampled at this temperature (> 0: at 0 every candidate would be the same). */
   temperature: number;
+  /** Candidate 0 at each step boundary: the greedy step, or sampled like the others. */
+  firstCandidate: FirstCandidate;
+  /** Branch only where unsure: the other candidates are drawn only when candidate 0's confidence is below this; null = always. */
+  branchBelow: number | null;
 }
+
+export const FIRST_CANDIDATES = ['greedy', 'sampled'] as const;
+export type FirstCandidate = (typeof FIRST_CANDIDATES)[number];
 
 export interface InitializationOptions {
   settings: ServerSettings;

@@ -27,7 +27,17 @@ describe('caspo solve/eval with tree and sampling strategies', function () {
       assert.ok(key in json, `missing ${key}`);
     }
     assert.equal(json.strategy, 'cat');
-    assert.deepEqual(json.settings, { branches: 3, width: 2, threshold: { kind: 'fixed', value: 0.7 }, budget: 40, temperature: 1, topP: 1, seed: 0 });
+    assert.deepEqual(json.settings, {
+      branches: 3,
+      width: 2,
+      threshold: { kind: 'fixed', value: 0.7 },
+      budget: 40,
+      temperature: 1,
+      topP: 1,
+      seed: 0,
+      greedyFirst: false,
+      branchBelow: null,
+    });
     const steps = json.steps as JsonStep[];
     const tree = treeFromJSON(json.tree);
     assert.deepEqual(steps.map((s) => s.nodeId), json.pathNodeIds);
@@ -51,6 +61,13 @@ describe('caspo solve/eval with tree and sampling strategies', function () {
     assert.equal(cat.code, 0, cat.stderr);
     assert.match(cat.stdout, /^\s+1 .*869 \* 81 = 70489 {2}\(1 pruned\)$/m);
     assert.match(cat.stdout, /^cat b=3 w=2 τ=0.7: \d+ candidate steps \(budget 40\), 1 pruned \(1 below τ\), 0 flagged; confidence-weighted vote: 71402/m);
+    // Greedy's first step (70489, about 72 %) is below σ = 0.9: only there are the other candidates drawn.
+    const gated = await runCaspo(['solve', '--ep', 'cpu', '--model', SFT_MODEL, '--strategy', 'cat', '--first-candidate', 'greedy', '--branch-below', '0.9', UNSURE]);
+    assert.equal(gated.code, 0, gated.stderr);
+    const work = gated.stdout.match(/^cat b=3 w=2 τ=0\.5, first candidate greedy, branching below 0\.9: (\d+) candidate steps/m);
+    assert.ok(work, gated.stdout);
+    const steps = gated.stdout.match(/^\s+\d+ /gm)?.length ?? 0;
+    assert.ok(Number(work[1]) < 3 * steps, `${work[1]} candidate steps for ${steps} steps: not every boundary branched`);
     const sc = await runCaspo(['solve', '--ep', 'cpu', '--strategy', 'sc', '--samples', '4', '47*38 + 12']);
     assert.match(sc.stdout, /^self-consistency@4 \(T=1\): answers 1798 ×4; majority 1798$/m);
     assert.match(sc.stdout, /^Answer: 1798$/m);
@@ -95,6 +112,10 @@ describe('caspo solve/eval with tree and sampling strategies', function () {
       [['--strategy', 'cat', '--warmup', '4'], /--warmup .* give --threshold-percentile P with it/],
       [['--strategy', 'cat', '--threshold-percentile', '101'], /--threshold-percentile must be a number in \[0, 100\]; got "101"/],
       [['--strategy', 'cat', '--width', '0'], /--width must be an integer in \[1, 256\]; got "0"/],
+      [['--strategy', 'beam', '--first-candidate', 'greedy'], /--first-candidate only applies with --strategy cat\./],
+      [['--strategy', 'cat', '--first-candidate', 'best'], /--first-candidate must be one of greedy, sampled; got "best"/],
+      [['--strategy', 'sc', '--branch-below', '0.9'], /--branch-below only applies with --strategy cat\./],
+      [['--strategy', 'cat', '--branch-below', '2'], /--branch-below must be a number in \[0, 1\]; got "2"/],
     ];
     for (const [flags, message] of cases) {
       const run = await runCaspo(['solve', ...flags, '2+3']);

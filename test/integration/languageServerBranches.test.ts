@@ -206,6 +206,30 @@ describe('language server: CaT, the reasoning tree and re-expanded branches (rea
     assert.deepEqual(actions[0].command?.arguments, [lens.args, lens.args.candidates[0].nodeId]);
   });
 
+  it('takes greedy steps as candidate 0 and branches only where one is unsure, when caspo.cat says so', async () => {
+    await server.connection.sendNotification('workspace/didChangeConfiguration', { settings: testSettings({ strategy: 'greedy' }) });
+    const greedy = await server.connection.sendRequest(solveRequest, { solveId: 'g', problem: PRUNING_PROBLEM });
+    const sigma = 0.9;
+    await server.connection.sendNotification('workspace/didChangeConfiguration', {
+      settings: testSettings({ strategy: 'cat', cat: defaultCatSettings({ firstCandidate: 'greedy', branchBelow: sigma }) }),
+    });
+    await server.connection.sendRequest(solveRequest, { solveId: 's', problem: PRUNING_PROBLEM });
+    const tree = await server.connection.sendRequest(reasoningTreeRequest, { solveId: 's' });
+    const unsureAt = greedy.steps.findIndex((step) => step.confidence < sigma);
+    assert.ok(unsureAt > 0, `greedy decoding is sure of the first steps and unsure of a later one: ${greedy.steps.map((x) => x.confidence.toFixed(3))}`);
+    const firstCandidates = (depth: number) => ['0', ...Array(depth).fill('0')].join('.');
+    for (let depth = 0; depth < unsureAt; depth++) {
+      assert.deepEqual(
+        tree.nodes.filter((n) => n.depth === depth).map((n) => [n.id, n.text]),
+        [[firstCandidates(depth), greedy.steps[depth].text]],
+        `step ${depth + 1}: greedy's step alone, no alternatives drawn`,
+      );
+    }
+    const branched = tree.nodes.filter((n) => n.depth === unsureAt);
+    assert.ok(branched.length > 1, `step ${unsureAt + 1}: alternatives drawn where greedy's step is unsure`);
+    assert.equal(branched.find((n) => n.id === firstCandidates(unsureAt))?.text, greedy.steps[unsureAt].text);
+  });
+
   it('explains what cannot be re-expanded, and stops a cancelled re-expansion without adding anything', async () => {
     const result = await server.connection.sendRequest(solveRequest, { solveId: 'e', problem: PRUNING_PROBLEM });
     const expand = (solveId: string, nodeId: string) => server.connection.sendRequest(expandBranchRequest, { solveId, nodeId });

@@ -245,6 +245,78 @@ describe('CaT on a scripted model', () => {
     assert.deepEqual(afterNode[0], ['0'], 'mid-round, the first candidate alone looks settled');
   });
 
+  it('greedyFirst: candidate 0 of every expansion is the greedy step, the others are the draws they are without it', async () => {
+    /**
+     * "parent id # candidate index" -> the parent's step texts and the candidate's text, for every draw in the
+     * tree. A candidate's stream is derived from its parent's id, so draws compare between trees where the
+     * same id holds the same steps.
+     */
+    const draws = (tree: ReasoningTree): Map<string, { parentPath: string; text: string }> => {
+      const out = new Map<string, { parentPath: string; text: string }>();
+      for (const node of tree.nodes.filter((n) => n.parentId !== null)) {
+        const parentPath = tree.path(node.parentId as string).map((n) => n.text).join(' / ');
+        for (const k of node.draws) out.set(`${node.parentId}#${k}`, { parentPath, text: node.text });
+      }
+      return out;
+    };
+    // The script's likeliest step (its first token carries the choice, the others have probability 1).
+    const greedyAfter = (parentPath: string) =>
+      SCRIPT(parentPath === '' ? [] : parentPath.split(' / ')).reduce((a, b) => (b.prob > a.prob ? b : a)).text;
+    let changed = 0;
+    let compared = 0;
+    for (const seed of [0, 1, 2, 3, 4, 5, 6, 7]) {
+      const settings = { branches: 3, width: 1000, budget: 1000, seed, threshold: { kind: 'fixed', value: 0 } } as const;
+      const sampled = draws((await runCat(settings)).tree);
+      const greedyFirst = draws((await runCat({ ...settings, greedyFirst: true })).tree);
+      for (const [key, { parentPath, text }] of greedyFirst) {
+        const k = key.split('#')[1];
+        const without = sampled.get(key);
+        const comparable = without !== undefined && without.parentPath === parentPath;
+        if (k === '0') {
+          assert.equal(text, greedyAfter(parentPath), `seed ${seed}: candidate 0 after "${parentPath}"`);
+          if (comparable && without.text !== text) changed += 1;
+        } else if (comparable) {
+          assert.equal(text, without.text, `seed ${seed}: candidate ${k} after "${parentPath}" is the same draw`);
+          compared += 1;
+        }
+      }
+    }
+    assert.ok(changed > 0, 'some seed draws a step other than the greedy one as candidate 0 without the flag');
+    assert.ok(compared >= 16, `only ${compared} other candidates compared`);
+  });
+
+  it('branchBelow: draws the other candidates only where candidate 0 is unsure', async () => {
+    const settings = { branches: 3, width: 2, seed: 5, greedyFirst: true, threshold: { kind: 'fixed', value: 0.2 } } as const;
+    // A1 (0.6) is confident enough: the search is the greedy chain, one draw per step.
+    const sure = await runCat({ ...settings, branchBelow: 0.5 });
+    assert.deepEqual(shape(sure.tree), ['root "" kept []', '0 "A1" kept [0]', '0.0 "Answer: 1" completed [0]']);
+    assert.equal(sure.stats.expandedSteps, 2);
+    assert.equal(sure.stats.generatedTokens, 3 + 10);
+    assert.equal(sure.answer, '1');
+
+    // Below 0.7, A1 is unsure: the root draws B1 and C1 too (the draws seed 5 gives candidates 1 and 2);
+    // under B1 the greedy B2 (0.8) is sure, so B1 gets one draw, and so does each answer line.
+    const mid = await runCat({ ...settings, branchBelow: 0.7 });
+    assert.deepEqual(shape(mid.tree), [
+      'root "" kept []',
+      '0 "A1" kept [0]',
+      '1 "B1" kept [1]',
+      '2 "C1" pruned/threshold [2]',
+      '0.0 "Answer: 1" completed [0]',
+      '1.0 "B2" kept [0]',
+      '1.0.0 "Answer: 2" completed [0]',
+    ]);
+    assert.equal(mid.stats.expandedSteps, 3 + 1 + 1 + 1);
+    // Below 0.9, B2 is unsure too: B1 draws 3 (all B2 here, merged).
+    const wide = await runCat({ ...settings, branchBelow: 0.9 });
+    assert.equal(wide.tree.get('1.0').draws.join(), '0,1,2');
+    assert.equal(wide.stats.expandedSteps, 3 + 1 + 3 + 1);
+    // Every node holds the tokens the search without branchBelow draws for the same candidate of the same node.
+    const all = await runCat({ ...settings, width: 1000, budget: 1000 });
+    for (const node of [...mid.tree.nodes, ...wide.tree.nodes]) assert.deepEqual(node.tokenIds, all.tree.get(node.id).tokenIds, `node ${node.id}`);
+    await assert.rejects(runCat({ branchBelow: 1.5 }), /branchBelow must be in \[0, 1\] or null, got 1\.5/);
+  });
+
   it('allots the budget to the best frontier nodes first', () => {
     assert.deepEqual(allotCandidates(3, 4, 20), [4, 4, 4]);
     assert.deepEqual(allotCandidates(3, 4, 6), [4, 2, 0]);

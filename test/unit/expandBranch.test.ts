@@ -40,10 +40,16 @@ const request = (model: ScriptedStepModel) => ({ promptIds: model.promptIds, max
 describe('expandBranch: continuing a pruned node', () => {
   it('gives the tokens an unpruned run gives the same nodes, for every pruned node and several seeds', async () => {
     let compared = 0;
-    for (const seed of [0, 1, 2, 3, 4, 5]) {
+    const variants = [
+      { greedyFirst: false, branchBelow: null },
+      { greedyFirst: true, branchBelow: null },
+      { greedyFirst: true, branchBelow: 0.7 },
+    ];
+    for (const [seed, variant] of [0, 1, 2, 3, 4, 5].flatMap((seed) => variants.map((v) => [seed, v] as const))) {
       // Width 1 prunes every sibling of the best candidate; τ = 0 and a wide search prune nothing.
-      const pruned = await cat(new ScriptedStepModel(SCRIPT), request(new ScriptedStepModel(SCRIPT)), { branches: 3, width: 1, seed, threshold: { kind: 'fixed', value: 0 } });
-      const full = await cat(new ScriptedStepModel(SCRIPT), request(new ScriptedStepModel(SCRIPT)), { branches: 3, width: 1000, budget: 1000, seed, threshold: { kind: 'fixed', value: 0 } });
+      const settings = { branches: 3, seed, ...variant, threshold: { kind: 'fixed', value: 0 } } as const;
+      const pruned = await cat(new ScriptedStepModel(SCRIPT), request(new ScriptedStepModel(SCRIPT)), { ...settings, width: 1 });
+      const full = await cat(new ScriptedStepModel(SCRIPT), request(new ScriptedStepModel(SCRIPT)), { ...settings, width: 1000, budget: 1000 });
       for (const node of pruned.tree.nodes.filter((n) => n.status === 'pruned')) {
         const model = new ScriptedStepModel(SCRIPT);
         const expansion = await expandBranch(model, pruned.tree, node.id, { calibration });
@@ -63,7 +69,7 @@ describe('expandBranch: continuing a pruned node', () => {
         if (expansion.added.length > 0) assert.equal(model.fedTokens, pruned.tree.tokenPath(node.id).length + expansion.stats.generatedTokens - 1);
       }
     }
-    assert.ok(compared >= 20, `only ${compared} nodes compared`);
+    assert.ok(compared >= 50, `only ${compared} nodes compared`);
   });
 
   it('greedy mode continues with the likeliest tokens, as greedy decoding after the path does', async () => {
@@ -103,6 +109,8 @@ describe('expandBranch: continuing a pruned node', () => {
     assert.equal(r.answer, null);
     const tree = treeFromJSON(JSON.parse(JSON.stringify(r.tree.toJSON())));
     assert.deepEqual(tree.toJSON(), r.tree.toJSON());
+    const greedyFirst = await cat(new ScriptedStepModel(SCRIPT), request(model), { branches: 3, width: 3, seed: 5, budget: 3, greedyFirst: true });
+    assert.deepEqual(treeFromJSON(JSON.parse(JSON.stringify(greedyFirst.tree.toJSON()))).settings.sampling, { kind: 'sample', temperature: 1, topP: 1, seed: 5, greedyFirst: true });
     const expansion = await expandBranch(new ScriptedStepModel(SCRIPT), tree, r.pathNodeIds[0], { calibration });
     assert.equal(expansion.answer, '1');
   });

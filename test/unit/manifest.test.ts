@@ -42,6 +42,8 @@ describe('extension manifest (package.json)', () => {
         thresholdPercentile: defaultOf('cat.thresholdPercentile'),
         budget: defaultOf('cat.budget'),
         temperature: defaultOf('cat.temperature'),
+        firstCandidate: defaultOf('cat.firstCandidate'),
+        branchBelow: defaultOf('cat.branchBelow'),
       },
     });
     assert.equal(settings.stepDelimiter, '\n');

@@ -13,7 +13,7 @@ const GOOD: ServerSettings = {
   metric: 'modelDefault',
   stepDelimiter: '\n',
   strategy: 'cat',
-  cat: { branches: 3, width: 2, threshold: 0.5, thresholdPercentile: null, budget: 40, temperature: 1 },
+  cat: { branches: 3, width: 2, threshold: 0.5, thresholdPercentile: null, budget: 40, temperature: 1, firstCandidate: 'sampled', branchBelow: null },
 };
 
 describe('server settings from the client', () => {
@@ -37,6 +37,8 @@ describe('server settings from the client', () => {
     ['zero branches', { cat: { ...GOOD.cat, branches: 0 } }, /caspo\.cat\.branches must be an integer ≥ 1, got 0/],
     ['CaT threshold above 1', { cat: { ...GOOD.cat, threshold: 1.5 } }, /caspo\.cat\.threshold must be a number from 0 to 1, got 1\.5/],
     ['zero CaT temperature', { cat: { ...GOOD.cat, temperature: 0 } }, /caspo\.cat\.temperature must be a number above 0/],
+    ['unknown first candidate', { cat: { ...GOOD.cat, firstCandidate: 'best' } }, /caspo\.cat\.firstCandidate must be one of greedy, sampled, got "best"/],
+    ['branching level above 1', { cat: { ...GOOD.cat, branchBelow: 2 } }, /caspo\.cat\.branchBelow must be a number from 0 to 1, or null to branch at every step, got 2/],
     ['percentile above 100', { cat: { ...GOOD.cat, thresholdPercentile: 120 } }, /caspo\.cat\.thresholdPercentile must be a number from 0 to 100, or null/],
   ];
   for (const [name, change, message] of cases) {

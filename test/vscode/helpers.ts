@@ -100,6 +100,8 @@ const TOUCHED = [
   'cat.thresholdPercentile',
   'cat.budget',
   'cat.temperature',
+  'cat.firstCandidate',
+  'cat.branchBelow',
 ];
 
 export async function setSettings(values: Record<string, unknown>, target = vscode.ConfigurationTarget.Global): Promise<void> {

@@ -38,6 +38,18 @@ export const SEARCH_FLAGS = {
     help: `candidate steps in the warm-up of --threshold-percentile (default ${DEFAULT_WARMUP_STEPS})`,
   },
   budget: { kind: 'number', valueName: 'N', integer: true, min: 1, help: `most candidate steps expanded per problem (cat, beam; default ${CAT_DEFAULTS.budget})` },
+  'first-candidate': {
+    kind: 'choice',
+    choices: ['greedy', 'sampled'],
+    help: `candidate 0 at each step boundary: the greedy step, or drawn like the others (cat; default ${CAT_DEFAULTS.greedyFirst ? 'greedy' : 'sampled'})`,
+  },
+  'branch-below': {
+    kind: 'number',
+    valueName: 'S',
+    min: 0,
+    max: 1,
+    help: 'branch only where unsure: decode candidate 0 first and draw the other B - 1 only when its step confidence is below S (cat; default: always B)',
+  },
 } as const satisfies FlagSpecs;
 
 export const SAMPLES_HELP = `sampled solutions per problem (sc, bok: K, default ${SAMPLED_SOLUTIONS_DEFAULTS.samples}`;
@@ -54,6 +66,8 @@ export interface StrategyFlags {
   'threshold-percentile'?: number;
   warmup?: number;
   budget?: number;
+  'first-candidate'?: 'greedy' | 'sampled';
+  'branch-below'?: number;
 }
 
 /** Which engine setting each flag sets. */
@@ -68,6 +82,8 @@ const FLAG_SETTING: Readonly<Record<Exclude<keyof StrategyFlags, 'strategy'>, ke
   'threshold-percentile': 'threshold',
   warmup: 'threshold',
   budget: 'budget',
+  'first-candidate': 'greedyFirst',
+  'branch-below': 'branchBelow',
 };
 
 /** "sample, sc, bok, beam or cat". */
@@ -108,6 +124,8 @@ export function strategyFromFlags(
   if (flags.branches !== undefined) settings.branches = flags.branches;
   if (flags.width !== undefined) settings.width = flags.width;
   if (flags.budget !== undefined) settings.budget = flags.budget;
+  if (flags['first-candidate'] !== undefined) settings.greedyFirst = flags['first-candidate'] === 'greedy';
+  if (flags['branch-below'] !== undefined) settings.branchBelow = flags['branch-below'];
   if (flags.threshold !== undefined) settings.threshold = { kind: 'fixed', value: flags.threshold };
   if (flags['threshold-percentile'] !== undefined) {
     settings.threshold = { kind: 'percentile', percentile: flags['threshold-percentile'], warmupSteps: flags.warmup ?? DEFAULT_WARMUP_STEPS };

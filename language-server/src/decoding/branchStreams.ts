@@ -1,13 +1,14 @@
-import { TokenSampler, type SamplingOptions } from './sampling';
+import { GREEDY, TokenSampler, type SamplingOptions } from './sampling';
 
 /**
  * The sampler of candidate `candidate` of tree node `parentId`: the tree's settings with a seed
  * derived from (seed, parent id, candidate index). The stream depends on nothing else (not on the
  * order of expansion, the batch, or which other branches survived), so a pruned branch can be
- * continued later exactly as the search would have continued it. Greedy settings give greedy samplers.
+ * continued later exactly as the search would have continued it. Greedy settings give greedy samplers,
+ * and so does candidate 0 under `greedyFirst`.
  */
 export function candidateSampler(sampling: SamplingOptions, parentId: string, candidate: number): TokenSampler {
-  if (sampling.kind === 'greedy') return new TokenSampler(sampling);
+  if (sampling.kind === 'greedy' || (candidate === 0 && sampling.greedyFirst === true)) return new TokenSampler(GREEDY);
   return new TokenSampler({ ...sampling, seed: candidateSeed(sampling.seed, parentId, candidate) });
 }
 

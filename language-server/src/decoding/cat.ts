@@ -16,7 +16,9 @@ import { treeSearch, type SearchPath, type TreeSearchOptions, type TreeSearchOut
  *
  * - At each step boundary of a continued node, `branches` candidate next steps are drawn at
  *   `temperature` (candidate k of node n from its own stream, derived from (seed, n's id, k)) and
- *   decoded in batched forwards from the node's forked KV row (stepExpansion).
+ *   decoded in batched forwards from the node's forked KV row (stepExpansion). With `greedyFirst`,
+ *   candidate 0 is the greedy step instead of a draw. With `branchBelow`, candidate 0 is decoded
+ *   first and the other b − 1 only where its confidence is below that (confident steps cost one).
  * - Each candidate step is scored by its calibrated confidence (the tree's metric over its tokens);
  *   identical siblings merge into one node.
  * - Candidates below τ are pruned; when every candidate of a round is below τ, the one of best
@@ -46,6 +48,13 @@ export interface CatSettings {
   temperature: number;
   topP: number;
   seed: number;
+  /** Candidate 0 of every expansion is the greedy step, the others are drawn (so the greedy chain is always a candidate). */
+  greedyFirst: boolean;
+  /**
+   * Branch only where unsure: candidate 0 is decoded first and the other b − 1 are drawn only when its step
+   * confidence is below this; null: all b every time.
+   */
+  branchBelow: number | null;
 }
 
 /** Defaults for the CLI and the server (one place). */
@@ -57,6 +66,8 @@ export const CAT_DEFAULTS: Readonly<CatSettings> = Object.freeze({
   temperature: 1,
   topP: 1,
   seed: 0,
+  greedyFirst: false,
+  branchBelow: null,
 });
 
 /** What every tree-building strategy needs besides its own settings. */
@@ -77,14 +88,17 @@ export interface DecodeRequest {
 
 export function validateCatSettings(settings: CatSettings): void {
   validateThresholdRule(settings.threshold);
-  validateSampling({ kind: 'sample', temperature: settings.temperature, topP: settings.topP, seed: settings.seed });
+  if (settings.branchBelow !== null && !(typeof settings.branchBelow === 'number' && settings.branchBelow >= 0 && settings.branchBelow <= 1)) {
+    throw new Error(`branchBelow must be in [0, 1] or null, got ${settings.branchBelow}`);
+  }
+  validateSampling({ kind: 'sample', temperature: settings.temperature, topP: settings.topP, seed: settings.seed, greedyFirst: settings.greedyFirst });
 }
 
 export async function cat(model: DecoderModel, request: DecodeRequest, settings: Partial<CatSettings> = {}): Promise<StrategyResult> {
   const started = performance.now();
   const full: CatSettings = { ...CAT_DEFAULTS, ...settings };
   validateCatSettings(full);
-  const outcome = await sampledTreeSearch(model, request, 'cat', full, full.threshold, 'confidence');
+  const outcome = await sampledTreeSearch(model, request, 'cat', full, full.threshold, 'confidence', full.branchBelow);
   return searchResult('cat', full, model, request, outcome, started);
 }
 
@@ -93,9 +107,10 @@ export function sampledTreeSearch(
   model: DecoderModel,
   request: DecodeRequest,
   strategy: 'cat' | 'beam',
-  s: { branches: number; width: number; budget: number; temperature: number; topP: number; seed: number },
+  s: { branches: number; width: number; budget: number; temperature: number; topP: number; seed: number; greedyFirst?: boolean },
   threshold: CatSettings['threshold'] | null,
   scoring: 'confidence' | 'logProb',
+  branchBelow: number | null = null,
 ) {
   return treeSearch(model, {
     ...searchRequest(model, request),
@@ -103,9 +118,10 @@ export function sampledTreeSearch(
     branches: s.branches,
     width: s.width,
     budget: s.budget,
-    sampling: { kind: 'sample', temperature: s.temperature, topP: s.topP, seed: s.seed },
+    sampling: { kind: 'sample', temperature: s.temperature, topP: s.topP, seed: s.seed, ...(s.greedyFirst === true ? { greedyFirst: true } : {}) },
     threshold,
     scoring,
+    branchBelow,
   });
 }
 

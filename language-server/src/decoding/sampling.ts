@@ -3,7 +3,17 @@ import type { LogitStats } from './confidence';
 /** How the next token is chosen. */
 export type SamplingOptions =
   | { kind: 'greedy' }
-  | { kind: 'sample'; temperature: number; topP: number; seed: number };
+  | {
+      kind: 'sample';
+      temperature: number;
+      topP: number;
+      seed: number;
+      /**
+       * Tree searches only: candidate 0 of every expansion is the greedy step (the argmax at each token)
+       * instead of a draw, so the search always holds the chain greedy decoding would write. Default false.
+       */
+      greedyFirst?: boolean;
+    };
 
 export const GREEDY: SamplingOptions = { kind: 'greedy' };
 
@@ -48,6 +58,9 @@ export function validateSampling(options: SamplingOptions): void {
   }
   if (!(options.topP > 0 && options.topP <= 1)) throw new Error(`topP must be in (0, 1], got ${options.topP}`);
   if (!Number.isInteger(options.seed)) throw new Error(`seed must be an integer, got ${options.seed}`);
+  if (options.greedyFirst !== undefined && typeof options.greedyFirst !== 'boolean') {
+    throw new Error(`greedyFirst must be true or false, got ${JSON.stringify(options.greedyFirst)}`);
+  }
 }
 
 /**

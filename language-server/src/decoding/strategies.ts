@@ -14,7 +14,7 @@ export const STRATEGY_SETTINGS: Readonly<Record<StrategyName, readonly (keyof St
   sc: [...SAMPLING_KNOBS, 'samples'],
   bok: [...SAMPLING_KNOBS, 'samples'],
   beam: [...SAMPLING_KNOBS, 'branches', 'width', 'budget'],
-  cat: [...SAMPLING_KNOBS, 'branches', 'width', 'budget', 'threshold'],
+  cat: [...SAMPLING_KNOBS, 'branches', 'width', 'budget', 'threshold', 'greedyFirst', 'branchBelow'],
 };
 
 /** Throws when `settings` holds a knob the strategy does not use, or a value out of range. */
@@ -38,7 +38,7 @@ export async function runStrategy(
   settings: StrategySettings = {},
 ): Promise<StrategyResult> {
   validateStrategySettings(strategy, settings);
-  const { threshold, samples, branches, width, budget, ...sampling } = settings;
+  const { threshold, samples, branches, width, budget, greedyFirst, branchBelow, ...sampling } = settings;
   const knobs = Object.fromEntries(Object.entries(sampling).filter(([, v]) => v !== undefined));
   switch (strategy) {
     case 'greedy':
@@ -52,7 +52,7 @@ export async function runStrategy(
     case 'beam':
       return beam(model, request, { ...knobs, ...defined({ branches, width, budget }) });
     case 'cat':
-      return cat(model, request, { ...knobs, ...defined({ branches, width, budget, threshold }) });
+      return cat(model, request, { ...knobs, ...defined({ branches, width, budget, threshold, greedyFirst, branchBelow }) });
   }
 }
 

@@ -13,6 +13,8 @@ export interface StrategySettings {
   topP?: number;
   seed?: number;
   samples?: number;
+  greedyFirst?: boolean;
+  branchBelow?: number | null;
 }
 
 /** Every decoding strategy the engine runs (design §5). */

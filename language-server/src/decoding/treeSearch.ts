@@ -4,7 +4,7 @@ import { candidateSampler } from './branchStreams';
 import type { DecoderModel } from './generate';
 import type { RowDecoder } from './rowDecoder';
 import type { SamplingOptions } from './sampling';
-import type { ConfidenceCalibration, StepMetric } from './stepConfidence';
+import { scoreStep, type ConfidenceCalibration, type StepMetric } from './stepConfidence';
 import { expandCandidates, type BranchPoint, type ExpandedCandidate, type ExpansionCounters } from './stepExpansion';
 import { ThresholdTracker, type ThresholdRule } from './threshold';
 import { candidateParts, createPathDecoder, makeNode, pathRow, sameTokens, type PathRow } from './treeNodes';
@@ -25,6 +25,11 @@ export interface TreeSearchOptions {
   sampling: SamplingOptions;
   /** CaT's τ; null: no threshold pruning (beam search). */
   threshold: ThresholdRule | null;
+  /**
+   * Branch only where unsure: each continued node first decodes its candidate 0 alone, and its other
+   * candidates are drawn only when that step's confidence is below this. null: all candidates at once.
+   */
+  branchBelow?: number | null;
   scoring: PathScoring;
   calibration: ConfidenceCalibration;
   metric: StepMetric;
@@ -129,15 +134,9 @@ export async function treeSearch(model: DecoderModel, options: TreeSearchOptions
         stopReason = 'budget';
         break;
       }
-      const points: BranchPoint[] = frontier.map((entry, i) => ({
-        cache: entry.cache,
-        pending: entry.pending,
-        decoder: entry.decoder,
-        samplers: Array.from({ length: counts[i] }, (_, k) => candidateSampler(options.sampling, entry.node.id, k)),
-      }));
-      const candidates = await expandCandidates(model, points, counters, options.signal);
+      const { candidates, drawn } = await drawCandidates(model, frontier, counts, options, counters);
       stats.rounds += 1;
-      for (const point of points) stats.expandedSteps += point.samplers.length;
+      stats.expandedSteps += drawn;
       for (const c of candidates) {
         stats.generatedTokens += c.decoder.tokens.length - c.start;
         stats.confidenceMs += c.decoder.confidenceMs;
@@ -199,6 +198,43 @@ export async function treeSearch(model: DecoderModel, options: TreeSearchOptions
   };
 }
 
+/**
+ * Decodes the round's candidates: counts[i] for frontier node i, all in one batched expansion; or,
+ * with `branchBelow`, candidate 0 of every node first, then the other candidates of the nodes whose
+ * candidate 0 scored below it (from the same KV rows). Candidates come sorted by (node, index).
+ */
+async function drawCandidates(
+  model: DecoderModel,
+  frontier: readonly FrontierEntry[],
+  counts: readonly number[],
+  options: TreeSearchOptions,
+  counters: ExpansionCounters,
+): Promise<{ candidates: ExpandedCandidate[]; drawn: number }> {
+  const point = (entry: FrontierEntry, from: number, to: number): BranchPoint => ({
+    cache: entry.cache,
+    pending: entry.pending,
+    decoder: entry.decoder,
+    samplers: Array.from({ length: to - from }, (_, k) => candidateSampler(options.sampling, entry.node.id, from + k)),
+  });
+  const branchBelow = options.branchBelow ?? null;
+  if (branchBelow === null) {
+    const candidates = await expandCandidates(model, frontier.map((entry, i) => point(entry, 0, counts[i])), counters, options.signal);
+    return { candidates, drawn: counts.reduce((a, b) => a + b, 0) };
+  }
+  const firsts = await expandCandidates(model, frontier.map((entry) => point(entry, 0, 1)), counters, options.signal);
+  const unsure = firsts.map((c, i) => {
+    if (counts[i] < 2 || c.decoder.stopReason === 'cancelled') return false;
+    const tokens = c.decoder.tokens.slice(c.start);
+    return scoreStep(tokens, options.calibration, options.metric).confidence < branchBelow;
+  });
+  const cancelled = options.signal?.aborted === true || firsts.some((c) => c.decoder.stopReason === 'cancelled');
+  const more = cancelled ? [] : frontier.map((entry, i) => point(entry, 1, unsure[i] ? counts[i] : 1));
+  const rest = more.length === 0 ? [] : await expandCandidates(model, more, counters, options.signal);
+  for (const c of rest) c.candidate += 1;
+  const candidates = [...firsts, ...rest].sort((a, b) => a.point - b.point || a.candidate - b.candidate);
+  return { candidates, drawn: frontier.length + more.reduce((n, p) => n + p.samplers.length, 0) };
+}
+
 function validateSearch(options: TreeSearchOptions): void {
   const positive = (name: string, value: number) => {
     if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${value}`);
@@ -207,6 +243,8 @@ function validateSearch(options: TreeSearchOptions): void {
   positive('width', options.width);
   positive('budget', options.budget);
   positive('maxNewTokens', options.maxNewTokens);
+  const branchBelow = options.branchBelow ?? null;
+  if (branchBelow !== null && !(branchBelow >= 0 && branchBelow <= 1)) throw new Error(`branchBelow must be in [0, 1] or null, got ${branchBelow}`);
   if (options.promptIds.length === 0) throw new Error('the prompt must hold at least one token');
 }
 

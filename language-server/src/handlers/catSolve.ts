@@ -68,6 +68,8 @@ export function engineSettings(setting: CatSettingsSetting): Partial<CatSettings
     width: setting.width,
     budget: setting.budget,
     temperature: setting.temperature,
+    greedyFirst: setting.firstCandidate === 'greedy',
+    branchBelow: setting.branchBelow,
     threshold:
       setting.thresholdPercentile === null
         ? { kind: 'fixed', value: setting.threshold }

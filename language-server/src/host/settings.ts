@@ -3,9 +3,11 @@ import {
   bandThresholdProblem,
   CONFIDENCE_METRICS,
   EXECUTION_PROVIDERS,
+  FIRST_CANDIDATES,
   SEARCH_STRATEGIES,
   type BandThresholds,
   type CatSettings,
+  type FirstCandidate,
   type ServerSettings,
 } from '../../../src/protocol';
 
@@ -64,7 +66,7 @@ export function parseServerSettings(raw: unknown): ServerSettings {
 }
 
 function parseCatSettings(raw: unknown, bad: (setting: string, expected: string, value: unknown) => SettingsError): CatSettings {
-  if (typeof raw !== 'object' || raw === null) throw bad('cat', 'an object of CaT settings (branches, width, threshold, thresholdPercentile, budget)', raw);
+  if (typeof raw !== 'object' || raw === null) throw bad('cat', 'an object of CaT settings (branches, width, threshold, thresholdPercentile, budget, temperature, firstCandidate, branchBelow)', raw);
   const c = raw as Record<string, unknown>;
   const integer = (key: 'branches' | 'width' | 'budget'): number => {
     const v = c[key];
@@ -75,6 +77,11 @@ function parseCatSettings(raw: unknown, bad: (setting: string, expected: string,
   if (typeof c.temperature !== 'number' || !Number.isFinite(c.temperature) || c.temperature <= 0) {
     throw bad('cat.temperature', 'a number above 0 (CaT samples its candidates)', c.temperature);
   }
+  if (!(FIRST_CANDIDATES as readonly unknown[]).includes(c.firstCandidate)) {
+    throw bad('cat.firstCandidate', `one of ${FIRST_CANDIDATES.join(', ')}`, c.firstCandidate);
+  }
+  const branchBelow = c.branchBelow;
+  if (branchBelow !== null && !isUnitNumber(branchBelow)) throw bad('cat.branchBelow', 'a number from 0 to 1, or null to branch at every step', branchBelow);
   const percentile = c.thresholdPercentile;
   if (percentile !== null && !(typeof percentile === 'number' && percentile >= 0 && percentile <= 100)) {
     throw bad('cat.thresholdPercentile', 'a number from 0 to 100, or null for the fixed threshold', percentile);
@@ -86,6 +93,8 @@ function parseCatSettings(raw: unknown, bad: (setting: string, expected: string,
     thresholdPercentile: percentile as number | null,
     budget: integer('budget'),
     temperature: c.temperature,
+    firstCandidate: c.firstCandidate as FirstCandidate,
+    branchBelow: branchBelow as number | null,
   };
 }
 

@@ -60,7 +60,16 @@ function settingsFrom(raw: unknown): TreeSettings {
     stopAtAnswerLine: asBoolean(s.stopAtAnswerLine, where('stopAtAnswerLine')),
     metric: s.metric,
     scoring: s.scoring,
-    sampling: sampling.kind === 'greedy' ? { kind: 'greedy' } : { kind: 'sample', temperature: sampling.temperature, topP: sampling.topP, seed: sampling.seed },
+    sampling:
+      sampling.kind === 'greedy'
+        ? { kind: 'greedy' }
+        : {
+            kind: 'sample',
+            temperature: sampling.temperature,
+            topP: sampling.topP,
+            seed: sampling.seed,
+            ...(sampling.greedyFirst === true ? { greedyFirst: true } : {}),
+          },
   };
 }
 

@@ -47,6 +47,8 @@ export function defaultCatSettings(overrides: Partial<CatSettings> = {}): CatSet
     thresholdPercentile: manifestDefault('cat.thresholdPercentile'),
     budget: manifestDefault('cat.budget'),
     temperature: manifestDefault('cat.temperature'),
+    firstCandidate: manifestDefault('cat.firstCandidate'),
+    branchBelow: manifestDefault('cat.branchBelow'),
     ...overrides,
   };
 }

@@ -80,26 +80,28 @@ const tree =
     ...(threshold ? { threshold } : {}),
     ...extra,
   });
+/** CaT rows that draw every candidate (greedyFirst off; CaT's default makes candidate 0 the greedy step). */
+const DRAWN = { greedyFirst: false } as const;
 const ROWS: Row[] = [
   { label: 'greedy', strategy: 'greedy', settings: () => ({}), describe: 'one row, argmax' },
   { label: 'sc@10', strategy: 'sc', settings: (seed) => ({ samples: K, temperature: 1, seed }), describe: 'K = 10 rows at T = 1, majority vote' },
   { label: 'bok@10', strategy: 'bok', settings: (seed) => ({ samples: K, temperature: 1, seed }), describe: 'K = 10 rows at T = 1, highest log-likelihood' },
   { label: 'beam b5 w2', strategy: 'beam', settings: tree(5, undefined, 1), budgetFrom: 'sc@10', describe: "b = 5, w = 2 by cumulative log-prob, T = 1, budget = sc@10's steps" },
-  { label: 'cat b5 w2 τ0.5', strategy: 'cat', settings: tree(5, fixed(0.5), 1), budgetFrom: 'sc@10', describe: "b = 5, w = 2, τ = 0.5, T = 1, budget = sc@10's steps" },
+  { label: 'cat b5 w2 τ0.5', strategy: 'cat', settings: tree(5, fixed(0.5), 1, DRAWN), budgetFrom: 'sc@10', describe: "b = 5, w = 2, τ = 0.5, T = 1, every candidate drawn, budget = sc@10's steps" },
   {
     label: 'cat b5 w2 p10',
     strategy: 'cat',
-    settings: tree(5, { kind: 'percentile', percentile: 10, warmupSteps: 8 }, 1),
+    settings: tree(5, { kind: 'percentile', percentile: 10, warmupSteps: 8 }, 1, DRAWN),
     budgetFrom: 'sc@10',
-    describe: "b = 5, w = 2, adaptive τ = 10th percentile of an 8-step warm-up, T = 1, budget = sc@10's steps",
+    describe: "b = 5, w = 2, adaptive τ = 10th percentile of an 8-step warm-up, T = 1, every candidate drawn, budget = sc@10's steps",
   },
-  { label: 'cat b3 w2 τ0.5', strategy: 'cat', settings: tree(3, fixed(0.5), 1), budgetFrom: 'sc@10', describe: "b = 3, w = 2, τ = 0.5, T = 1, budget = sc@10's steps" },
+  { label: 'cat b3 w2 τ0.5', strategy: 'cat', settings: tree(3, fixed(0.5), 1, DRAWN), budgetFrom: 'sc@10', describe: "b = 3, w = 2, τ = 0.5, T = 1, every candidate drawn (--first-candidate sampled), budget = sc@10's steps" },
   {
     label: 'cat b3 w2 τ0.5 g',
     strategy: 'cat',
     settings: tree(3, fixed(0.5), 1, { greedyFirst: true }),
     budgetFrom: 'sc@10',
-    describe: "b = 3, w = 2, τ = 0.5, T = 1, candidate 0 greedy (--first-candidate greedy), budget = sc@10's steps",
+    describe: "b = 3, w = 2, τ = 0.5, T = 1, candidate 0 greedy and 2 drawn (CaT's default settings), budget = sc@10's steps",
   },
   {
     label: 'cat b6 w2 τ0.5 g σ0.99',
@@ -110,8 +112,8 @@ const ROWS: Row[] = [
   },
   // T = 2: more diverse samples (the SFT model is so peaked that T = 1 samples mostly repeat greedy's steps).
   { label: 'sc@10 T2', strategy: 'sc', settings: (seed) => ({ samples: K, temperature: 2, seed }), describe: 'K = 10 rows at T = 2, majority vote' },
-  { label: 'cat b5 w2 τ0.5 T2', strategy: 'cat', settings: tree(5, fixed(0.5), 2), budgetFrom: 'sc@10 T2', describe: "b = 5, w = 2, τ = 0.5, T = 2, budget = sc@10 T2's steps" },
-  { label: 'cat b3 w2 τ0.5 T2', strategy: 'cat', settings: tree(3, fixed(0.5), 2), budgetFrom: 'sc@10 T2', describe: "b = 3, w = 2, τ = 0.5, T = 2, budget = sc@10 T2's steps" },
+  { label: 'cat b5 w2 τ0.5 T2', strategy: 'cat', settings: tree(5, fixed(0.5), 2, DRAWN), budgetFrom: 'sc@10 T2', describe: "b = 5, w = 2, τ = 0.5, T = 2, every candidate drawn, budget = sc@10 T2's steps" },
+  { label: 'cat b3 w2 τ0.5 T2', strategy: 'cat', settings: tree(3, fixed(0.5), 2, DRAWN), budgetFrom: 'sc@10 T2', describe: "b = 3, w = 2, τ = 0.5, T = 2, every candidate drawn, budget = sc@10 T2's steps" },
 ];
 
 interface Totals {

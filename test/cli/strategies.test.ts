@@ -35,7 +35,7 @@ describe('caspo solve/eval with tree and sampling strategies', function () {
       temperature: 1,
       topP: 1,
       seed: 0,
-      greedyFirst: false,
+      greedyFirst: true,
       branchBelow: null,
     });
     const steps = json.steps as JsonStep[];
@@ -61,10 +61,12 @@ describe('caspo solve/eval with tree and sampling strategies', function () {
     assert.equal(cat.code, 0, cat.stderr);
     assert.match(cat.stdout, /^\s+1 .*869 \* 81 = 70489 {2}\(1 pruned\)$/m);
     assert.match(cat.stdout, /^cat b=3 w=2 τ=0.7: \d+ candidate steps \(budget 40\), 1 pruned \(1 below τ\), 0 flagged; confidence-weighted vote: 71402/m);
+    const drawn = await runCaspo(['solve', '--ep', 'cpu', '--model', SFT_MODEL, '--strategy', 'cat', '--threshold', '0.7', '--first-candidate', 'sampled', UNSURE]);
+    assert.match(drawn.stdout, /^cat b=3 w=2 τ=0\.7, every candidate drawn: \d+ candidate steps/m);
     // Greedy's first step (70489, about 72 %) is below σ = 0.9: only there are the other candidates drawn.
-    const gated = await runCaspo(['solve', '--ep', 'cpu', '--model', SFT_MODEL, '--strategy', 'cat', '--first-candidate', 'greedy', '--branch-below', '0.9', UNSURE]);
+    const gated = await runCaspo(['solve', '--ep', 'cpu', '--model', SFT_MODEL, '--strategy', 'cat', '--branch-below', '0.9', UNSURE]);
     assert.equal(gated.code, 0, gated.stderr);
-    const work = gated.stdout.match(/^cat b=3 w=2 τ=0\.5, first candidate greedy, branching below 0\.9: (\d+) candidate steps/m);
+    const work = gated.stdout.match(/^cat b=3 w=2 τ=0\.5, branching below 0\.9: (\d+) candidate steps/m);
     assert.ok(work, gated.stdout);
     const steps = gated.stdout.match(/^\s+\d+ /gm)?.length ?? 0;
     assert.ok(Number(work[1]) < 3 * steps, `${work[1]} candidate steps for ${steps} steps: not every boundary branched`);

@@ -26,9 +26,8 @@ import { defaultCatSettings, LanguageServerProcess, testSettings } from './helpe
 
 /**
  * A hard-split problem (a product at the edge of the training range): under the default CaT settings
- * the embedded model prunes two of the three candidates for step 4 (wrong operands, at 0.001 and 0.0,
- * far below τ = 0.5), one of them candidate 0 of every step, keeps the right one (0.99), and prunes
- * two more beside step 5.
+ * the embedded model prunes a candidate beside step 4 (wrong operands, at 0.0, far below τ = 0.5) and
+ * two of the three for step 5, one of them candidate 0 of every step (greedy decoding's step, at 0.21).
  */
 const PRUNING_PROBLEM = 'Work out 58 + 633+(681*84 - 894 + 68).';
 /** A node reached from the root by candidate 0 at every step: an unpruned search with b = 1 follows it. */

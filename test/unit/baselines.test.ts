@@ -79,9 +79,9 @@ describe('baselines on a scripted model', () => {
   });
 
   it('beam ranks by cumulative log-probability, CaT by confidence: they choose different paths', async () => {
-    // Seed 0 draws P1 (candidate 0) and Q1 (1, 2) at the root for both searches.
+    // Seed 0 draws P1 (candidate 0) and Q1 (1, 2) at the root for both searches (CaT draws its candidate 0 too here).
     const beam = await run('beam', SURE_VS_LIKELY, { branches: 3, width: 3, seed: 0 });
-    const cat = await run('cat', SURE_VS_LIKELY, { branches: 3, width: 3, seed: 0, threshold: { kind: 'fixed', value: 0 } });
+    const cat = await run('cat', SURE_VS_LIKELY, { branches: 3, width: 3, seed: 0, greedyFirst: false, threshold: { kind: 'fixed', value: 0 } });
     const roots = (r: typeof beam) => r.result.tree.children('root').map((n) => `${n.text} [${n.draws}] ${n.pathScore.toFixed(4)}`);
     assert.deepEqual(roots(beam), [`P1 [0] ${Math.log(0.45).toFixed(4)}`, `Q1 [1,2] ${Math.log(0.3).toFixed(4)}`]);
     assert.deepEqual(roots(cat), [`P1 [0] ${Math.log(0.45).toFixed(4)}`, `Q1 [1,2] ${Math.log(0.3 / 0.55).toFixed(4)}`]);

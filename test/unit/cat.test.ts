@@ -34,8 +34,9 @@ const calibration = new ConfidenceCalibration(259, 5);
 /** A seed whose first root candidate draws A1 and second B1 (the script of the streaming test). */
 const SEED_A1_FIRST = 5;
 
+/** CaT with every candidate drawn (greedyFirst off) unless `settings` says otherwise: the trees below follow the draws. */
 async function runCat(settings: Partial<CatSettings>, model = new ScriptedStepModel(SCRIPT)): Promise<StrategyResult & { model: ScriptedStepModel }> {
-  const result = await cat(model, { promptIds: model.promptIds, maxNewTokens: 60, calibration, metric: 'minProb' }, settings);
+  const result = await cat(model, { promptIds: model.promptIds, maxNewTokens: 60, calibration, metric: 'minProb' }, { greedyFirst: false, ...settings });
   return { ...result, model };
 }
 

@@ -5,7 +5,7 @@ import type { TreeItemSnapshot } from '../../src/reasoningTreeView';
 import type { ReExpandOutcome } from '../../src/reExpandCommands';
 import { activateExtension, documentOf, resetSettings, setSettings, solved, stepLines, waitForDiagnostics } from './helpers';
 
-/** Under the default CaT settings the embedded model prunes two candidates beside step 4 here, and two beside step 5. */
+/** Under the default CaT settings the embedded model prunes a candidate beside step 4 here, and two beside step 5. */
 const PRUNING_PROBLEM = 'Work out 58 + 633+(681*84 - 894 + 68).';
 
 describe('CaT: pruned branches, re-expansion and the reasoning tree', function () {

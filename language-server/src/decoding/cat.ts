@@ -66,7 +66,7 @@ export const CAT_DEFAULTS: Readonly<CatSettings> = Object.freeze({
   temperature: 1,
   topP: 1,
   seed: 0,
-  greedyFirst: false,
+  greedyFirst: true,
   branchBelow: null,
 });
 

@@ -316,6 +316,22 @@ describe('CaT on a scripted model', () => {
     const all = await runCat({ ...settings, width: 1000, budget: 1000 });
     for (const node of [...mid.tree.nodes, ...wide.tree.nodes]) assert.deepEqual(node.tokenIds, all.tree.get(node.id).tokenIds, `node ${node.id}`);
     await assert.rejects(runCat({ branchBelow: 1.5 }), /branchBelow must be in \[0, 1\] or null, got 1\.5/);
+
+    // Cancelled while candidate 0 decodes: the round's other candidates are not drawn.
+    const model = new ScriptedStepModel(SCRIPT);
+    const controller = new AbortController();
+    const forward = model.forward.bind(model);
+    model.forward = (...args: Parameters<typeof forward>) => {
+      if (model.forwardPasses === 1) controller.abort(); // after the prefill, while candidate 0's step decodes
+      return forward(...args);
+    };
+    const cancelled = await cat(
+      model,
+      { promptIds: model.promptIds, maxNewTokens: 60, calibration, metric: 'minProb', signal: controller.signal },
+      { ...settings, branchBelow: 0.9 },
+    );
+    assert.equal(cancelled.stopReason, 'cancelled');
+    assert.equal(cancelled.stats.expandedSteps, 1, 'only candidate 0 of the root was drawn');
   });
 
   it('allots the budget to the best frontier nodes first', () => {

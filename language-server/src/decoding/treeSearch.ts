@@ -222,13 +222,13 @@ async function drawCandidates(
     return { candidates, drawn: counts.reduce((a, b) => a + b, 0) };
   }
   const firsts = await expandCandidates(model, frontier.map((entry) => point(entry, 0, 1)), counters, options.signal);
-  const unsure = firsts.map((c, i) => {
-    if (counts[i] < 2 || c.decoder.stopReason === 'cancelled') return false;
-    const tokens = c.decoder.tokens.slice(c.start);
-    return scoreStep(tokens, options.calibration, options.metric).confidence < branchBelow;
-  });
   const cancelled = options.signal?.aborted === true || firsts.some((c) => c.decoder.stopReason === 'cancelled');
-  const more = cancelled ? [] : frontier.map((entry, i) => point(entry, 1, unsure[i] ? counts[i] : 1));
+  const unsure = new Set(
+    firsts
+      .filter((c) => counts[c.point] > 1 && scoreStep(c.decoder.tokens.slice(c.start), options.calibration, options.metric).confidence < branchBelow)
+      .map((c) => c.point),
+  );
+  const more = cancelled ? [] : frontier.map((entry, i) => point(entry, 1, unsure.has(i) ? counts[i] : 1));
   const rest = more.length === 0 ? [] : await expandCandidates(model, more, counters, options.signal);
   for (const c of rest) c.candidate += 1;
   const candidates = [...firsts, ...rest].sort((a, b) => a.point - b.point || a.candidate - b.candidate);

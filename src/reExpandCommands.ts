@@ -40,10 +40,13 @@ export function reExpandBranchCommand(ctx: Ctx) {
 
 /** `caspo.reExpandNode(node)`: the Reasoning Tree view's action on a pruned node. */
 export function reExpandNodeCommand(ctx: Ctx) {
-  return async (element?: Pick<ReasoningTreeNode, 'id'>): Promise<ReExpandOutcome | undefined> => {
+  return async (element?: Pick<ReasoningTreeNode, 'id'> & Partial<ReasoningTreeNode>): Promise<ReExpandOutcome | undefined> => {
     const model = ctx.reasoningTree.current;
     const node = element && model?.node(element.id);
     if (!model || !node) return fail('Choose a pruned node in the Reasoning Tree view to re-expand.', []);
+    // Node ids repeat across solves: a row of a tree the view no longer shows must not re-expand this one's node.
+    const stale = (['text', 'depth', 'parentId'] as const).some((key) => element[key] !== undefined && element[key] !== node[key]);
+    if (stale) return fail('The Reasoning Tree view now shows another tree than the one that node came from: choose the node again.', []);
     return expandBranch(ctx, { solveId: model.solveId, uri: model.tree.uri, nodeId: node.id, stepIndex: node.depth });
   };
 }

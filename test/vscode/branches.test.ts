@@ -103,6 +103,11 @@ describe('CaT: pruned branches, re-expansion and the reasoning tree', function (
     assert.equal(marked.contextValue, 'caspo.node.prunedExpanded');
     assert.match(marked.description, / · re-expanded$/);
     assert.ok(updated.length > items.length, 'the continuation joined the tree');
+
+    // A row of another tree (node ids repeat across solves) is not taken for this tree's node of the same id.
+    const other = await vscode.commands.executeCommand<ReExpandOutcome>('caspo.reExpandNode', { id: pruned[1].nodeId, depth: 0, parentId: null, text: 'a step of another solve' });
+    assert.match(other.error ?? '', /now shows another tree than the one that node came from: choose the node again/);
+    assert.equal(other.result, undefined);
   });
 
   it('offers the re-expansion as a quick fix on a low-confidence warning where siblings were pruned', async () => {

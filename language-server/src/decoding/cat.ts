@@ -88,9 +88,6 @@ export interface DecodeRequest {
 
 export function validateCatSettings(settings: CatSettings): void {
   validateThresholdRule(settings.threshold);
-  if (settings.branchBelow !== null && !(typeof settings.branchBelow === 'number' && settings.branchBelow >= 0 && settings.branchBelow <= 1)) {
-    throw new Error(`branchBelow must be in [0, 1] or null, got ${settings.branchBelow}`);
-  }
   validateSampling({ kind: 'sample', temperature: settings.temperature, topP: settings.topP, seed: settings.seed, greedyFirst: settings.greedyFirst });
 }
 

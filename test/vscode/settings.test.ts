@@ -86,6 +86,17 @@ describe('settings and workspace trust', function () {
     assert.deepEqual(outcome.actions, [openSettings('caspo.cpuThreads')]);
   });
 
+  it('rejects a CaT first candidate or branching level it does not know, naming the setting', async () => {
+    await setSettings({ strategy: 'cat', 'cat.firstCandidate': 'best' });
+    const first = await solve('1+1');
+    assert.match(first.error ?? '', /caspo\.cat\.firstCandidate must be one of greedy, sampled, got "best"/);
+    assert.deepEqual(first.actions, [openSettings('caspo.cat.firstCandidate')]);
+    await setSettings({ strategy: 'cat', 'cat.firstCandidate': 'greedy', 'cat.branchBelow': 1.5 });
+    const below = await solve('1+1');
+    assert.match(below.error ?? '', /caspo\.cat\.branchBelow must be a number from 0 to 1, or null to branch at every step, got 1\.5/);
+    assert.deepEqual(below.actions, [openSettings('caspo.cat.branchBelow')]);
+  });
+
   it('names the band threshold to fix when the bands are inconsistent', async () => {
     await setSettings({ 'confidenceBands.medium': 0.9, 'confidenceBands.high': 0.8 });
     const outcome = await solve('1+1');

@@ -20,8 +20,8 @@ export function describeStrategy(result: StrategyResult): string | null {
     case 'cat': {
       const flagged = result.tree.nodes.filter((n) => n.flagged).length;
       const vote = result.vote?.answer != null ? `; confidence-weighted vote: ${result.vote.answer} (${share(result.vote)})` : '';
-      const first = (s.greedyFirst === false ? ', every candidate drawn' : '') + (s.branchBelow != null ? `, branching below ${s.branchBelow}` : '');
-      return `cat b=${s.branches} w=${s.width} ${formatThreshold(s.threshold, result.threshold)}${first}: ${treeWork(result)}, ${flagged} flagged${vote}`;
+      const drawing = (s.greedyFirst === false ? ', every candidate drawn' : '') + (s.branchBelow != null ? `, branching below ${s.branchBelow}` : '');
+      return `cat b=${s.branches} w=${s.width} ${formatThreshold(s.threshold, result.threshold)}${drawing}: ${treeWork(result)}, ${flagged} flagged${vote}`;
     }
   }
 }

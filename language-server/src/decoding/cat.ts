@@ -95,7 +95,7 @@ export async function cat(model: DecoderModel, request: DecodeRequest, settings:
   const started = performance.now();
   const full: CatSettings = { ...CAT_DEFAULTS, ...settings };
   validateCatSettings(full);
-  const outcome = await sampledTreeSearch(model, request, 'cat', full, full.threshold, 'confidence', full.branchBelow);
+  const outcome = await sampledTreeSearch(model, request, 'cat', full, full.threshold, 'confidence');
   return searchResult('cat', full, model, request, outcome, started);
 }
 
@@ -104,10 +104,9 @@ export function sampledTreeSearch(
   model: DecoderModel,
   request: DecodeRequest,
   strategy: 'cat' | 'beam',
-  s: { branches: number; width: number; budget: number; temperature: number; topP: number; seed: number; greedyFirst?: boolean },
+  s: { branches: number; width: number; budget: number; temperature: number; topP: number; seed: number } & Partial<Pick<CatSettings, 'greedyFirst' | 'branchBelow'>>,
   threshold: CatSettings['threshold'] | null,
   scoring: 'confidence' | 'logProb',
-  branchBelow: number | null = null,
 ) {
   return treeSearch(model, {
     ...searchRequest(model, request),
@@ -118,7 +117,7 @@ export function sampledTreeSearch(
     sampling: { kind: 'sample', temperature: s.temperature, topP: s.topP, seed: s.seed, ...(s.greedyFirst === true ? { greedyFirst: true } : {}) },
     threshold,
     scoring,
-    branchBelow,
+    branchBelow: s.branchBelow ?? null,
   });
 }
 

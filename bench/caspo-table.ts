@@ -25,15 +25,17 @@ import { machine } from './engine/environment';
 
 const root = resolve(__dirname, '..');
 
-// The SFT baseline and the run that ships, iteration by iteration: training/models/caspo-arith-iter{1,2,3,4}
-// (run v16d, docs/caspo/runs.md v17: v15's run y and a fourth iteration), and models/caspo-arith, the embedded
-// default: the chosen iteration as caspo_train.merge left it (runs.md, v14).
+// The SFT baseline and the run that ships, iteration by iteration: training/models/caspo-arith-iter{1,...,6}
+// (run v17e, docs/caspo/runs.md v18: v15's run y, sweep 16's fourth iteration, and two more at half the step), and
+// models/caspo-arith, the embedded default: the chosen iteration as caspo_train.merge left it (runs.md, v14).
 const DEFAULT_MODELS = [
   'models/caspo-arith-sft',
   'training/models/caspo-arith-iter1',
   'training/models/caspo-arith-iter2',
   'training/models/caspo-arith-iter3',
   'training/models/caspo-arith-iter4',
+  'training/models/caspo-arith-iter5',
+  'training/models/caspo-arith-iter6',
   'models/caspo-arith',
 ];
 const DEFAULT_FINAL = 'models/caspo-arith';

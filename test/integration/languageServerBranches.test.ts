@@ -218,7 +218,7 @@ describe('language server: CaT, the reasoning tree and re-expanded branches (rea
     await server.connection.sendNotification('workspace/didChangeConfiguration', {
       settings: testSettings({ strategy: 'cat', cat: defaultCatSettings({ firstCandidate: 'greedy', branchBelow: sigma }) }),
     });
-    await server.connection.sendRequest(solveRequest, { solveId: 's', problem: PRUNING_PROBLEM });
+    const solved = await server.connection.sendRequest(solveRequest, { solveId: 's', problem: PRUNING_PROBLEM });
     const tree = await server.connection.sendRequest(reasoningTreeRequest, { solveId: 's' });
     const unsureAt = greedy.steps.findIndex((step) => step.confidence < sigma);
     assert.ok(unsureAt > 0, `greedy decoding is sure of the first steps and unsure of a later one: ${greedy.steps.map((x) => x.confidence.toFixed(3))}`);
@@ -233,6 +233,16 @@ describe('language server: CaT, the reasoning tree and re-expanded branches (rea
     const branched = tree.nodes.filter((n) => n.depth === unsureAt);
     assert.ok(branched.length > 1, `step ${unsureAt + 1}: alternatives drawn where greedy's step is unsure`);
     assert.equal(branched.find((n) => n.id === firstCandidates(unsureAt))?.text, greedy.steps[unsureAt].text);
+
+    // The hovers say so: one candidate drawn at each sure step, all three at the unsure one.
+    const drawnLine = async (index: number) => {
+      const hover = await server.connection.sendRequest(HoverRequest.type, { textDocument: { uri: solved.uri }, position: { line: solved.steps[index].line, character: 1 } });
+      return (hover!.contents as MarkupContent).value.split('\n').find((line) => line.startsWith('- CaT drew'));
+    };
+    for (let index = 0; index < unsureAt; index++) {
+      assert.equal(await drawnLine(index), '- CaT drew 1 candidate here: this step alone (no alternative was decoded)', `step ${index + 1}`);
+    }
+    assert.match((await drawnLine(unsureAt)) ?? '', /^- CaT drew 3 candidates here: /);
   });
 
   it('explains what cannot be re-expanded, and stops a cancelled re-expansion without adding anything', async () => {

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { stepHoverMarkdown } from '../../language-server/src/handlers/hover';
+import type { ReasoningDocument } from '../../language-server/src/trace/reasoningDocument';
 import { documentWith, step } from './helpers/reasoningFixtures';
 
 const BANDS = { high: 0.8, medium: 0.5 };
@@ -61,5 +62,41 @@ describe('step hover', () => {
     const markdown = stepHoverMarkdown(document, document.steps[0], BANDS);
     assert.match(markdown, /- Weakest token: `` "a`b" `` at 50\.0%/);
     assert.doesNotMatch(markdown, /Top alternatives/);
+  });
+
+  it('says how many candidates CaT drew at a step and how many were that step, on the chosen path only', () => {
+    const document: ReasoningDocument = documentWith([]);
+    const pruned = [{ nodeId: '0.0.1', text: '1786 + 21 = 1807', confidence: 0.2 }];
+    document.addStep(step(0, '47 * 38 = 1786', 0.99), { nodeId: '0', prunedSiblings: [], drawn: { candidates: 3, thisStep: 3 } });
+    document.addStep(step(1, '1786 + 12 = 1798', 0.7), { nodeId: '0.0.0', prunedSiblings: pruned, drawn: { candidates: 3, thisStep: 2 } });
+    document.addStep(step(2, 'Answer: 1798', 0.999), { nodeId: '0.0.0.0', prunedSiblings: [], drawn: { candidates: 1, thisStep: 1 } });
+    document.finish({ stopReason: 'answer', answer: '1798', generatedTokens: 30, wallMs: 100, search: { candidates: 7, pruned: 1 } });
+    const lines = (index: number) => stepHoverMarkdown(document, document.steps[index], BANDS).split('\n');
+    assert.ok(lines(0).includes('- CaT drew 3 candidates here: all 3 were this step'), lines(0).join('\n'));
+    // the draws line comes before the list of pruned siblings
+    assert.deepEqual(lines(1).slice(-2), [
+      '- CaT drew 3 candidates here: 2 this step, 1 other',
+      '- CaT pruned 1 sibling candidate here: `"1786 + 21 = 1807"` 20.0% (re-expand from the code lens)',
+    ]);
+    assert.ok(lines(2).includes('- CaT drew 1 candidate here: this step alone (no alternative was decoded)'), lines(2).join('\n'));
+
+    // A re-expanded branch continues one candidate a step: its hovers say nothing about draws.
+    document.addAlternative({
+      nodeId: '0.0.1',
+      fromStep: 1,
+      prunedConfidence: 0.2,
+      steps: [
+        { step: step(1, '1786 + 21 = 1807', 0.2), branching: { nodeId: '0.0.1', prunedSiblings: [], drawn: { candidates: 3, thisStep: 1 } } },
+        { step: step(2, 'Answer: 1807', 0.9), branching: { nodeId: '0.0.1.0', prunedSiblings: [], drawn: { candidates: 1, thisStep: 1 } } },
+      ],
+      answer: '1807',
+      stopReason: 'answer',
+    });
+    const branch = document.shownSteps().filter((shown) => shown.alternative);
+    assert.equal(branch.length, 2);
+    for (const shown of branch) assert.doesNotMatch(stepHoverMarkdown(document, shown.step, BANDS), /CaT drew/);
+    // Without draw counts (a step not decoded by CaT's search) there is no such line.
+    const plain = documentWith([step(0, 'a = 1', 0.9)]);
+    assert.doesNotMatch(stepHoverMarkdown(plain, plain.steps[0], BANDS), /CaT drew/);
   });
 });

@@ -45,9 +45,26 @@ export function stepHoverMarkdown(document: ReasoningDocument, step: ReasoningSt
     const through = step.index === 0 ? 'step 1' : `steps 1–${step.index + 1}`;
     lines.push(`- Path confidence: ${formatPercent(path)} (product of the step confidences of ${through}${where ? ' on this branch' : ''})`);
   }
+  const drawn = shown && !shown.alternative ? drawnLine(shown) : null;
+  if (drawn) lines.push(drawn);
   const pruned = shown ? prunedLine(shown) : null;
   if (pruned) lines.push(pruned);
   return lines.join('\n');
+}
+
+/**
+ * "- CaT drew 3 candidates here: all 3 were this step" — how much the search looked at this boundary,
+ * which a hover of a confident step otherwise cannot show (identical candidates merge into one node, and
+ * `caspo.cat.branchBelow` or the budget can leave a step without alternatives). Null off CaT's search.
+ */
+function drawnLine(shown: ShownStep): string | null {
+  const drawn = shown.branching?.drawn;
+  if (!drawn || drawn.candidates < 1) return null;
+  const { candidates, thisStep } = drawn;
+  if (candidates === 1) return '- CaT drew 1 candidate here: this step alone (no alternative was decoded)';
+  if (thisStep === candidates) return `- CaT drew ${candidates} candidates here: all ${candidates} were this step`;
+  const others = candidates - thisStep;
+  return `- CaT drew ${candidates} candidates here: ${thisStep} this step, ${others} other${others === 1 ? '' : 's'}`;
 }
 
 /** "- CaT pruned 2 sibling candidates here: `"…"` 41.2%, …" or null when none was pruned. */

@@ -62,6 +62,11 @@ export interface PrunedSibling {
 export interface StepBranching {
   nodeId: string;
   prunedSiblings: readonly PrunedSibling[];
+  /**
+   * The candidates CaT drew at this step boundary (every draw, duplicates included) and how many of them
+   * were this very step; absent where the tree does not say (a step not decoded by CaT's search).
+   */
+  drawn?: { candidates: number; thisStep: number };
 }
 
 /** A re-expanded branch: its lines from where it leaves the chosen path to its end. */

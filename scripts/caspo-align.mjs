@@ -34,12 +34,14 @@ const common = [
   '--calibrate-limit', '150',
   '--resume',
 ];
+// iterations 4-6: four fifths of the pool in-domain, 32,000 mined problems
+const inDomain = ['--mine', '32000', '--pool', 'in_domain=.8,ops5=.2'];
 const stages = [
   ['--iterations', '3', '--mine', '8000', '--dataset', 'data/caspo', '--dataset-problems', '600'],
   // iterations 1-3 are resumed from the first stage
-  ['--iterations', '4', '--mine', '32000', '--pool', 'in_domain=.8,ops5=.2'],
+  ['--iterations', '4', ...inDomain],
   // iterations 1-4 are resumed from the first two; --out chooses among all six
-  ['--iterations', '6', '--mine', '32000', '--pool', 'in_domain=.8,ops5=.2', '--lr', '5e-6', '--out', '../models/caspo-arith'],
+  ['--iterations', '6', ...inDomain, '--lr', '5e-6', '--out', '../models/caspo-arith'],
 ];
 for (const stage of stages) {
   const args = [...common, ...stage, ...rest];

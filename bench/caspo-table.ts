@@ -17,6 +17,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { describeFlags, parseArgs } from '../language-server/src/cli/args';
 import { EXECUTION_PROVIDER_SETTINGS } from '../language-server/src/model/executionProvider';
 import { modelFilesIn } from '../language-server/src/model/modelFiles';
+import { CAT_DEFAULTS } from '../language-server/src/decoding/cat';
 import { STEP_METRICS } from '../language-server/src/decoding/stepConfidence';
 import { runEvalProcess } from './caspo-table/evalProcess';
 import { TABLE_STRATEGIES, type ModelSpec, type SplitSpec, type TableData, type TableRun, type TableStrategy } from './caspo-table/types';
@@ -152,6 +153,8 @@ async function main(argv: readonly string[]): Promise<void> {
     // fingerprints) is evaluated again
     const label = earlier.models.find((m) => resolve(root, m.dir) === resolve(root, model.dir) && m.fingerprint === model.fingerprint)?.label;
     const run = label === undefined ? undefined : earlier.runs.find((r) => r.split === split && r.model === label && r.strategy === strategy);
+    // a CaT row decoded with other settings than CaT's defaults of today (e.g. before the first candidate became the greedy step) is not this table's CaT
+    if (run?.strategy === 'cat' && !sameSettings(run.report.settings, CAT_DEFAULTS)) return undefined;
     return run && { ...run, model: model.label, reusedFrom: run.reusedFrom ?? earlier.generatedAt };
   };
   for (const split of splits) {
@@ -189,6 +192,13 @@ function finalLabel(models: readonly ModelSpec[], dir: string): string {
   const found = models.find((m) => resolve(root, m.dir) === resolve(root, dir) || m.label === dir);
   if (!found) throw new Error(`--final ${dir} is not one of the table's models (${models.map((m) => m.dir).join(', ')}).`);
   return found.label;
+}
+
+/** Whether a run's recorded strategy settings hold every one of `defaults` (compared as JSON values). */
+function sameSettings(recorded: object | undefined, defaults: object): boolean {
+  if (recorded === undefined) return false;
+  const values = recorded as Record<string, unknown>;
+  return Object.entries(defaults).every(([key, value]) => JSON.stringify(values[key] ?? null) === JSON.stringify(value));
 }
 
 function report({ goals, files }: ReturnType<typeof writeReport>): void {

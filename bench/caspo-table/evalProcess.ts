@@ -18,8 +18,6 @@ export interface EvalProcessOptions {
 
 export function evalArgs(options: EvalProcessOptions): string[] {
   const args = ['eval', '--json', '--per-problem', '--confidence', 'raw', '--strategy', options.strategy, '--model', options.modelDir, '--input', options.input];
-  // The table's CaT draws every candidate, as when it was first measured (CaT's default became a greedy first candidate later).
-  if (options.strategy === 'cat') args.push('--first-candidate', 'sampled');
   if (options.limit !== undefined) args.push('--limit', String(options.limit));
   if (options.threads !== undefined) args.push('--threads', String(options.threads));
   if (options.ep !== undefined) args.push('--ep', options.ep);

@@ -38,7 +38,7 @@ export function renderMarkdown(data: TableData, goals: readonly GoalCheck[], png
   ];
   const reused = [...new Set(data.runs.map((r) => r.reusedFrom).filter(Boolean))];
   if (reused.length > 0) {
-    lines.push(`† Row taken from an earlier run of this command (\`--reuse\`, generated ${reused.join(', ')}) with the same model folder and files, split, strategy, limit and metric.`, '');
+    lines.push(`† Row taken from an earlier run of this command (\`--reuse\`, generated ${reused.join(', ')}) with the same model folder and files, split, strategy, limit and metric (and, for CaT, the same settings).`, '');
   }
   if (data.limit !== null) lines.push(`**Partial run: only the first ${data.limit} problems of each split.**`, '');
   for (const split of data.splits) {

@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { evaluateGoals, type GoalCheck } from '../../bench/caspo-table/goals';
 import { readTableData } from '../../bench/caspo-table/writeReport';
 import type { TableData } from '../../bench/caspo-table/types';
@@ -112,6 +112,21 @@ describe('npm run caspo:table', function () {
       refitData.runs.map((r) => `${r.model} ${r.reusedFrom !== undefined}`),
       ['heldout', 'hard'].flatMap(() => ['tiny-sft false', 'tiny-sft false', 'tiny-third true', 'tiny-third true']),
     );
+    // CaT rows decoded with other settings than today's defaults (here: every candidate drawn, as before the
+    // greedy first candidate) are evaluated again; the greedy rows are still reused.
+    const otherCat = join(scratch.dir, 'other-cat', 'calibration.json');
+    cpSync(reusedOut, dirname(otherCat), { recursive: true });
+    const earlier = JSON.parse(readFileSync(otherCat, 'utf8')) as TableData;
+    for (const run of earlier.runs) if (run.strategy === 'cat') run.report.settings = { ...run.report.settings!, greedyFirst: false };
+    writeFileSync(otherCat, JSON.stringify(earlier));
+    const recat = caspoTable(['--models', `${third}`, '--limit', '2', '--threads', '1', '--ep', 'cpu', '--out', join(scratch.dir, 'recat'), '--reuse', otherCat]);
+    assert.equal(recat.status, 0, recat.stderr);
+    const recatData = JSON.parse(readFileSync(join(scratch.dir, 'recat', 'calibration.json'), 'utf8')) as TableData;
+    assert.deepEqual(
+      recatData.runs.map((r) => `${r.strategy} ${r.reusedFrom !== undefined}`),
+      ['heldout', 'hard'].flatMap(() => ['greedy true', 'cat false']),
+    );
+    assert.ok(recatData.runs.filter((r) => r.strategy === 'cat').every((r) => r.report.settings?.greedyFirst === true));
     // A different --limit makes the earlier rows unusable: everything is evaluated again.
     const fresh = caspoTable(['--models', `${sft}`, '--limit', '1', '--threads', '1', '--ep', 'cpu', '--out', join(scratch.dir, 'fresh'), '--reuse', join(out, 'calibration.json')]);
     assert.equal(fresh.status, 0, fresh.stderr);

@@ -3,7 +3,7 @@ import type { StepMetric } from '../decoding/stepConfidence';
 import type { SolveSearch } from '../host/solveSearch';
 import type { StepBranching } from '../trace/reasoningDocument';
 import type { ReasoningStep } from '../trace/reasoningStep';
-import { ROOT_ID, type TreeNode } from '../trace/tree';
+import type { TreeNode } from '../trace/tree';
 
 /** What turning tree nodes into document steps needs besides the nodes. */
 export interface StepContext {
@@ -49,11 +49,10 @@ export function stepFromNode(node: Readonly<TreeNode>, index: number, context: S
 /** A shown node's place in the tree: its id, the siblings pruned beside it, and what was drawn there. */
 export function branchingOf(search: SolveSearch, nodeId: string): StepBranching {
   const node = search.node(nodeId);
-  const siblings = node ? search.children(node.parentId ?? ROOT_ID) : [];
   return {
     nodeId,
     // Identical candidates are one node whose draws list them all, so the draws count what was decoded.
-    ...(node ? { drawn: { candidates: siblings.reduce((sum, sibling) => sum + sibling.draws.length, 0), thisStep: node.draws.length } } : {}),
+    ...(node ? { drawn: { candidates: search.siblings(nodeId).reduce((sum, sibling) => sum + sibling.draws.length, 0), thisStep: node.draws.length } } : {}),
     // A sibling that closed no step (the model ended the text there) has nothing to re-expand into.
     prunedSiblings: search
       .prunedSiblings(nodeId)

@@ -59,11 +59,15 @@ export class SolveSearch {
     return this.nodes().filter((node) => node.parentId === id);
   }
 
+  /** The nodes under `id`'s parent, `id` itself included (none for an unknown id). */
+  siblings(id: string): Readonly<TreeNode>[] {
+    const node = this.seen.get(id);
+    return node ? this.children(node.parentId ?? ROOT_ID) : [];
+  }
+
   /** The siblings of `id` that were pruned (beside it under the same parent). */
   prunedSiblings(id: string): Readonly<TreeNode>[] {
-    const node = this.seen.get(id);
-    if (!node) return [];
-    return this.children(node.parentId ?? ROOT_ID).filter((sibling) => sibling.id !== id && sibling.status === 'pruned');
+    return this.siblings(id).filter((sibling) => sibling.id !== id && sibling.status === 'pruned');
   }
 
   /** Ids from the first step down to `id`. */

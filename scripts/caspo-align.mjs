@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run caspo:align [-- extra flags]`: the whole CASPO pipeline on the embedded SFT model, in one
 // command. Builds the `caspo` CLI first (each iteration's caspo.json is fitted by `caspo calibrate`),
-// then runs training/caspo_train/align.py with the settings of the committed models, in three stages:
+// then runs training/caspo_train/align.py with the settings of the committed models, in three stages
+// (each iteration's caspo.json fitted on all 2,000 problems of training/data/calibration.jsonl, about 3 min on a CPU):
 // iterations 1-3 of 6,000 problems x 4 samples of the in-domain/five-operation pool, plus the greedy mistakes on
 // 8,000 more in-domain ones (--mine), and the released dataset (its first 600 problems) in training/data/caspo;
 // then iteration 4, resumed from iteration 3 with four fifths of the pool in-domain and 32,000 mined problems
@@ -31,7 +32,6 @@ const common = [
   '--run-dir', 'runs/caspo-arith',
   '--publish', 'models',
   '--sft-model', '../models/caspo-arith-sft',
-  '--calibrate-limit', '150',
   '--resume',
 ];
 // iterations 4-6: four fifths of the pool in-domain, 32,000 mined problems
@@ -58,7 +58,6 @@ const mergeArgs = [
   '--aligned', '../models/caspo-arith',
   '--summary', '../models/caspo-arith/caspo_alignment.json',
   '--out', '../models/caspo-arith',
-  '--calibrate-limit', '150',
 ];
 console.log(`caspo:align: ${python} ${mergeArgs.join(' ')}  (in training/)`);
 const merged = spawnSync(python, mergeArgs, { cwd: join(root, 'training'), stdio: 'inherit' });

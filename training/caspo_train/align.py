@@ -114,7 +114,8 @@ def parse_args(argv=None):
     ap.add_argument("--dataset-problems", type=int, default=None, help="problems in the released file (all)")
     ap.add_argument("--calibrate", choices=("auto", "yes", "no"), default="auto",
                     help="fit caspo.json with the Node CLI (auto: when bin/caspo.js and its build exist)")
-    ap.add_argument("--calibrate-limit", type=int, default=None)
+    ap.add_argument("--calibrate-limit", type=int, default=None,
+                    help="fit caspo.json on the first N calibration problems only (default: all of them)")
     ap.add_argument("--sft-model", default=None,
                     help="the SFT model folder whose caspo.json gives the baseline step error rate for choosing --out")
     ap.add_argument("--max-error-ratio", type=float, default=2.0,

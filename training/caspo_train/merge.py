@@ -2,7 +2,7 @@
 
     # from training/: the shipped model (docs/caspo/runs.md, v15; v14 chose on --screen-seed 3 --in-domain 3000)
     python3 -m caspo_train.merge --base checkpoints/caspo-arith-sft.pt --aligned models/caspo-arith-iter3 \
-        --out ../models/caspo-arith --summary ../models/caspo-arith/caspo_alignment.json --calibrate-limit 150
+        --out ../models/caspo-arith --summary ../models/caspo-arith/caspo_alignment.json
 
 The weights theta(a) = theta_SFT + a * (theta_CASPO - theta_SFT), for a in ``--alphas`` from the largest
 down: the first a whose greedy exact-answer accuracy on fresh in-domain problems (``screen.fresh_splits``:
@@ -140,7 +140,8 @@ def parse_args(argv=None):
                          "kept in --out as caspo_alignment.json with the merge added, and the model card written from it")
     ap.add_argument("--calibrate", choices=("auto", "yes", "no"), default="auto",
                     help="fit caspo.json with the Node CLI (auto: when bin/caspo.js and its build exist)")
-    ap.add_argument("--calibrate-limit", type=int, default=None)
+    ap.add_argument("--calibrate-limit", type=int, default=None,
+                    help="fit caspo.json on the first N calibration problems only (default: all of them)")
     args = ap.parse_args(argv)
     try:
         args.alpha_list = sorted({float(a) for a in args.alphas.split(",")}, reverse=True)

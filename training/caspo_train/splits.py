@@ -1,21 +1,30 @@
 """Write the fixed evaluation splits (both drawn from the held-out hash space, disjoint by problem).
 
     python3 -m caspo_train.splits            # rewrites data/heldout.jsonl and data/calibration.jsonl
+
+The calibration split is what every model's caspo.json is fitted on (``caspo calibrate``): 2,000 problems, so the
+Platt maps and the choice of default metric rest on a hundred or more wrong steps, not on ten (docs/caspo/runs.md,
+v19). Its first 300 rows are the 300 it had before: the generator is sequential.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from .data import HELDOUT_SEED, heldout_problems, write_jsonl
+from .data import HELDOUT_SEED, heldout_problems, read_jsonl, write_jsonl
 
 CALIBRATION_SEED = 7
+CALIBRATION_PROBLEMS = 2000
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 def main() -> None:
     heldout = heldout_problems(500, seed=HELDOUT_SEED)
     taken = {r["problem"] for r in heldout}
-    calibration = [r for r in heldout_problems(400, seed=CALIBRATION_SEED) if r["problem"] not in taken][:300]
+    hard = DATA / "hard.jsonl"  # its edge problems come from the held-out hash space too
+    if hard.exists():
+        taken |= {r["problem"] for r in read_jsonl(hard)}
+    drawn = heldout_problems(CALIBRATION_PROBLEMS + CALIBRATION_PROBLEMS // 4, seed=CALIBRATION_SEED)
+    calibration = [r for r in drawn if r["problem"] not in taken][:CALIBRATION_PROBLEMS]
     write_jsonl(heldout, DATA / "heldout.jsonl")
     write_jsonl(calibration, DATA / "calibration.jsonl")
     print(f"wrote {len(heldout)} held-out and {len(calibration)} calibration problems to {DATA}")

@@ -368,6 +368,16 @@ def test_device_cuda_without_a_gpu_is_refused_with_a_message(capsys):
     assert "--device cuda: PyTorch sees no CUDA GPU" in capsys.readouterr().err
 
 
+def test_committed_evaluation_splits_are_the_generated_ones_and_disjoint():
+    from caspo_train.splits import CALIBRATION_PROBLEMS, evaluation_splits
+    hard = read_jsonl(DATA / "hard.jsonl")
+    heldout, calibration = evaluation_splits(hard)
+    assert read_jsonl(DATA / "heldout.jsonl") == heldout
+    assert read_jsonl(DATA / "calibration.jsonl") == calibration
+    assert len(calibration) == CALIBRATION_PROBLEMS == len({r["problem"] for r in calibration})
+    assert not {r["problem"] for r in calibration} & {r["problem"] for r in heldout + hard}
+
+
 def test_fresh_draws_avoid_every_split_problem():
     from caspo_train.screen import fresh_splits
     splits = fresh_splits(seed=3, in_domain=300, hard_scale=0.5)

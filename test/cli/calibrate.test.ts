@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STEP_METRICS } from '../../language-server/src/decoding/stepConfidence';
+import { FEW_WRONG_STEPS } from '../../language-server/src/cli/calibrate';
 import { copyEmbeddedModel, JS_STACK_FRAME, ROOT, runCaspo, singleJsonLine, tempDir } from './helpers';
 
 interface CaspoJson {
@@ -40,6 +41,10 @@ describe('caspo calibrate', function () {
     assert.equal(settings.fit.samples, 4);
     assert.equal(settings.fit.positives + settings.fit.negatives, settings.fit.steps);
     assert.ok(settings.fit.negatives > 0 && settings.fit.positives > 0);
+    // the warning says exactly when the fit rests on few wrong steps
+    const warned = /warning: only (\d+) of the (\d+) steps are wrong/.exec(run.stderr);
+    assert.equal(warned !== null, settings.fit.negatives < FEW_WRONG_STEPS, run.stderr);
+    if (warned) assert.deepEqual([Number(warned[1]), Number(warned[2])], [settings.fit.negatives, settings.fit.steps]);
     assert.match(settings.fit.input, /calibration\.jsonl$/);
     assert.ok(!Number.isNaN(Date.parse(settings.fit.date)));
 
@@ -55,6 +60,17 @@ describe('caspo calibrate', function () {
     const report = singleJsonLine((await runCaspo(['eval', '--json', '--ep', 'cpu', '--model', model, '--input', evalPath])).stdout);
     assert.equal(report.calibrated, true);
     assert.equal(report.metric, settings.defaultMetric);
+  });
+
+  it('warns of few wrong steps only below the threshold', async () => {
+    // at temperature 3 most sampled steps are wrong: well above the threshold on 12 problems
+    const model = copyEmbeddedModel(scratch.dir, 'many-wrong');
+    const input = join(ROOT, 'training', 'data', 'calibration.jsonl');
+    const run = await runCaspo(['calibrate', '--ep', 'cpu', '--model', model, '--input', input, '--limit', '12', '--samples', '4', '--temperature', '3']);
+    assert.equal(run.code, 0, run.stderr);
+    const settings = JSON.parse(readFileSync(join(model, 'caspo.json'), 'utf8')) as CaspoJson;
+    assert.ok(settings.fit.negatives >= FEW_WRONG_STEPS, `${settings.fit.negatives} wrong steps`);
+    assert.doesNotMatch(run.stderr, /warning/);
   });
 
   it('refuses to fit when every step is correct, and leaves no caspo.json', async () => {

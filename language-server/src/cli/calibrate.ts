@@ -18,6 +18,8 @@ import { decodeAndLabel } from './sweep';
 import { MAX_ROWS_FLAG } from './strategyFlags';
 
 const DEFAULT_SAMPLES = 4;
+/** Fewer wrong steps than this and calibrate warns: the Platt maps' low end and the metric ranking rest on a handful. */
+export const FEW_WRONG_STEPS = 50;
 
 const { strategy: _strategy, ...CALIBRATE_SAMPLING_FLAGS } = SAMPLING_FLAGS;
 
@@ -137,6 +139,14 @@ export async function runCalibrate(argv: readonly string[]): Promise<number> {
       `at temperature ${sampling.temperature}, ${sweep.generatedTokens} tokens in ${(sweep.wallMs / 1000).toFixed(1)} s. ` +
       `"AUROC ops" leaves out the answer lines (${settings.fit.wrongAnswerLines} of the wrong steps misreport the last result).\n`,
   );
+  const wrong = steps.length - positives;
+  if (wrong < FEW_WRONG_STEPS) {
+    process.stderr.write(
+      `caspo: warning: only ${wrong} of the ${steps.length} steps are wrong, so the Platt maps and the choice of ${best.metric} ` +
+        `as the default rest on few errors. For ${FEW_WRONG_STEPS} or more, calibrate on more problems or samples ` +
+        `(--samples ${samples * 2}) or at a higher --temperature.\n`,
+    );
+  }
   return EXIT_OK;
 }
 

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { treeFromJSON } from '../../language-server/src/trace/treeJson';
 import { JS_STACK_FRAME, runCaspo, SFT_MODEL, singleJsonLine, tempDir } from './helpers';
 
-/** The model hesitates over 869 * 81 (70489 at about 72 %, 70389 at about 68 %): CaT's candidates differ there. */
+/** The SFT model hesitates over 869 * 81 (70489 at 0.788, 70389 at 0.760 through its caspo.json): CaT's candidates differ there. */
+const TAU = '0.775'; // between the two
 const UNSURE = 'Evaluate 763+(869 * 81 + (74+76)).';
 
 interface JsonStep {
@@ -20,7 +21,7 @@ describe('caspo solve/eval with tree and sampling strategies', function () {
   this.timeout(120_000);
 
   it('solve --json --strategy cat: the chosen path, each step\'s pruned siblings, and the whole tree', async () => {
-    const run = await runCaspo(['solve', '--json', '--ep', 'cpu', '--model', SFT_MODEL, '--strategy', 'cat', '--threshold', '0.7', UNSURE]);
+    const run = await runCaspo(['solve', '--json', '--ep', 'cpu', '--model', SFT_MODEL, '--strategy', 'cat', '--threshold', TAU, UNSURE]);
     assert.equal(run.code, 0, run.stderr);
     const json = singleJsonLine(run.stdout);
     for (const key of ['problem', 'answer', 'strategy', 'model', 'executionProvider', 'steps', 'stats', 'stopReason', 'sampling', 'settings', 'vote', 'tree']) {
@@ -30,7 +31,7 @@ describe('caspo solve/eval with tree and sampling strategies', function () {
     assert.deepEqual(json.settings, {
       branches: 3,
       width: 2,
-      threshold: { kind: 'fixed', value: 0.7 },
+      threshold: { kind: 'fixed', value: Number(TAU) },
       budget: 40,
       temperature: 1,
       topP: 1,
@@ -45,10 +46,10 @@ describe('caspo solve/eval with tree and sampling strategies', function () {
       steps.map((s) => s.text),
       (json.pathNodeIds as string[]).map((id) => tree.get(id).text),
     );
-    // Below 0.7, the 70389 candidate beside the first step is pruned (and listed with it).
+    // Below τ, the 70389 candidate beside the first step is pruned (and listed with it).
     assert.equal(steps[0].text, '869 * 81 = 70489');
     assert.deepEqual(steps[0].pruned.map((p) => [p.text, tree.get(p.id).status, tree.get(p.id).prunedBy]), [['869 * 81 = 70389', 'pruned', 'threshold']]);
-    assert.ok(steps[0].pruned[0].confidence < 0.7);
+    assert.ok(steps[0].pruned[0].confidence < Number(TAU));
     assert.ok(steps.slice(1).every((s) => s.pruned.length === 0));
     const stats = json.stats as Record<string, number>;
     assert.deepEqual(Object.keys(stats), ['promptTokens', 'generatedTokens', 'wallMs', 'confidenceMs', 'forwardPasses', 'expandedSteps']);
@@ -57,13 +58,13 @@ describe('caspo solve/eval with tree and sampling strategies', function () {
   });
 
   it('prints the chosen path with its pruned counts and a line on the search', async () => {
-    const cat = await runCaspo(['solve', '--ep', 'cpu', '--model', SFT_MODEL, '--strategy', 'cat', '--threshold', '0.7', UNSURE]);
+    const cat = await runCaspo(['solve', '--ep', 'cpu', '--model', SFT_MODEL, '--strategy', 'cat', '--threshold', TAU, UNSURE]);
     assert.equal(cat.code, 0, cat.stderr);
     assert.match(cat.stdout, /^\s+1 .*869 \* 81 = 70489 {2}\(1 pruned\)$/m);
-    assert.match(cat.stdout, /^cat b=3 w=2 τ=0.7: \d+ candidate steps \(budget 40\), 1 pruned \(1 below τ\), 0 flagged; confidence-weighted vote: 71402/m);
-    const drawn = await runCaspo(['solve', '--ep', 'cpu', '--model', SFT_MODEL, '--strategy', 'cat', '--threshold', '0.7', '--first-candidate', 'sampled', UNSURE]);
-    assert.match(drawn.stdout, /^cat b=3 w=2 τ=0\.7, every candidate drawn: \d+ candidate steps/m);
-    // Greedy's first step (70489, about 72 %) is below σ = 0.9: only there are the other candidates drawn.
+    assert.match(cat.stdout, /^cat b=3 w=2 τ=0\.775: \d+ candidate steps \(budget 40\), 1 pruned \(1 below τ\), 0 flagged; confidence-weighted vote: 71402/m);
+    const drawn = await runCaspo(['solve', '--ep', 'cpu', '--model', SFT_MODEL, '--strategy', 'cat', '--threshold', TAU, '--first-candidate', 'sampled', UNSURE]);
+    assert.match(drawn.stdout, /^cat b=3 w=2 τ=0\.775, every candidate drawn: \d+ candidate steps/m);
+    // Greedy's first step (70489, 0.788) is below σ = 0.9: only there are the other candidates drawn.
     const gated = await runCaspo(['solve', '--ep', 'cpu', '--model', SFT_MODEL, '--strategy', 'cat', '--branch-below', '0.9', UNSURE]);
     assert.equal(gated.code, 0, gated.stderr);
     const work = gated.stdout.match(/^cat b=3 w=2 τ=0\.5, branching below 0\.9: (\d+) candidate steps/m);

@@ -33,5 +33,6 @@ def main() -> None:
     write_jsonl(calibration, DATA / "calibration.jsonl")
     print(f"wrote {len(heldout)} held-out and {len(calibration)} calibration problems to {DATA}")
 
+
 if __name__ == "__main__":
     main()

@@ -135,14 +135,13 @@ export async function runCalibrate(argv: readonly string[]): Promise<number> {
   process.stdout.write(formatTable(fits, best.metric));
   process.stdout.write(
     `wrote ${path}: default metric ${best.metric} (best AUROC); fitted on ${steps.length} steps ` +
-      `(${positives} correct, ${steps.length - positives} wrong) from ${records.length} problems × ${samples} samples ` +
+      `(${positives} correct, ${settings.fit.negatives} wrong) from ${records.length} problems × ${samples} samples ` +
       `at temperature ${sampling.temperature}, ${sweep.generatedTokens} tokens in ${(sweep.wallMs / 1000).toFixed(1)} s. ` +
       `"AUROC ops" leaves out the answer lines (${settings.fit.wrongAnswerLines} of the wrong steps misreport the last result).\n`,
   );
-  const wrong = steps.length - positives;
-  if (wrong < FEW_WRONG_STEPS) {
+  if (settings.fit.negatives < FEW_WRONG_STEPS) {
     process.stderr.write(
-      `caspo: warning: only ${wrong} of the ${steps.length} steps are wrong, so the Platt maps and the choice of ${best.metric} ` +
+      `caspo: warning: only ${settings.fit.negatives} of the ${steps.length} steps are wrong, so the Platt maps and the choice of ${best.metric} ` +
         `as the default rest on few errors. For ${FEW_WRONG_STEPS} or more, calibrate on more problems or samples ` +
         `(--samples ${samples * 2}) or at a higher --temperature.\n`,
     );

@@ -89,6 +89,13 @@
       ['ECE (10 bins)', num(result.ece), `Expected calibration error: the bins’ |accuracy − confidence|, weighted by their share of steps${ofDraws('the ECE')}`, interval(result, 'ece', num)],
       ['Brier score', num(result.brier), `Mean squared difference between confidence and the 0/1 outcome${ofDraws('the Brier score')}`, interval(result, 'brier', num)],
       ['Confidence metric', `${result.metric} (${result.calibrated ? 'Platt map fitted' : 'default mapping, no Platt map'})`, 'From caspo.confidenceMetric and the model’s caspo.json'],
+      [
+        'Platt fit',
+        result.fit ? `${result.fit.wrongSteps} wrong of ${result.fit.steps} steps` : 'n/a',
+        result.fit
+          ? `What caspo calibrate fitted the map on: ${result.fit.problems} problems × ${result.fit.samples} sampled solutions; the fewer wrong steps, the rougher the map`
+          : 'No Platt map for this metric, or the model’s caspo.json does not record its fit',
+      ],
       ['Generated tokens', String(result.generatedTokens), ''],
       ['Wall time', `${(result.wallMs / 1000).toFixed(1)} s`, ''],
       ['Computed', `${new Date(result.computedAt).toLocaleString()}${result.cached ? ' (cached)' : ''}`, result.cached ? 'Recompute decodes the problems again' : ''],

@@ -7,6 +7,20 @@ import type { WorkDoneProgressParams } from 'vscode-languageserver-protocol';
 /** Equal-width bins of the reliability diagram and of ECE (design §4). */
 export const CALIBRATION_BINS = 10;
 
+/**
+ * Fewer wrong steps than this in a Platt fit, and the map (and the choice of default metric) rests on a
+ * handful of errors: `caspo calibrate` warns, and the calibration view says so.
+ */
+export const FEW_FIT_ERRORS = 50;
+
+/** What the Platt maps of a model's caspo.json were fitted on (its `fit`, written by `caspo calibrate`). */
+export interface CalibrationFitSummary {
+  problems: number;
+  samples: number;
+  steps: number;
+  wrongSteps: number;
+}
+
 export interface CalibrationParams extends WorkDoneProgressParams {
   /**
    * Absolute path of the held-out problems: JSONL, one {"problem", "answer"} object per line. The
@@ -59,6 +73,8 @@ export interface CalibrationResult {
   metric: string;
   /** Whether the model's caspo.json has a fitted Platt map for that metric. */
   calibrated: boolean;
+  /** What that Platt map was fitted on; null without a map, or when caspo.json does not record its fit. */
+  fit: CalibrationFitSummary | null;
   bins: CalibrationBin[];
   /**
    * How much accuracy, AUROC, ECE and Brier could move on another draw of held-out problems: 95 %

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STEP_METRICS } from '../../language-server/src/decoding/stepConfidence';
-import { FEW_WRONG_STEPS } from '../../language-server/src/cli/calibrate';
+import { FEW_FIT_ERRORS } from '../../src/protocol';
 import { copyEmbeddedModel, JS_STACK_FRAME, ROOT, runCaspo, singleJsonLine, tempDir } from './helpers';
 
 interface CaspoJson {
@@ -43,7 +43,7 @@ describe('caspo calibrate', function () {
     assert.ok(settings.fit.negatives > 0 && settings.fit.positives > 0);
     // the warning says exactly when the fit rests on few wrong steps
     const warned = /warning: only (\d+) of the (\d+) steps are wrong/.exec(run.stderr);
-    assert.equal(warned !== null, settings.fit.negatives < FEW_WRONG_STEPS, run.stderr);
+    assert.equal(warned !== null, settings.fit.negatives < FEW_FIT_ERRORS, run.stderr);
     if (warned) assert.deepEqual([Number(warned[1]), Number(warned[2])], [settings.fit.negatives, settings.fit.steps]);
     assert.match(settings.fit.input, /calibration\.jsonl$/);
     assert.ok(!Number.isNaN(Date.parse(settings.fit.date)));
@@ -69,7 +69,7 @@ describe('caspo calibrate', function () {
     const run = await runCaspo(['calibrate', '--ep', 'cpu', '--model', model, '--input', input, '--limit', '12', '--samples', '4', '--temperature', '3']);
     assert.equal(run.code, 0, run.stderr);
     const settings = JSON.parse(readFileSync(join(model, 'caspo.json'), 'utf8')) as CaspoJson;
-    assert.ok(settings.fit.negatives >= FEW_WRONG_STEPS, `${settings.fit.negatives} wrong steps`);
+    assert.ok(settings.fit.negatives >= FEW_FIT_ERRORS, `${settings.fit.negatives} wrong steps`);
     assert.doesNotMatch(run.stderr, /warning/);
   });
 

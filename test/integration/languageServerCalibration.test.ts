@@ -86,9 +86,15 @@ describe('caspo/calibration (real language server, embedded model)', function ()
     listening.dispose();
     assertConsistent(result, problems);
     assert.equal(result.cached, false);
-    const named = (JSON.parse(readFileSync(join(EMBEDDED_MODEL_DIR, 'caspo.json'), 'utf8')) as { defaultMetric: string }).defaultMetric;
-    assert.equal(result.metric, named, "the metric the model's caspo.json names");
+    const caspo = JSON.parse(readFileSync(join(EMBEDDED_MODEL_DIR, 'caspo.json'), 'utf8')) as {
+      defaultMetric: string;
+      fit: { problems: number; samples: number; steps: number; negatives: number };
+    };
+    assert.equal(result.metric, caspo.defaultMetric, "the metric the model's caspo.json names");
     assert.equal(result.calibrated, true, "caspo.json has a Platt map for that metric");
+    const { problems: fitProblems, samples, steps, negatives } = caspo.fit;
+    assert.deepEqual(result.fit, { problems: fitProblems, samples, steps, wrongSteps: negatives }, 'what the map was fitted on');
+    assert.equal(result.note, undefined, `the embedded model's map rests on ${negatives} wrong steps: no caution`);
 
     assert.equal(progress[0].kind, 'begin');
     assert.equal(progress.at(-1)!.kind, 'end');

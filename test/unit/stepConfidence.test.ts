@@ -2,10 +2,12 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fewFitErrorsNote } from '../../language-server/src/handlers/calibration';
 import { ModelError } from '../../language-server/src/model/modelError';
 import {
   ConfidenceCalibration,
   deepConfTokenConfidence,
+  fitSummary,
   loadConfidenceCalibration,
   parseCaspoSettings,
   scoreStep,
@@ -88,6 +90,21 @@ describe('step confidence metrics', () => {
     assert.equal(loadConfidenceCalibration(dir, 259, 5).isFitted('meanEntropy'), true);
     writeFileSync(join(dir, 'caspo.json'), '{ not json');
     assert.throws(() => loadConfidenceCalibration(dir, 259, 5), (e: unknown) => e instanceof ModelError && /caspo\.json is not valid JSON/.test(e.message));
+  });
+
+  it('keeps what the Platt maps were fitted on, and says when that is few wrong steps', () => {
+    const fit = { steps: 30096, positives: 29932, negatives: 164, problems: 2000, samples: 4, temperature: 1 };
+    const maps = { calibration: { minProb: { type: 'platt', a: 15, b: -7 } } };
+    assert.deepEqual(parseCaspoSettings({ ...maps, fit }, 'caspo.json', 259, 5).fit, { problems: 2000, samples: 4, steps: 30096, wrongSteps: 164 });
+    assert.equal(parseCaspoSettings(maps, 'caspo.json', 259, 5).fit, null, 'a caspo.json without a fit record still loads');
+    // a record that does not add up is left out, not an error: decoding never reads it
+    for (const bad of [{ ...fit, negatives: 40000 }, { ...fit, problems: -1 }, { ...fit, samples: 1.5 }, { ...fit, steps: '30096' }, [1, 2], 'fit']) {
+      assert.equal(fitSummary(bad), null, JSON.stringify(bad));
+    }
+    const ten = fitSummary({ ...fit, negatives: 10 });
+    assert.match(fewFitErrorsNote(ten, 'minProb') ?? '', /minProb Platt map was fitted on only 10 wrong steps \(of 30096\).*caspo calibrate on more problems, until 50 or more/);
+    assert.equal(fewFitErrorsNote(fitSummary({ ...fit, negatives: 50 }), 'minProb'), null);
+    assert.equal(fewFitErrorsNote(null, 'minProb'), null, 'no map, no caution');
   });
 
   it('names the bad field of caspo.json', () => {

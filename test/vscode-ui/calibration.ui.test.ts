@@ -6,6 +6,7 @@
 //
 //   npx mocha --import=tsx test/vscode-ui/calibration.ui.test.ts
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { installCodeServer, withWorkbench } from '../vscode-harness/runExtensionTests.mjs';
@@ -73,6 +74,8 @@ describe('CASPO: Show Calibration in the workbench (code-server + chromium)', fu
         assert.ok(Math.abs(Number(table['Brier score']) - expected.brier) <= 1.5e-4, `Brier shown ${table['Brier score']}, caspo eval ${expected.brier}`);
         assert.equal(table['Step AUROC'], expected.stepAUROC === null ? 'n/a' : expected.stepAUROC.toFixed(4));
         assert.equal(table['Confidence metric'], `${expected.metric} (Platt map fitted)`);
+        const fit = (JSON.parse(readFileSync(path.join(root, 'models', 'caspo-arith', 'caspo.json'), 'utf8')) as { fit: { steps: number; negatives: number } }).fit;
+        assert.equal(table['Platt fit'], `${fit.negatives} wrong of ${fit.steps} steps`);
         // The server's bootstrap intervals, in the third column: the accuracy's holds the accuracy.
         const range = (label: string) => /^95 %: (\d+(?:\.\d+)?)%?–(\d+(?:\.\d+)?)%?$/.exec(table[`${label} interval`] ?? '');
         const accuracyRange = range('Answer accuracy');

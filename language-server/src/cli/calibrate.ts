@@ -1,5 +1,6 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import { FEW_FIT_ERRORS } from '../../../src/protocol';
 import { DEFAULT_TOP_K } from '../decoding/confidence';
 import { ConfidenceCalibration, parseCaspoSettings, STEP_METRICS, type PlattMap, type StepMetric } from '../decoding/stepConfidence';
 import { applyPlatt, fitPlatt } from '../eval/calibration';
@@ -18,8 +19,6 @@ import { decodeAndLabel } from './sweep';
 import { MAX_ROWS_FLAG } from './strategyFlags';
 
 const DEFAULT_SAMPLES = 4;
-/** Fewer wrong steps than this and calibrate warns: the Platt maps' low end and the metric ranking rest on a handful. */
-export const FEW_WRONG_STEPS = 50;
 
 const { strategy: _strategy, ...CALIBRATE_SAMPLING_FLAGS } = SAMPLING_FLAGS;
 
@@ -139,10 +138,10 @@ export async function runCalibrate(argv: readonly string[]): Promise<number> {
       `at temperature ${sampling.temperature}, ${sweep.generatedTokens} tokens in ${(sweep.wallMs / 1000).toFixed(1)} s. ` +
       `"AUROC ops" leaves out the answer lines (${settings.fit.wrongAnswerLines} of the wrong steps misreport the last result).\n`,
   );
-  if (settings.fit.negatives < FEW_WRONG_STEPS) {
+  if (settings.fit.negatives < FEW_FIT_ERRORS) {
     process.stderr.write(
       `caspo: warning: only ${settings.fit.negatives} of the ${steps.length} steps are wrong, so the Platt maps and the choice of ${best.metric} ` +
-        `as the default rest on few errors. For ${FEW_WRONG_STEPS} or more, calibrate on more problems or samples ` +
+        `as the default rest on few errors. For ${FEW_FIT_ERRORS} or more, calibrate on more problems or samples ` +
         `(--samples ${samples * 2}) or at a higher --temperature.\n`,
     );
   }

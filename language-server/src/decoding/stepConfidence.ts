@@ -1,5 +1,6 @@
 import { ModelError } from '../model/modelError';
 import { modelFilesIn, readOptionalModelJson } from '../model/modelFiles';
+import type { CalibrationFitSummary } from '../../../src/protocol';
 import type { TokenConfidence } from './confidence';
 
 /** The step confidence metrics on offer (design §4). Every raw score is "higher = more confident". */
@@ -72,6 +73,8 @@ export class ConfidenceCalibration {
     readonly topK: number,
     readonly defaultMetric: StepMetric = DEFAULT_STEP_METRIC,
     readonly plattMaps: Partial<Record<StepMetric, PlattMap>> = {},
+    /** What the maps were fitted on, when caspo.json records it. */
+    readonly fit: CalibrationFitSummary | null = null,
   ) {}
 
   /** Whether `metric` uses a fitted map (true) or the fixed default (false). */
@@ -163,5 +166,15 @@ export function parseCaspoSettings(raw: unknown, path: string, vocabSize: number
     if (typeof m.b !== 'number' || !Number.isFinite(m.b)) throw invalid(`calibration.${metric}.b`, 'must be a finite number');
     plattMaps[metric] = { type: 'platt', a: m.a, b: m.b };
   }
-  return new ConfidenceCalibration(vocabSize, topK, defaultMetric, plattMaps);
+  return new ConfidenceCalibration(vocabSize, topK, defaultMetric, plattMaps, fitSummary(json.fit));
+}
+
+/** caspo.json's `fit` (a record of the fit, not read by decoding): its counts, or null when they are missing or do not add up. */
+export function fitSummary(raw: unknown): CalibrationFitSummary | null {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
+  const fit = raw as Record<string, unknown>;
+  const count = (value: unknown) => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : null);
+  const [problems, samples, steps, wrongSteps] = [fit.problems, fit.samples, fit.steps, fit.negatives].map(count);
+  if (problems === null || samples === null || steps === null || wrongSteps === null || wrongSteps > steps) return null;
+  return { problems, samples, steps, wrongSteps };
 }

@@ -1,6 +1,13 @@
 import { isAbsolute } from 'node:path';
 import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type WorkDoneProgressReporter } from 'vscode-languageserver';
-import { CALIBRATION_BINS, type CalibrationParams, type CalibrationResult, type ServerSettings } from '../../../src/protocol';
+import {
+  CALIBRATION_BINS,
+  FEW_FIT_ERRORS,
+  type CalibrationFitSummary,
+  type CalibrationParams,
+  type CalibrationResult,
+  type ServerSettings,
+} from '../../../src/protocol';
 import { readProblemsFile, type ProblemRecord } from '../cli/input';
 import { decodeAndLabel } from '../cli/sweep';
 import type { StepMetric } from '../decoding/stepConfidence';
@@ -94,6 +101,11 @@ async function calibrate(
   const solutions = sweep.solutions.flat();
   const stats = stepCalibration(solutions.flatMap((s) => s.steps), CALIBRATION_BINS);
   const unlabelled = solutions.filter((s) => s.status !== 'labelled').length;
+  const fit = calibration.isFitted(metric) ? calibration.fit : null;
+  const notes = [
+    unlabelled > 0 ? `${unlabelled} solution(s) could not be labelled by the verifier; their steps are left out.` : null,
+    fewFitErrorsNote(fit, metric),
+  ].filter((note): note is string => note !== null);
   const intervals = metricIntervals(problemScores(sweep.solutions, (step) => step.confidence));
   const ends = (interval: Interval | null) => interval && { low: interval.low, high: interval.high };
   return {
@@ -109,6 +121,7 @@ async function calibrate(
     brier: stats.brier,
     metric,
     calibrated: calibration.isFitted(metric),
+    fit,
     bins: stats.bins,
     intervals: {
       level: BOOTSTRAP_LEVEL,
@@ -122,8 +135,17 @@ async function calibrate(
     wallMs: Math.round(sweep.wallMs),
     computedAt: new Date().toISOString(),
     cached: false,
-    ...(unlabelled > 0 ? { note: `${unlabelled} solution(s) could not be labelled by the verifier; their steps are left out.` } : {}),
+    ...(notes.length > 0 ? { note: notes.join(' ') } : {}),
   };
+}
+
+/** A caution when the metric's Platt map was fitted on few wrong steps (null otherwise). */
+export function fewFitErrorsNote(fit: CalibrationFitSummary | null, metric: StepMetric): string | null {
+  if (fit === null || fit.wrongSteps >= FEW_FIT_ERRORS) return null;
+  return (
+    `The model's ${metric} Platt map was fitted on only ${fit.wrongSteps} wrong steps (of ${fit.steps}), so its confidence is roughly mapped: ` +
+    `run caspo calibrate on more problems, until ${FEW_FIT_ERRORS} or more steps are wrong.`
+  );
 }
 
 function cancelled(): ResponseError<void> {

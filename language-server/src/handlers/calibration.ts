@@ -101,7 +101,8 @@ async function calibrate(
   const solutions = sweep.solutions.flat();
   const stats = stepCalibration(solutions.flatMap((s) => s.steps), CALIBRATION_BINS);
   const unlabelled = solutions.filter((s) => s.status !== 'labelled').length;
-  const fit = calibration.isFitted(metric) ? calibration.fit : null;
+  const calibrated = calibration.isFitted(metric);
+  const fit = calibrated ? calibration.fit : null;
   const notes = [
     unlabelled > 0 ? `${unlabelled} solution(s) could not be labelled by the verifier; their steps are left out.` : null,
     fewFitErrorsNote(fit, metric),
@@ -120,7 +121,7 @@ async function calibrate(
     ece: stats.ece,
     brier: stats.brier,
     metric,
-    calibrated: calibration.isFitted(metric),
+    calibrated,
     fit,
     bins: stats.bins,
     intervals: {

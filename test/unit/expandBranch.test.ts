@@ -111,6 +111,11 @@ describe('expandBranch: continuing a pruned node', () => {
     assert.deepEqual(tree.toJSON(), r.tree.toJSON());
     const greedyFirst = await cat(new ScriptedStepModel(SCRIPT), request(model), { branches: 3, width: 3, seed: 5, budget: 3, greedyFirst: true });
     assert.deepEqual(treeFromJSON(JSON.parse(JSON.stringify(greedyFirst.tree.toJSON()))).settings.sampling, { kind: 'sample', temperature: 1, topP: 1, seed: 5, greedyFirst: true });
+    assert.equal(greedyFirst.tree.settings.branchBelow, undefined);
+    const branching = await cat(new ScriptedStepModel(SCRIPT), request(model), { branches: 3, width: 3, seed: 5, budget: 3, greedyFirst: true, branchBelow: 0.7 });
+    assert.equal(treeFromJSON(JSON.parse(JSON.stringify(branching.tree.toJSON()))).settings.branchBelow, 0.7);
+    const json = branching.tree.toJSON();
+    assert.throws(() => treeFromJSON({ ...json, settings: { ...json.settings, branchBelow: 2 } }), /settings\.branchBelow must be a number from 0 to 1/);
     const expansion = await expandBranch(new ScriptedStepModel(SCRIPT), tree, r.pathNodeIds[0], { calibration });
     assert.equal(expansion.answer, '1');
   });

@@ -100,6 +100,7 @@ export async function treeSearch(model: DecoderModel, options: TreeSearchOptions
     metric: options.metric,
     scoring: options.scoring,
     sampling: options.sampling,
+    ...(options.branchBelow != null ? { branchBelow: options.branchBelow } : {}),
   });
   const tracker = new ThresholdTracker(options.threshold);
   const counters: ExpansionCounters = { forwardPasses: 0, forwardMs: 0 };

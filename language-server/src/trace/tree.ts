@@ -81,6 +81,8 @@ export interface TreeSettings {
   scoring: PathScoring;
   /** How candidates were drawn: streams per (seed, parent id, candidate index), or greedy. */
   sampling: SamplingOptions;
+  /** CaT's `branchBelow`, when set: a node's other candidates were drawn only where candidate 0's confidence was below it. */
+  branchBelow?: number;
 }
 
 /** The JSON form: settings plus nodes in creation order (parents before children). */

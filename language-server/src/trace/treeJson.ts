@@ -52,6 +52,9 @@ function settingsFrom(raw: unknown): TreeSettings {
   const sampling = asObject(s.sampling, where('sampling')) as unknown as SamplingOptions;
   if (sampling.kind !== 'greedy' && sampling.kind !== 'sample') throw new Error(`${where('sampling.kind')} must be "greedy" or "sample"`);
   validateSampling(sampling);
+  if (s.branchBelow !== undefined && !(typeof s.branchBelow === 'number' && s.branchBelow >= 0 && s.branchBelow <= 1)) {
+    throw new Error(`${where('branchBelow')} must be a number from 0 to 1 when present`);
+  }
   return {
     strategy: asString(s.strategy, where('strategy')),
     promptIds: asIntegers(s.promptIds, where('promptIds')),
@@ -70,6 +73,7 @@ function settingsFrom(raw: unknown): TreeSettings {
             seed: sampling.seed,
             ...(sampling.greedyFirst === true ? { greedyFirst: true } : {}),
           },
+    ...(s.branchBelow !== undefined ? { branchBelow: s.branchBelow as number } : {}),
   };
 }
 

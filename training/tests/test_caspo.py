@@ -308,6 +308,20 @@ def test_the_released_dataset_counts_are_those_of_its_rows(tmp_path: Path):
     assert info["engine"] and info["total"]["confident_wrong_steps"] < info["total"]["wrong_steps"]  # the filter filters
 
 
+def test_the_released_dataset_engine_confidence_is_its_models_current_map():
+    # The rows name the Platt map they were annotated with; a refit of that model's caspo.json must be followed by
+    # `python3 -m caspo_train.dataset data/caspo --model ../models/caspo-arith-sft`, or the column goes stale.
+    from caspo_train.dataset import read_rows
+    from caspo_train.sample import EngineConfidence
+    engine = EngineConfidence.from_model_dir(Path(__file__).resolve().parents[2] / "models" / "caspo-arith-sft")
+    assert engine is not None
+    rows = read_rows(DATA / "caspo")
+    steps = [st for row in rows[::50] for st in row["steps"]]
+    assert len(steps) > 100
+    worst = max(abs(st["engineConfidence"] - round(engine(st["scores"]), 6)) for st in steps)
+    assert worst <= 1e-6, f"engineConfidence is {worst:.4f} off the current caspo.json: re-annotate the dataset"
+
+
 def test_reference_option_anchors_later_iterations_to_the_starting_model(tmp_path: Path):
     # With the previous iteration as the reference, each iteration's first DPO step starts from a zero
     # margin (policy == reference); with --reference sft, iteration 2 starts from iteration 1's weights

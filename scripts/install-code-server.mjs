@@ -128,7 +128,39 @@ export function installCodeServer() {
   }
 }
 
+// What code-server's install builds with: Debian's rg (see above), and a compiler and the Kerberos
+// headers for its native modules (kerberos, node-pty).
+const BUILD_PACKAGES = [
+  { name: 'ripgrep', present: () => Boolean(which('rg')) },
+  { name: 'libkrb5-dev', present: () => existsSync('/usr/include/krb5.h') || existsSync('/usr/include/krb5/krb5.h') },
+  { name: 'build-essential', present: () => Boolean(which('g++') && which('make')) },
+];
+
+/** The Debian packages code-server's install needs and this machine lacks (names, for apt-get). */
+export function missingBuildPackages() {
+  return BUILD_PACKAGES.filter((p) => !p.present()).map((p) => p.name);
+}
+
+// As root, installs what is missing (apt-get, Debian's repositories); otherwise says the command to run.
+function ensureBuildPackages() {
+  const missing = missingBuildPackages();
+  if (missing.length === 0) return;
+  const command = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0 || !which('apt-get')) {
+    fail(`code-server's install needs the Debian packages ${missing.join(', ')}: run \`sudo ${command}\` (or sudo .ci/install-system-deps, which the tests need too), then run this again`);
+  }
+  console.log(`Installing ${missing.join(', ')} for code-server (${command})...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update', '-q'], ['install', '-y', '-q', '--no-install-recommends', ...missing]]) {
+    const r = spawnSync('apt-get', args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status !== 0) fail(`apt-get ${args[0]} failed (exit ${r.status ?? r.error?.message}): install ${missing.join(', ')} by hand, then run this again`);
+  }
+  const still = missingBuildPackages();
+  if (still.length) fail(`still missing after apt-get: ${still.join(', ')}`);
+}
+
 function installLocked(started) {
+  ensureBuildPackages();
   // Install into a side folder and rename it into place, so an interrupted install never looks done.
   const partial = `${installDir}.partial`;
   rmSync(partial, { recursive: true, force: true });

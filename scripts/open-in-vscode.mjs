@@ -75,7 +75,7 @@ async function openCodeServer() {
   try {
     console.log(installCodeServer());
   } catch (err) {
-    fail(`${err.message}\n(code-server needs Debian's ripgrep and libkrb5-dev: run .ci/install-system-deps as root)`);
+    fail(err.message);
   }
   const vsix = defaultVsixPath();
   if (stale([path.relative(root, vsix)], VSIX_INPUTS)) {

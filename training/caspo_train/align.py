@@ -1,10 +1,12 @@
 """CASPO: iterative step-wise DPO that aligns the model's token confidence with step correctness.
 
-    # from training/: the real run (`npm run caspo:align`): about 1.5 min an iteration on an H200 GPU,
-    # about 55 min an iteration on a 2-core CPU (24,000 sampled solutions, 8,000 greedy ones and 140-270 DPO steps)
-    python3 -m caspo_train.align --init checkpoints/caspo-arith-sft.pt --iterations 3 \
-        --run-dir runs/caspo-arith --publish models --out ../models/caspo-arith --dataset data/caspo \
-        --dataset-problems 600 --sft-model ../models/caspo-arith-sft --mine 8000
+    # from training/: the real run (`npm run caspo:align` = these three calls, each resuming the one before):
+    # about 1.5 min an iteration on an H200 GPU, about an hour an iteration on a 2-core CPU
+    python3 -m caspo_train.align --init checkpoints/caspo-arith-sft.pt --run-dir runs/caspo-arith --publish models \
+        --sft-model ../models/caspo-arith-sft --resume --iterations 3 --mine 8000 --dataset data/caspo --dataset-problems 600
+    python3 -m caspo_train.align ...the same... --iterations 4 --mine 32000 --pool in_domain=.8,ops5=.2
+    python3 -m caspo_train.align ...the same... --iterations 6 --mine 32000 --pool in_domain=.8,ops5=.2 --lr 5e-6 \
+        --out ../models/caspo-arith
     # toy size (CI smoke test): a random tiny model, a few steps of each stage
     python3 -m caspo_train.align --size tiny --iterations 1 --problems 6 --samples 2 --max-new-tokens 24 \
         --epochs 1 --run-dir /tmp/caspo-toy --out /tmp/caspo-toy/model

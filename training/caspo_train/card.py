@@ -86,7 +86,8 @@ tied embeddings, byte-level tokenizer ({cfg['vocab_size']} ids: 256 bytes + `<|p
   steps, cosine to 10 % over the budget ({recipe['budget']}), gradient clipping 1.0, batch {recipe['batch_size']}.
 - {recipe['steps']} steps, {recipe['examples']:,} examples, final loss {recipe['final_loss']}.
 - Hardware: {recipe['hardware']}; training wall time {recipe['wall_s']} s.
-- Reproduce: `python3 -m caspo_train.sft --out models/caspo-arith-sft --minutes N` from `training/`.
+- Reproduce: `python3 -m caspo_train.sft --out ../models/caspo-arith-sft --minutes 7.5 --heldout data/heldout.jsonl
+  --run-dir runs/sft` from `training/` (`runs/sft/model.pt` is the checkpoint CASPO starts from).
 
 ## Held-out results (greedy, {metrics['n']} problems, `training/data/heldout.jsonl`)
 Exact-answer accuracy {_pct(metrics['accuracy'])}; steps correct per the verifier {_pct(metrics['step_accuracy'])}.

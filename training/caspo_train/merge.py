@@ -1,7 +1,7 @@
 """Interpolate the aligned model back toward the SFT model, as far as fresh in-domain draws allow.
 
-    # from training/: the shipped model (docs/caspo/runs.md, v15; v14 chose on --screen-seed 3 --in-domain 3000)
-    python3 -m caspo_train.merge --base checkpoints/caspo-arith-sft.pt --aligned models/caspo-arith-iter3 \
+    # from training/: the shipped model (docs/caspo/runs.md, v18: a = 1 kept the SFT model's accuracy, so it is iteration 6 itself)
+    python3 -m caspo_train.merge --base checkpoints/caspo-arith-sft.pt --aligned runs/caspo-arith-v17e/iter6/model.pt \
         --out ../models/caspo-arith --summary ../models/caspo-arith/caspo_alignment.json
 
 The weights theta(a) = theta_SFT + a * (theta_CASPO - theta_SFT), for a in ``--alphas`` from the largest

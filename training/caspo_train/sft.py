@@ -1,6 +1,6 @@
 """Supervised fine-tuning of the embedded arithmetic model, then export to the model contract.
 
-    python3 -m caspo_train.sft --out models/caspo-arith-sft --minutes 7          # the real run
+    python3 -m caspo_train.sft --out ../models/caspo-arith-sft --minutes 7.5 --heldout data/heldout.jsonl --run-dir runs/sft  # the real run
     python3 -m caspo_train.sft --out /tmp/toy --steps 5 --size tiny --eval-n 8   # smoke test
 
 The learning rate follows a cosine over the run's budget (wall time or steps), so a time-boxed run

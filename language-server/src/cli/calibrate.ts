@@ -20,7 +20,11 @@ import { MAX_ROWS_FLAG } from './strategyFlags';
 
 const DEFAULT_SAMPLES = 4;
 
-const { strategy: _strategy, ...CALIBRATE_SAMPLING_FLAGS } = SAMPLING_FLAGS;
+const { strategy: _strategy, ...sampling } = SAMPLING_FLAGS;
+/** calibrate always samples: its sampling flags without the "every strategy but greedy" of solve and eval. */
+const CALIBRATE_SAMPLING_FLAGS = Object.fromEntries(
+  Object.entries(sampling).map(([name, flag]) => [name, 'help' in flag ? { ...flag, help: flag.help.replace('; every strategy but greedy', '') } : flag]),
+) as typeof sampling;
 
 export const CALIBRATE_FLAGS = {
   ...MODEL_FLAGS,

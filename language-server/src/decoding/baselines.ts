@@ -150,7 +150,8 @@ async function decodeRows(
         pathNodeIds: pathNodeIds[chosen],
         vote,
         tree,
-        stopReason: path.stopReason,
+        // Cancelled while other rows were decoding: a partial result, whichever row was chosen.
+        stopReason: rows.some((row) => row.stopReason === 'cancelled') ? 'cancelled' : path.stopReason,
         stats: {
           promptTokens: generated.stats.promptTokens,
           generatedTokens: generated.stats.generatedTokens,

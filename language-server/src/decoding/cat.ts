@@ -173,7 +173,8 @@ export function searchResult(
             outcome.completed.map((c) => ({ answer: answerOf(c.row), weight: Math.exp(c.node.pathScore) })),
           ),
     tree: outcome.tree,
-    stopReason: path.stopReason,
+    // A cancelled search is a partial result even when a path it chose had completed.
+    stopReason: outcome.stopReason === 'cancelled' ? 'cancelled' : path.stopReason,
     stats: {
       promptTokens: request.promptIds.length,
       generatedTokens: stats.generatedTokens,

@@ -112,13 +112,13 @@ export async function expandBranch(
         settings,
         calibration,
       );
+      current = node;
+      decoder = candidate.decoder;
+      cache = candidate.cache; // owned here from now on, so a throwing onNode cannot leak it
+      pending = decoder.stopReason === null ? [decoder.lastTokenId] : [];
       tree.add(node);
       added.push(node);
       options.onNode?.(node);
-      current = node;
-      decoder = candidate.decoder;
-      cache = candidate.cache;
-      pending = decoder.stopReason === null ? [decoder.lastTokenId] : [];
     }
   } finally {
     cache?.dispose();

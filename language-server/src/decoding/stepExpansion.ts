@@ -72,6 +72,9 @@ export async function expandCandidates(
 ): Promise<ExpandedCandidate[]> {
   const done: ExpandedCandidate[] = [];
   let batches = await initialBatches(model, points);
+  /** The batch being run: out of `batches`, so an error inside its forward must dispose it here. */
+  let running: Batch | null = null;
+  let finished = false;
   try {
     while (batches.length > 0) {
       if (signal?.aborted) {
@@ -87,11 +90,19 @@ export async function expandCandidates(
       }
       const [batch, rest] = await takeShortest(batches);
       batches = rest;
+      running = batch;
       const next = await runBatch(model, points, batch, counters, done);
+      running = null;
       if (next !== null) batches.push(next);
     }
+    finished = true;
   } finally {
     for (const batch of batches) if (batch.owned) batch.cache.dispose();
+    if (!finished) {
+      // A forward or a token choice threw: nobody will receive the candidates, so free their rows too.
+      if (running?.owned) running.cache.dispose();
+      for (const candidate of done) candidate.cache?.dispose();
+    }
   }
   return done.sort((a, b) => a.point - b.point || a.candidate - b.candidate);
 }
@@ -155,7 +166,21 @@ async function runBatch(
   counters.forwardMs += performance.now() - started;
   counters.forwardPasses += 1;
   if (batch.owned) batch.cache.dispose();
+  try {
+    return await continueBatch(points, batch, result, done);
+  } catch (err) {
+    result.cache.dispose();
+    throw err;
+  }
+}
 
+/** Chooses each row's next token from a forward's logits; returns the batch of rows still decoding, or null. */
+async function continueBatch(
+  points: readonly BranchPoint[],
+  batch: Batch,
+  result: { lastLogits: Float32Array[]; cache: KvCache },
+  done: ExpandedCandidate[],
+): Promise<Batch | null> {
   const continuing: Row[] = [];
   const sourceRows: number[] = [];
   const closing: { candidate: ExpandedCandidate; row: number }[] = [];

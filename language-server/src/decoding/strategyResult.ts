@@ -73,7 +73,7 @@ export interface StrategyResult {
   /** sc: the majority vote (its answer is `answer`); CaT: the confidence-weighted vote, reported beside it. */
   vote: VoteResult | null;
   tree: ReasoningTree;
-  /** Why the chosen path ended: its row's reason, or 'budget'. */
+  /** Why the chosen path ended: its row's reason, or 'budget'; 'cancelled' whenever the run was cancelled, even if that path had completed. */
   stopReason: PathStopReason;
   stats: StrategyStats;
   /** CaT only: τ in force at the end (null while an adaptive threshold was still warming up). */

@@ -113,6 +113,9 @@ export async function treeSearch(model: DecoderModel, options: TreeSearchOptions
   /** Nodes never continued because the budget ran out or the search was cancelled. */
   const leftOver: FrontierEntry[] = [];
   const notify = (node: TreeNode) => options.onNode?.(node);
+  /** This round's candidates: their KV rows are freed here if anything throws before they are placed. */
+  let drawnThisRound: ExpandedCandidate[] = [];
+  let finished = false;
 
   try {
     while (frontier.length > 0) {
@@ -120,7 +123,10 @@ export async function treeSearch(model: DecoderModel, options: TreeSearchOptions
         stopReason = 'cancelled';
         break;
       }
-      const counts = allotCandidates(frontier.length, options.branches, options.budget - stats.expandedSteps);
+      // With branchBelow a node needs one draw unless its first candidate is unsure: the budget
+      // reaches every node it can first, and what is left goes to the unsure ones (drawCandidates).
+      const perNode = (options.branchBelow ?? null) === null ? options.branches : 1;
+      const counts = allotCandidates(frontier.length, perNode, options.budget - stats.expandedSteps);
       frontier.forEach((entry, i) => {
         if (counts[i] > 0) return;
         entry.node.status = 'pruned';
@@ -135,7 +141,8 @@ export async function treeSearch(model: DecoderModel, options: TreeSearchOptions
         stopReason = 'budget';
         break;
       }
-      const { candidates, drawn } = await drawCandidates(model, frontier, counts, options, counters);
+      const { candidates, drawn } = await drawCandidates(model, frontier, counts, options.budget - stats.expandedSteps, options, counters);
+      drawnThisRound = candidates;
       stats.rounds += 1;
       stats.expandedSteps += drawn;
       for (const c of candidates) {
@@ -178,12 +185,16 @@ export async function treeSearch(model: DecoderModel, options: TreeSearchOptions
           next.push({ node, cache: candidate.cache, pending: [candidate.decoder.lastTokenId], decoder: candidate.decoder });
         } else candidate.cache?.dispose();
       }
-      options.onRound?.();
       frontier = next.sort((a, b) => byPathScore(a.node, b.node));
+      drawnThisRound = [];
+      options.onRound?.();
     }
     if (stopReason === 'cancelled') leftOver.push(...frontier);
+    finished = true;
   } finally {
     for (const entry of frontier) entry.cache?.dispose();
+    // A forward, a callback or the bookkeeping threw mid-round: free the rows no frontier holds yet.
+    if (!finished) for (const c of drawnThisRound) c.cache?.dispose();
   }
   stats.forwardPasses = counters.forwardPasses;
   stats.forwardMs = counters.forwardMs;
@@ -201,13 +212,15 @@ export async function treeSearch(model: DecoderModel, options: TreeSearchOptions
 
 /**
  * Decodes the round's candidates: counts[i] for frontier node i, all in one batched expansion; or,
- * with `branchBelow`, candidate 0 of every node first, then the other candidates of the nodes whose
- * candidate 0 scored below it (from the same KV rows). Candidates come sorted by (node, index).
+ * with `branchBelow` (counts are then 1 each), candidate 0 of every node first, then up to b − 1
+ * more for each node whose candidate 0 scored below it (from the same KV rows), best path first
+ * while `budgetLeft` lasts. Candidates come sorted by (node, index).
  */
 async function drawCandidates(
   model: DecoderModel,
   frontier: readonly FrontierEntry[],
   counts: readonly number[],
+  budgetLeft: number,
   options: TreeSearchOptions,
   counters: ExpansionCounters,
 ): Promise<{ candidates: ExpandedCandidate[]; drawn: number }> {
@@ -226,11 +239,24 @@ async function drawCandidates(
   const cancelled = options.signal?.aborted === true || firsts.some((c) => c.decoder.stopReason === 'cancelled');
   const unsure = new Set(
     firsts
-      .filter((c) => counts[c.point] > 1 && scoreStep(c.decoder.tokens.slice(c.start), options.calibration, options.metric).confidence < branchBelow)
+      .filter((c) => scoreStep(c.decoder.tokens.slice(c.start), options.calibration, options.metric).confidence < branchBelow)
       .map((c) => c.point),
   );
-  const more = cancelled ? [] : frontier.map((entry, i) => point(entry, 1, unsure.has(i) ? counts[i] : 1));
-  const rest = more.length === 0 ? [] : await expandCandidates(model, more, counters, options.signal);
+  let extra = budgetLeft - frontier.length;
+  const extraFor = (i: number): number => {
+    if (!unsure.has(i) || extra <= 0) return 0;
+    const k = Math.min(options.branches - 1, extra);
+    extra -= k;
+    return k;
+  };
+  const more = cancelled ? [] : frontier.map((entry, i) => point(entry, 1, 1 + extraFor(i)));
+  let rest: ExpandedCandidate[] = [];
+  try {
+    if (more.length > 0) rest = await expandCandidates(model, more, counters, options.signal);
+  } catch (err) {
+    for (const c of firsts) c.cache?.dispose();
+    throw err;
+  }
   for (const c of rest) c.candidate += 1;
   const candidates = [...firsts, ...rest].sort((a, b) => a.point - b.point || a.candidate - b.candidate);
   return { candidates, drawn: frontier.length + more.reduce((n, p) => n + p.samplers.length, 0) };

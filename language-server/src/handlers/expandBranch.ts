@@ -24,7 +24,8 @@ export interface ExpandServices {
  * `caspo/expandBranch`: continues a pruned node of a finished CaT solve to its answer, exactly as
  * the search would have continued it (the engine's expandBranch), and appends the path as an
  * alternative below the document's summary. Expanding a node twice returns the section already
- * there. `$/cancelRequest` stops it between forwards; nothing is added then.
+ * there. `$/cancelRequest` stops it between forwards; the document gets nothing then, while the steps
+ * already decoded stay in the tree (origin 'expansion'), so expanding the node again resumes after them.
  */
 export async function handleExpandBranch(params: ExpandBranchParams, token: CancellationToken, services: ExpandServices): Promise<ExpandBranchResult> {
   const document = knownSolve(services.registry, params?.solveId, 'caspo/expandBranch');
@@ -33,7 +34,10 @@ export async function handleExpandBranch(params: ExpandBranchParams, token: Canc
     throw new ResponseError(ErrorCodes.InvalidParams, `Solve ${document.solveId} used greedy decoding: nothing was pruned. Set caspo.strategy to "cat" and solve again.`);
   }
   const tree = search.tree;
-  if (!document.finished || !tree) throw new ResponseError(LSPErrorCodes.RequestFailed, `Solve ${document.solveId} is still running: re-expand its branches once it has ended.`);
+  if (!document.finished) throw new ResponseError(LSPErrorCodes.RequestFailed, `Solve ${document.solveId} is still running: re-expand its branches once it has ended.`);
+  if (!tree) {
+    throw new ResponseError(LSPErrorCodes.RequestFailed, `Solve ${document.solveId} failed before its search ended, so it has no tree to re-expand: solve the problem again.`);
+  }
   const nodeId = params.nodeId;
   if (typeof nodeId !== 'string' || !tree.has(nodeId)) {
     throw new ResponseError(ErrorCodes.InvalidParams, `caspo/expandBranch: solve ${document.solveId} has no node ${JSON.stringify(nodeId)}`);

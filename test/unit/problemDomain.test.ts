@@ -35,6 +35,9 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
       ['144 / 12', /^this problem divides \("144 \/ 12"\)/],
       ['144÷12 + 1', /^this problem divides \("144÷12"\)/],
       ['3.25 * 2', /^this problem has a number that is not whole \("3\.25"\)/],
+      ['2^10 + 3', /^this problem raises to a power \("2\^1"\)/],
+      ['What is 3**2 + 1?', /^this problem raises to a power \("3\*\*2"\)/],
+      ['50% of 20 + 3', /^this problem takes a percentage \("50%"\)/],
       ['1,250 + 3', /^this problem writes a number with a thousands separator \("1,250"\)/],
       ['Solve 2x + 3 = 7', /^the expression in this problem, "2x \+ 3", is not one it can read \(unexpected "\+"/],
       // What its training problems never write, and the model misreads at high confidence:
@@ -48,7 +51,7 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
       ['Compute 3+4 and 5+6', /^this problem has more than one expression \("3\+4", "5\+6"\); give it one$/],
       ['٤٧*38 + 12', /^this problem has a character its training problems never have \("٤", U\+0664\)$/],
       ['４７*38 + 12', /^this problem has a character its training problems never have \("４", U\+FF14\)$/],
-      ['2^3+4*5', /^its training problems never start with "2\^"/],
+      ['2^3+4*5', /^this problem raises to a power \("2\^3"\)/],
       ['47*38\n+ 12', /^this problem spans several lines; put it on one line$/],
       ['Simplify 47*38 + 12', /^its training problems never start with "Simplify", and after such words it misreads the expression; start with the expression, or with "What is", "Compute"/],
       ['Q: 47*38 + 12', /^its training problems never start with "Q:"/],

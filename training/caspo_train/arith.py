@@ -183,6 +183,9 @@ def solution_text(problem_expr: str) -> str:
 STEP_RE = re.compile(r"^\s*(-?\d+)\s*([-+*×x])\s*(-?\d+)\s*=\s*(-?\d+)\s*\.?\s*$")
 ANSWER_RE = re.compile(r"^\s*Answer\s*:\s*(-?\d+)\s*\.?\s*$")
 EXPR_RE = re.compile(r"[\d(][\d\s()+\-*×x]*[\d)]")
+# What the verifier cannot check, anywhere in a problem: division, powers, percent, a decimal. Without
+# this, "10/2 + 3" would be read as "2 + 3" and every right step of it labelled wrong.
+UNSUPPORTED_RE = re.compile(r"[/^%÷]|\d\.\d")
 
 
 @dataclass
@@ -210,6 +213,9 @@ def extract_expression(problem: str) -> str:
     candidates = [c for c in candidates if any(op in c for op in "+-*×x")]
     if not candidates:
         raise ValueError(f"no arithmetic expression found in {problem!r}")
+    unsupported = UNSUPPORTED_RE.search(problem)
+    if unsupported:
+        raise ValueError(f"{problem!r} has {unsupported.group(0)!r}: the verifier checks + - * on whole numbers only")
     return max(candidates, key=len).strip()
 
 

@@ -72,6 +72,11 @@ const TOKEN_RE = new RegExp(`${S}*([${D}]+|[-+*×x()])`, 'uy');
 const STEP_RE = new RegExp(`^${S}*(-?[${D}]+)${S}*([-+*×x])${S}*(-?[${D}]+)${S}*=${S}*(-?[${D}]+)${S}*\\.?${S}*$`, 'u');
 const ANSWER_RE = new RegExp(`^${S}*Answer${S}*:${S}*(-?[${D}]+)${S}*\\.?${S}*$`, 'u');
 const EXPR_RE = new RegExp(`[${D}(][${D}${WS}()+\\-*×x]*[${D})]`, 'gu');
+/**
+ * What the verifier cannot check, anywhere in a problem: division, powers, percent, a decimal.
+ * Without this, "10/2 + 3" would be read as "2 + 3" and every right step of it labelled wrong.
+ */
+const UNSUPPORTED_RE = new RegExp(`[/^%÷]|[${D}]\\.[${D}]`, 'u');
 const DIGITS_RE = new RegExp(`^[${D}]+$`, 'u');
 const STRIP_RE = new RegExp(`^${S}+|${S}+$`, 'gu');
 const LEADING_WS_RE = new RegExp(`^${S}*`, 'u');
@@ -216,6 +221,10 @@ export function extractExpression(problem: string): string {
   if (candidates.length === 0) {
     throw new Error(`no arithmetic expression found in ${JSON.stringify(problem)}: ` +
       'a problem needs an expression such as "12 + 3*4" (operators + - * × x, optional parentheses)');
+  }
+  const unsupported = UNSUPPORTED_RE.exec(problem);
+  if (unsupported !== null) {
+    throw new Error(`${JSON.stringify(problem)} has ${JSON.stringify(unsupported[0])}: the verifier checks + - * on whole numbers only`);
   }
   // Python's max() keeps the first of equally long candidates.
   const longest = candidates.reduce((best, c) => ([...c].length > [...best].length ? c : best));

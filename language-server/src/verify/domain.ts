@@ -28,6 +28,8 @@ export function outsideDomain(problem: string, domain: ProblemDomain): string | 
 
 const DIVISION_RE = /\d+\s*[/÷]\s*\d+/u;
 const DECIMAL_RE = /\d+\.\d+/u;
+const POWER_RE = /[\d)]\s*(?:\^|\*\*)\s*[\d(]/u;
+const PERCENT_RE = /\d+\s*%/u;
 const SEPARATOR_RE = /\d{1,3}(?:,\d{3})+(?!\d)/u;
 // Its training problems write only "*" and "-": the model misreads the others (7 × 8 + 6: it starts with "8 + 6").
 const TIMES_RE = /[\d)]\s*[×x]\s*[\d(]/u;
@@ -61,6 +63,10 @@ const CLOSING_WORDS = '"?", ".", "= ?" or "equal?"';
 function outsideArithmetic(problem: string): string | null {
   const division = DIVISION_RE.exec(problem);
   if (division) return `this problem divides ("${division[0]}"), which is not one of its operations`;
+  const power = POWER_RE.exec(problem);
+  if (power) return `this problem raises to a power ("${power[0]}"), which is not one of its operations`;
+  const percent = PERCENT_RE.exec(problem);
+  if (percent) return `this problem takes a percentage ("${percent[0]}"), which is not one of its operations`;
   const decimal = DECIMAL_RE.exec(problem);
   if (decimal) return `this problem has a number that is not whole ("${decimal[0]}")`;
   const separator = SEPARATOR_RE.exec(problem);

@@ -8,6 +8,7 @@ import {
   CONFIDENCE_METRICS,
   EXECUTION_PROVIDERS,
   FIRST_CANDIDATES,
+  MIN_TEMPERATURE,
   SEARCH_STRATEGIES,
   type BandThresholds,
   type CatSettings,
@@ -60,7 +61,9 @@ export function readSettings(embeddedModelDir: string): ResolvedSettings {
   const maxTokens = number(config, 'maxTokens');
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalid('maxTokens', 'a positive integer', maxTokens);
   const temperature = number(config, 'temperature');
-  if (temperature < 0) throw invalid('temperature', 'a number ≥ 0 (0 = greedy)', temperature);
+  if (temperature < 0 || (temperature > 0 && temperature < MIN_TEMPERATURE)) {
+    throw invalid('temperature', `0 (greedy) or a number of at least ${MIN_TEMPERATURE}`, temperature);
+  }
   const cpuThreads = number(config, 'cpuThreads');
   if (!Number.isInteger(cpuThreads) || cpuThreads < 0) throw invalid('cpuThreads', 'an integer ≥ 0 (0 = automatic)', cpuThreads);
   const stepDelimiter = unescapeDelimiter(string(config, 'stepDelimiter'));
@@ -118,7 +121,7 @@ function branchBelow(value: unknown): number | null {
 }
 
 function catTemperature(value: number): number {
-  if (!(value > 0)) throw invalid('cat.temperature', 'a number above 0 (CaT samples its candidates)', value);
+  if (!(value >= MIN_TEMPERATURE)) throw invalid('cat.temperature', `a number of at least ${MIN_TEMPERATURE} (CaT samples its candidates)`, value);
   return value;
 }
 

@@ -69,6 +69,12 @@ export interface CatSettings {
   branchBelow: number | null;
 }
 
+/**
+ * The lowest sampling temperature (caspo.temperature above 0, caspo.cat.temperature, --temperature):
+ * below it 1/T times a logit can overflow to Infinity, and a draw that cold is greedy decoding anyway.
+ */
+export const MIN_TEMPERATURE = 1e-4;
+
 export const FIRST_CANDIDATES = ['greedy', 'sampled'] as const;
 export type FirstCandidate = (typeof FIRST_CANDIDATES)[number];
 

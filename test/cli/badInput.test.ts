@@ -3,7 +3,7 @@
  * trace. Broken model folders are copies of the embedded model with one thing broken each.
  */
 import { strict as assert } from 'node:assert';
-import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyEmbeddedModel, EMBEDDED_MODEL, JS_STACK_FRAME, runCaspo, SFT_MODEL, singleJsonLine, tempDir, type CaspoRun } from './helpers';
 
@@ -72,6 +72,13 @@ describe('caspo: bad input', function () {
 
     it('a caspo.json with an unknown metric', async () => {
       assertClean(await runCaspo(['solve', '--ep', 'cpu', '--model', malformedCaspo, '2+3']), 1, /caspo\.json: field "defaultMetric" must be one of/);
+    });
+
+    it('calibrate into a folder where caspo.json cannot be written fails before it decodes anything', async () => {
+      const blocked = copyEmbeddedModel(scratch.dir, 'caspo-json-blocked');
+      mkdirSync(join(blocked, 'caspo.json.tmp'));
+      const run = await runCaspo(['calibrate', '--model', blocked, '--input', 'training/data/calibration.jsonl', '--limit', '50']);
+      assertClean(run, 1, /cannot write .*caspo\.json: .*caspo\.json\.tmp is a folder\. Remove it, then run calibrate again\./);
     });
 
     it('CASPO_DEBUG=1 adds the stack trace', async () => {
@@ -149,6 +156,19 @@ describe('caspo: bad input', function () {
       assert.equal(singleJsonLine(run.stdout).problem, 'What is the capital of France?');
     });
 
+    it('a problem argument too long for onnxruntime to start under: refused before the model loads, pointing at stdin', async () => {
+      // onnxruntime-node crashes (SIGSEGV, nothing printed) creating a session under ~30 KB of arguments.
+      const run = await runCaspo(['solve', `${'1+'.repeat(16_000)}1`]);
+      assertClean(run, 2, /the command line is 32,\d{3} bytes long, and onnxruntime crashes .* Pass a long problem on standard input instead: caspo solve - < problem\.txt/);
+    });
+
+    it('output that cannot be written (a full disk) says so, without a stack trace', async () => {
+      for (const args of [['solve', '12*3 + 4 - 5'], ['--help']]) {
+        const run = await runCaspo(args, { stdoutPath: '/dev/full' });
+        assertClean(run, 1, /^caspo: cannot write the output: ENOSPC: no space left on device/);
+      }
+    });
+
     it('invalid UTF-8 in the problem argument', async () => {
       const bytes = Buffer.concat([Buffer.from('47*38 + 12 '), Buffer.from([0xff, 0xfe])]);
       assertClean(await runCaspo(['solve', bytes]), 2, /argument 2 is not valid UTF-8/);
@@ -177,7 +197,7 @@ describe('caspo: bad input', function () {
     });
 
     it('numbers out of range or not numbers', async () => {
-      assertClean(await runCaspo(['solve', '--strategy', 'sample', '--temperature', '0', '2+3']), 2, /--temperature must be a number > 0; got "0"/);
+      assertClean(await runCaspo(['solve', '--strategy', 'sample', '--temperature', '0', '2+3']), 2, /--temperature must be a number >= 0.0001; got "0"/);
       assertClean(await runCaspo(['solve', '--strategy', 'sample', '--top-p', '1.5', '2+3']), 2, /--top-p must be a number in \(0, 1\]/);
       assertClean(await runCaspo(['solve', '--max-tokens', 'ten', '2+3']), 2, /--max-tokens must be an integer >= 1; got "ten"/);
       assertClean(await runCaspo(['solve', '--threads', '1.5', '2+3']), 2, /--threads must be an integer in \[0, 64\]/);
@@ -243,6 +263,16 @@ describe('caspo: bad input', function () {
     it('a problem too long for the context names its line', async () => {
       const path = write('long.jsonl', `{"problem": "2+3", "answer": "5"}\n${JSON.stringify({ problem: '1+'.repeat(400) + '1', answer: '401' })}\n`);
       assertClean(await runCaspo(['eval', '--json', '--ep', 'cpu', '--input', path]), 1, /line 2 is too long for the model: its prompt is \d+ tokens/);
+    });
+
+    it("problems with operations the verifier cannot check are counted out of its domain, not scored step by step", async () => {
+      // Read as "2 + 3" before, its right steps were labelled wrong and scored with the rest.
+      const path = write('division.jsonl', '{"problem": "What is 10/2 + 3?", "answer": "8"}\n{"problem": "12 + 7*3", "answer": "33"}\n');
+      const run = await runCaspo(['eval', '--json', '--ep', 'cpu', '--input', path]);
+      assert.equal(run.code, 0, run.stderr);
+      const report = singleJsonLine(run.stdout);
+      assert.equal(report.outOfDomain, 1);
+      assert.deepEqual([report.steps, report.correctSteps], [3, 3], 'only the second problem\'s steps are labelled');
     });
 
     it('--samples > 1 with greedy decoding', async () => {

@@ -32,6 +32,8 @@ export interface RunOptions {
   input?: string | Buffer;
   /** Opened as stdin instead (a file or a folder, as `caspo solve - < PATH` does). */
   stdinPath?: string;
+  /** Opened for writing as stdout instead of a pipe (e.g. /dev/full); `stdout` is then ''. */
+  stdoutPath?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   /** Called with each stdout chunk and the child (e.g. to send SIGINT once a step shows up). */
@@ -47,13 +49,15 @@ export function runCaspo(args: readonly (string | Buffer)[], options: RunOptions
     if (options.env?.CASPO_DEBUG !== undefined) env.CASPO_DEBUG = options.env.CASPO_DEBUG;
     // spawn passes Buffer arguments through unchanged, though its types only name strings.
     const stdin = options.stdinPath === undefined ? 'pipe' : openSync(options.stdinPath, 'r');
-    const child = spawn(process.execPath, [BIN, ...(args as string[])], { cwd: options.cwd ?? ROOT, env, stdio: [stdin, 'pipe', 'pipe'] });
+    const out = options.stdoutPath === undefined ? 'pipe' : openSync(options.stdoutPath, 'w');
+    const child = spawn(process.execPath, [BIN, ...(args as string[])], { cwd: options.cwd ?? ROOT, env, stdio: [stdin, out, 'pipe'] });
     if (typeof stdin === 'number') closeSync(stdin); // the child has its own copy
+    if (typeof out === 'number') closeSync(out);
     let stdout = '';
     let stderr = '';
-    child.stdout!.setEncoding('utf8');
+    child.stdout?.setEncoding('utf8');
     child.stderr!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
+    child.stdout?.on('data', (chunk: string) => {
       stdout += chunk;
       options.onStdout?.(stdout, child);
     });

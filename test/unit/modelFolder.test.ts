@@ -97,6 +97,13 @@ describe('model folder loading errors', () => {
     await assert.rejects(CausalLM.load(dir, { executionProvider: 'tpu' as never }), /Unknown execution provider "tpu"/);
   });
 
+  it('a tokenizer with ids beyond vocab_size is refused at load, not mid-decode', async () => {
+    const tokenizer = byteLevelTokenizerJson() as { added_tokens: { id: number; content: string }[] };
+    tokenizer.added_tokens.push({ ...tokenizer.added_tokens[0], id: 5000, content: '<|extra|>' });
+    const dir = makeModelFolder({ ...goodFiles(), 'tokenizer.json': tokenizer });
+    await expectLoadError(dir, 'tokenizerInvalid', /tokenizer\.json has token id 5000, but .*config\.json says vocab_size=259: the tokenizer and the model come from different exports/);
+  });
+
   it('a corrupt ONNX file says to re-export', async () => {
     const dir = makeModelFolder(goodFiles());
     await expectLoadError(dir, 'modelFileCorrupt', /onnx\/model\.onnx could not be loaded by onnxruntime.*re-export/);

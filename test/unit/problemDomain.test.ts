@@ -69,6 +69,12 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
     for (const [problem, reason] of cases) assert.match(outsideDomain(problem, 'arithmetic') ?? 'inside', reason, problem);
   });
 
+  it('refuses an expression too long to check in a short message, where the tree code once overflowed the stack', () => {
+    const reason = outsideDomain(Array.from({ length: 6000 }, () => '1').join('+'), 'arithmetic') ?? 'inside';
+    assert.match(reason, /^the expression in this problem, "1\+1\+.*….*\+1", is not one it can read \(the expression has 11999 terms and operators; the verifier reads at most 1000\)$/);
+    assert.ok(reason.length < 300, reason);
+  });
+
   it('accepts an expression alone or with the words of a training problem around it, in any case, with or without the closing words', () => {
     const forms = ['47*38 + 12', 'Compute 12*(40-3).', 'what is 7*8+6', '  ( 2 + 3 ) * 4  ', '(2 + 3*4)', '0*0+0', '10 - 0 * 5', 'What does 3+4*5 equal?', '3+4*5 = ?',
       // not the templates' words, but measured as good as them

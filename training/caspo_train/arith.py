@@ -69,9 +69,16 @@ def tokenize_expression(text: str) -> List[str]:
     return tokens
 
 
+# The most tokens an expression may have: the tree code recurses once per operation, and no problem a
+# model reads comes near (the training problems have at most 5 operations, about 25 tokens).
+MAX_EXPRESSION_TOKENS = 1000
+
+
 def parse_expression(text: str) -> Node:
     """Parse with standard precedence and left associativity."""
     tokens = tokenize_expression(text)
+    if len(tokens) > MAX_EXPRESSION_TOKENS:
+        raise ValueError(f"the expression has {len(tokens)} terms and operators; the verifier reads at most {MAX_EXPRESSION_TOKENS}")
     pos = 0
 
     def peek() -> Optional[str]:

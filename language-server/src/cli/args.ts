@@ -44,6 +44,24 @@ export function requireUtf8Arguments(argv: readonly string[]): void {
 }
 
 /**
+ * The longest command line the model can load under: onnxruntime-node 1.30 crashes (SIGSEGV, no
+ * message) creating a session in a process whose arguments add up to about 30 KB or more (measured:
+ * 28,000 bytes load, 32,000 crash), so longer ones are refused before a model is opened.
+ */
+export const MAX_COMMAND_LINE_BYTES = 24_000;
+
+/** Refuses a command line too long for onnxruntime to start under (`full`: the whole process.argv). */
+export function requireLoadableCommandLine(full: readonly string[]): void {
+  const bytes = full.reduce((sum, arg) => sum + Buffer.byteLength(arg) + 1, 0);
+  if (bytes > MAX_COMMAND_LINE_BYTES) {
+    throw new UsageError(
+      `the command line is ${bytes.toLocaleString('en-US')} bytes long, and onnxruntime crashes loading a model in a process ` +
+        `started with more than about 30 KB of arguments. Pass a long problem on standard input instead: caspo solve - < problem.txt`,
+    );
+  }
+}
+
+/**
  * Parses `--flag value`, `--flag=value`, booleans, `--help`/`-h`, and positionals; `--` ends the
  * flags. Every problem is a UsageError that names the flag and lists what is valid.
  */

@@ -1,5 +1,5 @@
-import { renameSync, writeFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { accessSync, constants, existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
 import { FEW_FIT_ERRORS } from '../../../src/protocol';
 import { DEFAULT_TOP_K } from '../decoding/confidence';
 import { ConfidenceCalibration, parseCaspoSettings, STEP_METRICS, type PlattMap, type StepMetric } from '../decoding/stepConfidence';
@@ -71,6 +71,8 @@ export async function runCalibrate(argv: readonly string[]): Promise<number> {
   if (sampling.kind !== 'sample') throw new Error('calibrate always samples');
   const samples = flags.samples ?? DEFAULT_SAMPLES;
   const records = readProblemsFile(flags.input).slice(0, flags.limit);
+  const path = modelFilesIn(resolve(flags.model)).caspoSettings;
+  requireWritable(path);
 
   // The stored caspo.json is ignored: raw scores do not depend on it, and it may be the thing being fixed.
   const { model } = await openModel({ modelDir: flags.model, executionProvider: flags.ep, threads: flags.threads, storedCalibration: false });
@@ -129,11 +131,14 @@ export async function runCalibrate(argv: readonly string[]): Promise<number> {
       ),
     },
   };
-  const path = modelFilesIn(resolve(flags.model)).caspoSettings;
   // The engine must accept what we write; check before replacing the old file.
   parseCaspoSettings(settings, path, model.config.vocabSize, DEFAULT_TOP_K);
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(settings, null, 2)}\n`);
-  renameSync(`${path}.tmp`, path);
+  try {
+    writeFileSync(`${path}.tmp`, `${JSON.stringify(settings, null, 2)}\n`);
+    renameSync(`${path}.tmp`, path);
+  } catch (error) {
+    throw new RuntimeError(`cannot write ${path}: ${(error as Error).message}`);
+  }
 
   process.stdout.write(formatTable(fits, best.metric));
   process.stdout.write(
@@ -152,10 +157,34 @@ export async function runCalibrate(argv: readonly string[]): Promise<number> {
   return EXIT_OK;
 }
 
+/**
+ * Fails before any decoding when caspo.json could not be written at the end: the folder must be
+ * writable, and neither caspo.json nor its temporary file may be a folder.
+ */
+function requireWritable(path: string): void {
+  const folder = dirname(path);
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch {
+    throw new RuntimeError(`cannot write caspo.json into ${folder}: the folder is not writable. Copy the model to a folder of yours and calibrate that copy.`);
+  }
+  for (const target of [path, `${path}.tmp`]) {
+    if (existsSync(target) && statSync(target).isDirectory()) {
+      throw new RuntimeError(`cannot write ${path}: ${target} is a folder. Remove it, then run calibrate again.`);
+    }
+  }
+}
+
 /** AUROC and a Platt map per metric, plus in-sample ECE/Brier under the default mapping and the fit. */
 export function fitAllMetrics(steps: readonly LabelledStep[], defaults: ConfidenceCalibration): MetricFit[] {
   const labels = steps.map((s) => s.correct);
   const positives = labels.filter(Boolean).length;
+  if (steps.length === 0) {
+    throw new RuntimeError(
+      'cannot fit: no step could be labelled. The verifier labels steps of arithmetic problems (whole numbers, + - * and ' +
+        'parentheses) whose solutions write one "a op b = c" per line; give calibrate such problems.',
+    );
+  }
   if (positives === 0 || positives === steps.length) {
     throw new RuntimeError(
       `cannot fit: all ${steps.length} labelled steps are ${positives === 0 ? 'wrong' : 'correct'}. ` +

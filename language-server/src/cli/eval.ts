@@ -15,7 +15,7 @@ import { MAX_ROWS_FLAG, SEARCH_FLAGS, strategyFromFlags } from './strategyFlags'
 import { decodeWithStrategy } from './strategySweep';
 import { decodeAndLabel } from './sweep';
 import { evaluate, extractExpression, parseExpression } from '../verify/arithmetic';
-import { outsideDomain } from '../verify/domain';
+import { brief, outsideDomain } from '../verify/domain';
 
 export const EVAL_FLAGS = {
   json: { kind: 'boolean', help: 'print the report as one JSON line' },
@@ -412,7 +412,7 @@ export function answerKeyWarnings(records: readonly ProblemRecord[], source: str
     const expression = extractExpression(problem);
     const value = evaluate(parseExpression(expression));
     if (BigInt(answer) !== value) {
-      warnings.push(`${source} line ${line}: the answer ${answer} is not the value of "${expression}" (${value}); it is scored as given`);
+      warnings.push(`${source} line ${line}: the answer ${answer} is not the value of "${brief(expression)}" (${value}); it is scored as given`);
     }
   }
   return warnings;

@@ -1,3 +1,4 @@
+import { MIN_TEMPERATURE } from '../../../src/protocol';
 import { STEP_METRICS } from '../decoding/stepConfidence';
 import { defaultIntraOpThreads, EXECUTION_PROVIDER_SETTINGS } from '../model/executionProvider';
 import type { FlagSpecs } from './args';
@@ -20,7 +21,7 @@ export const SAMPLING_FLAGS = {
     choices: STRATEGIES,
     help: 'greedy (default), sample, sc (self-consistency@K), bok (best-of-K), beam (step-level beam search) or cat (confidence-aware tree search)',
   },
-  temperature: { kind: 'number', valueName: 'T', min: 0, minExclusive: true, help: 'sampling temperature (default 1.0; every strategy but greedy)' },
+  temperature: { kind: 'number', valueName: 'T', min: MIN_TEMPERATURE, help: 'sampling temperature (default 1.0; every strategy but greedy)' },
   'top-p': { kind: 'number', valueName: 'P', min: 0, minExclusive: true, max: 1, help: 'nucleus mass (default 1.0; every strategy but greedy)' },
   seed: { kind: 'number', valueName: 'N', integer: true, min: -2147483648, max: 2147483647, help: 'random seed (default 0; every strategy but greedy)' },
   'max-tokens': { kind: 'number', valueName: 'N', integer: true, min: 1, help: `token budget per solution (default ${DEFAULT_MAX_TOKENS})` },

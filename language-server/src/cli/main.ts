@@ -1,5 +1,5 @@
-import { requireUtf8Arguments } from './args';
-import { EXIT_OK, EXIT_USAGE, reportError, UsageError } from './errors';
+import { requireLoadableCommandLine, requireUtf8Arguments } from './args';
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, reportError, UsageError } from './errors';
 import { CALIBRATE_USAGE, runCalibrate } from './calibrate';
 import { EVAL_USAGE, runEval } from './eval';
 import { runSolve, SOLVE_USAGE } from './solve';
@@ -22,6 +22,7 @@ Run \`caspo <command> --help\` for its flags. CASPO_DEBUG=1 shows stack traces; 
 
 export async function main(argv: readonly string[]): Promise<number> {
   requireUtf8Arguments(argv);
+  requireLoadableCommandLine([...process.argv.slice(0, 2), ...argv]);
   const [command, ...rest] = argv;
   if (command === undefined) {
     process.stderr.write(`${USAGE}\n`);
@@ -38,10 +39,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   return entry.run(rest);
 }
 
-// A closed pipe (`caspo eval ... | head -1`) is the reader's choice, not an error to report.
+// A closed pipe (`caspo eval ... | head -1`) is the reader's choice, not an error to report; any
+// other failure to write (a full disk, a revoked terminal) ends the command with what went wrong.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);
-  throw error;
+  process.stderr.write(`caspo: cannot write the output: ${error.message}\n`);
+  process.exit(EXIT_RUNTIME);
 });
 
 main(process.argv.slice(2)).then(

@@ -1,3 +1,4 @@
+import { MIN_TEMPERATURE } from '../../../src/protocol';
 import type { LogitStats } from './confidence';
 
 /** How the next token is chosen. */
@@ -51,10 +52,11 @@ export function argmax(logits: Float32Array, offset = 0, length = logits.length 
   return best;
 }
 
+
 export function validateSampling(options: SamplingOptions): void {
   if (options.kind === 'greedy') return;
-  if (!(options.temperature > 0) || !Number.isFinite(options.temperature)) {
-    throw new Error(`temperature must be a positive number, got ${options.temperature}; use greedy decoding for 0`);
+  if (!(options.temperature >= MIN_TEMPERATURE) || !Number.isFinite(options.temperature)) {
+    throw new Error(`temperature must be a number of at least ${MIN_TEMPERATURE}, got ${options.temperature}; use greedy decoding for 0`);
   }
   if (!(options.topP > 0 && options.topP <= 1)) throw new Error(`topP must be in (0, 1], got ${options.topP}`);
   if (!Number.isInteger(options.seed)) throw new Error(`seed must be an integer, got ${options.seed}`);

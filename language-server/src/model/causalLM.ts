@@ -50,11 +50,20 @@ export class CausalLM {
     const files = modelFilesIn(dir);
     const config = loadModelConfig(dir);
     const tokenizer = TextTokenizer.load(dir);
+    if (tokenizer.highestTokenId >= config.vocabSize) {
+      throw new ModelError(
+        'tokenizerInvalid',
+        `${files.tokenizer} has token id ${tokenizer.highestTokenId}, but ${files.config} says vocab_size=${config.vocabSize}: ` +
+          'the tokenizer and the model come from different exports. Put the tokenizer files of this very model in the folder.',
+      );
+    }
     const eosTokenIds = mergeEosIds(config, readOptionalModelJson(files.generationConfig, 'generation settings'));
     requireModelFile(files.onnx, 'the ONNX graph');
     // The KV cache may stay in GPU memory between steps (WebGPU): each step's present.* is fed back as past.
     const presentNames = Array.from({ length: config.numHiddenLayers }, (_, i) => [presentOutputName(i, 'key'), presentOutputName(i, 'value')]).flat();
     let { session, report } = await createModelSession(files.onnx, { deviceOutputs: presentNames, ...options });
+    /** False between releasing the first session and creating its replacement, so an error then releases nothing twice. */
+    let sessionOpen = true;
     let kvOps: SessionKvOps | null = null;
     try {
       let graph = checkGraphAgainstConfig(session.inputMetadata, session.outputMetadata, config, files.onnx, files.config);
@@ -68,8 +77,10 @@ export class CausalLM {
           // Forking rows on the device does not work here: keep the cache on the CPU instead.
           await kvOps.release();
           kvOps = null;
+          sessionOpen = false;
           await session.release();
           ({ session, report } = await createModelSession(files.onnx, { ...options, keepOutputsOnDevice: false }));
+          sessionOpen = true;
           report.kvCacheOnHostBecause = failure;
           graph = checkGraphAgainstConfig(session.inputMetadata, session.outputMetadata, config, files.onnx, files.config);
         }
@@ -77,7 +88,7 @@ export class CausalLM {
       return new CausalLM(dir, config, tokenizer, session, report, graph, eosTokenIds, kvOps);
     } catch (error) {
       await kvOps?.release();
-      await session.release();
+      if (sessionOpen) await session.release();
       throw error;
     }
   }

@@ -16,6 +16,8 @@ export class TextTokenizer {
     private readonly tokenizer: Tokenizer,
     tokenizerConfig: Record<string, unknown>,
     private readonly configPath: string,
+    /** The highest id tokenizer.json can produce (its vocabulary and added tokens); -1 when it lists none. */
+    readonly highestTokenId: number,
   ) {
     this.bosToken = specialTokenText(tokenizerConfig.bos_token);
     this.eosToken = specialTokenText(tokenizerConfig.eos_token);
@@ -78,7 +80,7 @@ export class TextTokenizer {
         { cause: error },
       );
     }
-    return new TextTokenizer(tokenizer, tokenizerConfig, configPath);
+    return new TextTokenizer(tokenizer, tokenizerConfig, configPath, highestTokenId(tokenizerJson));
   }
 
   get hasChatTemplate(): boolean {
@@ -199,4 +201,19 @@ function specialTokenText(value: unknown): string | null {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The highest id in a tokenizer.json: `model.vocab` maps tokens to ids (BPE, WordPiece) or lists
+ * [token, score] pairs whose index is the id (Unigram); `added_tokens` carry their own ids.
+ */
+function highestTokenId(json: Record<string, unknown>): number {
+  let highest = -1;
+  const vocab = (json.model as Record<string, unknown>).vocab;
+  if (Array.isArray(vocab)) highest = vocab.length - 1;
+  else if (isObject(vocab)) for (const id of Object.values(vocab)) if (typeof id === 'number' && id > highest) highest = id;
+  if (Array.isArray(json.added_tokens)) {
+    for (const token of json.added_tokens) if (isObject(token) && typeof token.id === 'number' && token.id > highest) highest = token.id;
+  }
+  return highest;
 }

@@ -128,9 +128,18 @@ export function tokenizeExpression(text: string): string[] {
   return tokens;
 }
 
+/**
+ * The most tokens an expression may have: the tree code recurses once per operation, and no problem a
+ * model reads comes near (the training problems have at most 5 operations, about 25 tokens).
+ */
+export const MAX_EXPRESSION_TOKENS = 1000;
+
 /** Parse with standard precedence and left associativity; throws on anything else. */
 export function parseExpression(text: string): ExprNode {
   const tokens = tokenizeExpression(text);
+  if (tokens.length > MAX_EXPRESSION_TOKENS) {
+    throw new Error(`the expression has ${tokens.length} terms and operators; the verifier reads at most ${MAX_EXPRESSION_TOKENS}`);
+  }
   let pos = 0;
   const where = JSON.stringify(text);
   const peek = (): string | undefined => tokens[pos];

@@ -19,6 +19,14 @@ export function describeDomain(domain: ProblemDomain): string {
 }
 
 /** Why `problem` is outside `domain`, as a clause ("this problem divides (/)..."), or null when it is inside. */
+/** `text` for a message: at most `max` characters, cut in the middle. */
+export function brief(text: string, max = 80): string {
+  const chars = [...text];
+  if (chars.length <= max) return text;
+  const half = Math.floor((max - 1) / 2);
+  return `${chars.slice(0, half).join('')}…${chars.slice(chars.length - half).join('')}`;
+}
+
 export function outsideDomain(problem: string, domain: ProblemDomain): string | null {
   switch (domain) {
     case 'arithmetic':
@@ -82,7 +90,7 @@ function outsideArithmetic(problem: string): string | null {
   const candidates = expressionCandidates(problem);
   if (candidates.length === 0) return 'this problem has no such expression';
   if (candidates.length > 1) {
-    return `this problem has more than one expression (${candidates.map((c) => `"${c.text.trim()}"`).join(', ')}); give it one`;
+    return `this problem has more than one expression (${candidates.map((c) => `"${brief(c.text.trim())}"`).join(', ')}); give it one`;
   }
   const [{ text, index }] = candidates;
   const expression = text.trim();
@@ -94,7 +102,7 @@ function outsideArithmetic(problem: string): string | null {
   try {
     tree = parseExpression(expression);
   } catch (error) {
-    return `the expression in this problem, "${expression}", is not one it can read (${(error as Error).message})`;
+    return `the expression in this problem, "${brief(expression)}", is not one it can read (${brief((error as Error).message, 160)})`;
   }
   const words = (text: string) => text.trim().replace(/\s+/gu, ' ');
   const opening = words(before);
@@ -113,7 +121,7 @@ function outsideArithmetic(problem: string): string | null {
   const inParens = NUMBER_IN_PARENS_RE.exec(expression);
   if (inParens) return `this problem puts a number in parentheses ("${inParens[0]}"), which its training problems never do; remove them`;
   if (parenthesesBeyondNeed(expression, tree)) {
-    return `the expression "${expression}" has parentheses that change nothing, which its training problems never have; remove them`;
+    return `the expression "${brief(expression)}" has parentheses that change nothing, which its training problems never have; remove them`;
   }
   return null;
 }

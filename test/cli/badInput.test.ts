@@ -255,6 +255,11 @@ describe('caspo: bad input', function () {
       assertClean(await runCaspo(['eval', '--json', '--input', path]), 1, /is not valid UTF-8 \(line 3/);
     });
 
+    it('a numeric answer too large to read exactly asks for a string', async () => {
+      const path = write('big.jsonl', '{"problem": "99999999 * 99999999 + 1", "answer": 9999999800000000002}\n');
+      assertClean(await runCaspo(['eval', '--json', '--input', path]), 1, /line 1: field "answer" is a number too large to read exactly .*write it as a string/);
+    });
+
     it('an empty file', async () => {
       const path = write('empty.jsonl', '\n\n');
       assertClean(await runCaspo(['eval', '--json', '--input', path]), 1, /holds no problems/);
@@ -273,6 +278,11 @@ describe('caspo: bad input', function () {
       const report = singleJsonLine(run.stdout);
       assert.equal(report.outOfDomain, 1);
       assert.deepEqual([report.steps, report.correctSteps], [3, 3], 'only the second problem\'s steps are labelled');
+    });
+
+    it('--per-problem without --json', async () => {
+      const path = write('one-pp.jsonl', '{"problem": "2+3", "answer": "5"}\n');
+      assertClean(await runCaspo(['eval', '--per-problem', '--input', path]), 2, /--per-problem adds to the JSON report: give --json too/);
     });
 
     it('--samples > 1 with greedy decoding', async () => {

@@ -31,7 +31,7 @@ export const EVAL_FLAGS = {
   limit: { kind: 'number', valueName: 'N', integer: true, min: 1, help: 'only the first N problems' },
   'per-problem': {
     kind: 'boolean',
-    help: 'add "problems" to the report: per problem, whether each answer is right and every labelled step\'s scored confidence and label (the data of a paired bootstrap, e.g. npm run caspo:table)',
+    help: 'with --json, add "problems" to the report: per problem, whether each answer is right and every labelled step\'s scored confidence and label (the data of a paired bootstrap, e.g. npm run caspo:table)',
   },
   confidence: {
     kind: 'choice',
@@ -128,6 +128,7 @@ export async function runEval(argv: readonly string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`eval takes no positional arguments (got ${JSON.stringify(positionals[0])}). Give the problems with --input FILE.jsonl.`);
   if (flags.input === undefined) throw new UsageError('eval needs --input FILE.jsonl (one {"problem", "answer"} object per line).');
+  if (flags['per-problem'] && !flags.json) throw new UsageError('--per-problem adds to the JSON report: give --json too.');
   const greedyDefault = (flags.strategy ?? 'greedy') === 'greedy';
   if (greedyDefault && (flags.samples ?? 1) > 1) {
     throw new UsageError(`--samples ${flags.samples} needs --strategy sample: greedy decoding gives ${flags.samples} identical solutions.`);

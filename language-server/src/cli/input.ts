@@ -89,6 +89,10 @@ export function parseProblemsJsonl(text: string, source: string): ProblemRecord[
     if (typeof answer !== 'string' && !(typeof answer === 'number' && Number.isFinite(answer))) {
       throw bad('field "answer" is missing or not a string or number');
     }
+    if (typeof answer === 'number' && Number.isInteger(answer) && !Number.isSafeInteger(answer)) {
+      // JSON.parse has already rounded it: 9999999899900000002 arrives as 9999999899900000000.
+      throw bad(`field "answer" is a number too large to read exactly (${answer} as read); write it as a string, "answer": "..."`);
+    }
     if (String(answer).trim().length === 0) throw bad('field "answer" is empty (no solution could match it)');
     records.push({ line, problem, answer: String(answer).trim() });
   });

@@ -93,4 +93,22 @@ describe('following a CaT search', () => {
     await third;
     assert.deepEqual(order, ['first', 'second', 'third']);
   });
+
+  it('answers a request cancelled while it waits at once, not after the work before it', async () => {
+    const s = search();
+    const listeners: (() => void)[] = [];
+    const token = { onCancellationRequested: (listener: () => void) => (listeners.push(listener), { dispose: () => undefined }) };
+    let release!: () => void;
+    const order: string[] = [];
+    const first = s.exclusive(() => new Promise<void>((resolve) => (release = resolve)).then(() => order.push('first')), { token, error: () => new Error('never') });
+    await new Promise((resolve) => setImmediate(resolve)); // the first work is running now
+    const queued = s.exclusive(async () => order.push('queued ran'), { token, error: () => new Error('cancelled while queued') });
+    for (const listener of listeners) listener();
+    await assert.rejects(queued, /cancelled while queued/);
+    assert.deepEqual(order, [], 'answered before the first work ended');
+    release();
+    await first; // already running when the cancel came: the work itself answers it (here: it finishes)
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(order, ['first', 'queued ran'], 'the queued work still takes its turn, to see the cancellation');
+  });
 });

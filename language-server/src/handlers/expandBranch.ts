@@ -49,6 +49,7 @@ export async function handleExpandBranch(params: ExpandBranchParams, token: Canc
   if (!isShownNode(node)) {
     throw new ResponseError(LSPErrorCodes.RequestFailed, `Node ${nodeId} is where the model ended the text, with no step: there is nothing to re-expand.`);
   }
+  const cancelled = () => new ResponseError(LSPErrorCodes.RequestCancelled, 'Re-expanding the branch was cancelled.');
   return search.exclusive(async () => {
     const shown = document.alternativeFrom(nodeId);
     if (shown) return result(document, shown, true);
@@ -59,7 +60,7 @@ export async function handleExpandBranch(params: ExpandBranchParams, token: Canc
     services.diagnostics.publish(document);
     services.notify.treeChanged({ solveId: document.solveId, uri: document.uri });
     return result(document, alternative, false);
-  });
+  }, { token, error: cancelled });
 }
 
 async function continueBranch(

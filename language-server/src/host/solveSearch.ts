@@ -3,6 +3,11 @@ import { ROOT_ID } from '../trace/tree';
 import type { StepContext } from '../handlers/treeSteps';
 import type { LoadedModel } from './modelHost';
 
+/** What `exclusive` needs of an LSP CancellationToken. */
+export interface CancellationSignal {
+  onCancellationRequested(listener: () => void): { dispose(): void };
+}
+
 /**
  * The reasoning tree of one CaT solve as the server follows it: while the search runs, the nodes
  * it reported (`onNode` hands out the live node objects, so later status changes show through);
@@ -34,11 +39,27 @@ export class SolveSearch {
     for (const node of tree.nodes) this.saw(node);
   }
 
-  /** Runs `work` after the work queued before it on this tree (re-expansions change the tree). */
-  exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work);
+  /**
+   * Runs `work` after the work queued before it on this tree (re-expansions change the tree). With
+   * `cancel`, a request cancelled while it waits is answered at once with `cancel.error()` (its work
+   * still takes its turn, to find the cancellation and return); once the work runs, the work itself
+   * answers a cancellation.
+   */
+  exclusive<T>(work: () => Promise<T>, cancel?: { token: CancellationSignal; error: () => Error }): Promise<T> {
+    let started = false;
+    const start = () => {
+      started = true;
+      return work();
+    };
+    const run = this.queue.then(start, start);
     this.queue = run.catch(() => undefined);
-    return run;
+    if (cancel === undefined) return run;
+    return new Promise<T>((resolve, reject) => {
+      const waiting = cancel.token.onCancellationRequested(() => {
+        if (!started) reject(cancel.error());
+      });
+      run.then(resolve, reject).finally(() => waiting.dispose());
+    });
   }
 
   /** The engine's tree, once the search has ended. */

@@ -280,6 +280,13 @@ describe('caspo: bad input', function () {
       assert.deepEqual([report.steps, report.correctSteps], [3, 3], 'only the second problem\'s steps are labelled');
     });
 
+    it('"-" reads the problems from standard input, and names it in errors', async () => {
+      const ok = await runCaspo(['eval', '--json', '--input', '-'], { input: '{"problem": "12 + 7*3", "answer": "33"}\n' });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(singleJsonLine(ok.stdout).n, 1);
+      assertClean(await runCaspo(['eval', '--json', '--input', '-'], { input: '{"problem": 1}\n' }), 1, /^caspo: standard input line 1: field "problem" is missing/);
+    });
+
     it('--per-problem without --json', async () => {
       const path = write('one-pp.jsonl', '{"problem": "2+3", "answer": "5"}\n');
       assertClean(await runCaspo(['eval', '--per-problem', '--input', path]), 2, /--per-problem adds to the JSON report: give --json too/);

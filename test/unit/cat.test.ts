@@ -189,7 +189,7 @@ describe('CaT on a scripted model', () => {
     await assert.rejects(runCat({ threshold: { kind: 'fixed', value: 1.5 } }), /threshold must be in \[0, 1\]/);
     await assert.rejects(runCat({ threshold: { kind: 'percentile', percentile: 120, warmupSteps: 4 } }), /percentile must be in \[0, 100\]/);
     await assert.rejects(runCat({ branches: 0 }), /branches must be a positive integer/);
-    await assert.rejects(runCat({ temperature: 0 }), /temperature must be a positive number/);
+    await assert.rejects(runCat({ temperature: 0 }), /temperature must be a number of at least 0.0001, got 0/);
 
     const model = new ScriptedStepModel(SCRIPT);
     const controller = new AbortController();

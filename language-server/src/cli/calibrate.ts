@@ -11,7 +11,7 @@ import { openModel, samplingFromFlags } from './engine';
 import { EXIT_CANCELLED, EXIT_OK, RuntimeError, UsageError } from './errors';
 import { ECE_BINS } from './eval';
 import { DEFAULT_MAX_TOKENS, MODEL_FLAGS, SAMPLING_FLAGS } from './flags';
-import { readProblemsFile } from './input';
+import { inputSource, readProblemsFile } from './input';
 import { onInterrupt } from './interrupt';
 import { createProgress } from './progress';
 import type { LabelledStep } from './stepLabels';
@@ -29,7 +29,7 @@ const CALIBRATE_SAMPLING_FLAGS = Object.fromEntries(
 export const CALIBRATE_FLAGS = {
   ...MODEL_FLAGS,
   model: { ...MODEL_FLAGS.model, help: 'model folder to calibrate; caspo.json is written into it (required)' },
-  input: { kind: 'string', valueName: 'FILE.jsonl', help: 'calibration problems, one {"problem", "answer"} per line (required)' },
+  input: { kind: 'string', valueName: 'FILE.jsonl', help: 'calibration problems, one {"problem", "answer"} per line (required; - reads standard input)' },
   samples: { kind: 'number', valueName: 'K', integer: true, min: 1, max: MAX_ROWS_FLAG, help: `sampled solutions per problem (default ${DEFAULT_SAMPLES})` },
   limit: { kind: 'number', valueName: 'N', integer: true, min: 1, help: 'only the first N problems' },
   ...CALIBRATE_SAMPLING_FLAGS,
@@ -88,7 +88,7 @@ export async function runCalibrate(argv: readonly string[]): Promise<number> {
       sampling,
       samples,
       maxTokens: flags['max-tokens'] ?? DEFAULT_MAX_TOKENS,
-      source: `input file ${flags.input}`,
+      source: inputSource(flags.input),
       signal: interrupt.signal,
       onProblem: (done) => progress.update(done),
     });
@@ -123,7 +123,7 @@ export async function runCalibrate(argv: readonly string[]): Promise<number> {
       temperature: sampling.temperature,
       topP: sampling.topP,
       seed: sampling.seed,
-      input: relative(process.cwd(), resolve(flags.input)) || flags.input,
+      input: flags.input === '-' ? '(standard input)' : relative(process.cwd(), resolve(flags.input)) || flags.input,
       date: new Date().toISOString(),
       eceBins: ECE_BINS,
       inSample: Object.fromEntries(

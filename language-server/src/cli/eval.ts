@@ -7,7 +7,7 @@ import { describeFlags, parseArgs } from './args';
 import { openModel, samplingFromFlags } from './engine';
 import { EXIT_CANCELLED, EXIT_OK, UsageError } from './errors';
 import { DEFAULT_MAX_TOKENS, METRIC_FLAG, MODEL_FLAGS, SAMPLING_FLAGS } from './flags';
-import { readProblemsFile, type ProblemRecord } from './input';
+import { inputSource, readProblemsFile, type ProblemRecord } from './input';
 import { onInterrupt } from './interrupt';
 import { createProgress } from './progress';
 import { problemScores, type LabelledSolution, type LabelledStep } from './stepLabels';
@@ -19,7 +19,7 @@ import { brief, outsideDomain } from '../verify/domain';
 
 export const EVAL_FLAGS = {
   json: { kind: 'boolean', help: 'print the report as one JSON line' },
-  input: { kind: 'string', valueName: 'FILE.jsonl', help: 'problems, one {"problem", "answer"} object per line (required)' },
+  input: { kind: 'string', valueName: 'FILE.jsonl', help: 'problems, one {"problem", "answer"} object per line (required; - reads standard input)' },
   samples: {
     kind: 'number',
     valueName: 'K',
@@ -135,7 +135,7 @@ export async function runEval(argv: readonly string[]): Promise<number> {
   }
   const { strategy, settings } = strategyFromFlags({ ...flags, samples: greedyDefault ? undefined : flags.samples }, { samplesForSample: true });
   const records = readProblemsFile(flags.input).slice(0, flags.limit);
-  for (const warning of answerKeyWarnings(records, `input file ${flags.input}`)) process.stderr.write(`caspo: warning: ${warning}\n`);
+  for (const warning of answerKeyWarnings(records, inputSource(flags.input))) process.stderr.write(`caspo: warning: ${warning}\n`);
 
   const { model, calibration, name } = await openModel({ modelDir: flags.model, executionProvider: flags.ep, threads: flags.threads });
   const metric = flags.metric ?? calibration.defaultMetric;
@@ -153,7 +153,7 @@ export async function runEval(argv: readonly string[]): Promise<number> {
     calibration,
     metric,
     maxTokens: flags['max-tokens'] ?? DEFAULT_MAX_TOKENS,
-    source: `input file ${flags.input}`,
+    source: inputSource(flags.input),
     signal: interrupt.signal,
   };
   let report: EvalReport;

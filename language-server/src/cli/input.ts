@@ -40,10 +40,18 @@ function firstInvalidLine(bytes: Uint8Array): number {
   return line - 1;
 }
 
-/** Reads a text file as strict UTF-8; a missing file or folder is a RuntimeError naming it. */
+/**
+ * Reads a text file as strict UTF-8 — or a pipe (`<(...)`, /dev/stdin), or standard input for "-";
+ * a missing path or a folder is a RuntimeError naming it.
+ */
 export function readTextFile(path: string, what: string): string {
+  if (path === '-') {
+    if (isDirectory(0)) throw new RuntimeError(`${what} "-" reads standard input, which is a folder here. Pipe the file in, or give its path.`);
+    return decodeUtf8(readFileSync(0), `${what} (standard input)`);
+  }
   if (!existsSync(path)) throw new RuntimeError(`${what} ${path} does not exist. Check the path.`);
-  if (!statSync(path).isFile()) throw new RuntimeError(`${what} ${path} is not a file. Give the path of a file.`);
+  const stat = statSync(path);
+  if (!stat.isFile() && !stat.isFIFO() && !stat.isCharacterDevice()) throw new RuntimeError(`${what} ${path} is not a file. Give the path of a file.`);
   return decodeUtf8(readFileSync(path), `${what} ${path}`);
 }
 
@@ -100,7 +108,12 @@ export function parseProblemsJsonl(text: string, source: string): ProblemRecord[
   return records;
 }
 
+/** How messages name an --input path. */
+export function inputSource(path: string): string {
+  return path === '-' ? 'standard input' : `input file ${path}`;
+}
+
 /** Reads and parses a JSONL problems file. */
 export function readProblemsFile(path: string): ProblemRecord[] {
-  return parseProblemsJsonl(readTextFile(path, 'input file'), `input file ${path}`);
+  return parseProblemsJsonl(readTextFile(path, 'input file'), inputSource(path));
 }

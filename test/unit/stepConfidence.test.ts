@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fewFitErrorsNote } from '../../language-server/src/handlers/calibration';
@@ -90,6 +90,12 @@ describe('step confidence metrics', () => {
     assert.equal(loadConfidenceCalibration(dir, 259, 5).isFitted('meanEntropy'), true);
     writeFileSync(join(dir, 'caspo.json'), '{ not json');
     assert.throws(() => loadConfidenceCalibration(dir, 259, 5), (e: unknown) => e instanceof ModelError && /caspo\.json is not valid JSON/.test(e.message));
+    const folder = mkdtempSync(join(tmpdir(), 'caspo-cal-'));
+    mkdirSync(join(folder, 'caspo.json'));
+    assert.throws(
+      () => loadConfidenceCalibration(folder, 259, 5),
+      (e: unknown) => e instanceof ModelError && e.code === 'modelFileCorrupt' && /caspo\.json is a folder, not a file/.test(e.message),
+    );
   });
 
   it('keeps what the Platt maps were fitted on, and says when that is few wrong steps', () => {

@@ -41,11 +41,14 @@ export function requireModelFolder(dir: string): void {
 
 /** Throws unless `path` is an existing file; `what` says what the file is for. */
 export function requireModelFile(path: string, what: string): void {
-  if (!existsSync(path) || !statSync(path).isFile()) {
+  if (!existsSync(path)) {
     throw new ModelError(
       'modelFileMissing',
       `${path} is missing (${what}). Re-export the model or copy the file into the model folder.`,
     );
+  }
+  if (!statSync(path).isFile()) {
+    throw new ModelError('modelFileCorrupt', `${path} is a folder, not a file (${what}). Remove it, and re-export the model or copy the file in its place.`);
   }
 }
 

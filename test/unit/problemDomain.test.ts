@@ -38,6 +38,8 @@ describe('problem domain of a model (config.json caspo_problem_domain)', () => {
       ['2^10 + 3', /^this problem raises to a power \("2\^1"\)/],
       ['What is 3**2 + 1?', /^this problem raises to a power \("3\*\*2"\)/],
       ['50% of 20 + 3', /^this problem takes a percentage \("50%"\)/],
+      ['sqrt(16) + 3', /^this problem applies a function \("sqrt\("\), which is not one of its operations$/],
+      ['What is max (3, 4) + 1?', /^this problem applies a function \("max\("\)/],
       ['1,250 + 3', /^this problem writes a number with a thousands separator \("1,250"\)/],
       ['Solve 2x + 3 = 7', /^the expression in this problem, "2x \+ 3", is not one it can read \(unexpected "\+"/],
       // What its training problems never write, and the model misreads at high confidence:

@@ -38,6 +38,7 @@ const DIVISION_RE = /\d+\s*[/÷]\s*\d+/u;
 const DECIMAL_RE = /\d+\.\d+/u;
 const POWER_RE = /[\d)]\s*(?:\^|\*\*)\s*[\d(]/u;
 const PERCENT_RE = /\d+\s*%/u;
+const FUNCTION_RE = /\b(?:sqrt|root|log|ln|exp|sin|cos|tan|abs|max|min|mod|gcd|lcm)\s*\(/iu;
 const SEPARATOR_RE = /\d{1,3}(?:,\d{3})+(?!\d)/u;
 // Its training problems write only "*" and "-": the model misreads the others (7 × 8 + 6: it starts with "8 + 6").
 const TIMES_RE = /[\d)]\s*[×x]\s*[\d(]/u;
@@ -73,6 +74,8 @@ function outsideArithmetic(problem: string): string | null {
   if (division) return `this problem divides ("${division[0]}"), which is not one of its operations`;
   const power = POWER_RE.exec(problem);
   if (power) return `this problem raises to a power ("${power[0]}"), which is not one of its operations`;
+  const fn = FUNCTION_RE.exec(problem);
+  if (fn) return `this problem applies a function ("${fn[0].replace(/\s+/gu, '')}"), which is not one of its operations`;
   const percent = PERCENT_RE.exec(problem);
   if (percent) return `this problem takes a percentage ("${percent[0]}"), which is not one of its operations`;
   const decimal = DECIMAL_RE.exec(problem);

@@ -45,7 +45,7 @@ export function readSettings(embeddedModelDir: string): ResolvedSettings {
   const modelPath = chooseModelPath(trusted ? inspection : { ...inspection, workspaceValue: workspaceModelPathFromFiles() }, trusted);
   let modelDir: string;
   try {
-    modelDir = resolveModelDir(modelPath.value, { embeddedModelDir, workspaceRoot: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath });
+    modelDir = resolveModelDir(modelPath.value, { embeddedModelDir, workspaceRoot: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, trusted });
   } catch (error) {
     throw new ConfigError((error as Error).message, 'caspo.modelPath');
   }

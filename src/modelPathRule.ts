@@ -38,6 +38,11 @@ export interface ModelDirContext {
   embeddedModelDir: string;
   /** The first workspace folder, for relative paths; undefined when no folder is open. */
   workspaceRoot: string | undefined;
+  /**
+   * Whether the workspace is trusted (default true). Untrusted, a relative path is refused: it would
+   * load a model, which is code, from the untrusted folder, even when the path is the user's own.
+   */
+  trusted?: boolean;
   homeDir?: string;
 }
 
@@ -49,6 +54,12 @@ export function resolveModelDir(value: string, context: ModelDirContext): string
   if (isAbsolute(path)) return resolve(path);
   if (context.workspaceRoot === undefined) {
     throw new Error(`caspo.modelPath "${path}" is relative, but no folder is open to resolve it against. Use an absolute path.`);
+  }
+  if (context.trusted === false) {
+    throw new Error(
+      `caspo.modelPath "${path}" is relative, and this workspace is not trusted: it would load a model (code the server runs) ` +
+        'from the untrusted folder. Use an absolute path, or trust the workspace.',
+    );
   }
   return resolve(context.workspaceRoot, path);
 }

@@ -28,4 +28,14 @@ describe('model path and workspace trust', () => {
     assert.equal(resolveModelDir('models/m', context), '/ws/models/m');
     assert.throws(() => resolveModelDir('models/m', { ...context, workspaceRoot: undefined }), /relative, but no folder is open/);
   });
+
+  it('refuses a relative path in an untrusted workspace, even the user\'s own: it would load a model from the untrusted folder', () => {
+    const context = { embeddedModelDir: '/ext/models/caspo-arith', workspaceRoot: '/untrusted-repo', homeDir: '/home/me', trusted: false };
+    const user = chooseModelPath({ defaultValue: '', globalValue: 'models/caspo' }, false);
+    assert.equal(user.source, 'user');
+    assert.throws(() => resolveModelDir(user.value, context), /"models\/caspo" is relative, and this workspace is not trusted: .*Use an absolute path, or trust the workspace/);
+    assert.equal(resolveModelDir('/abs/m', context), '/abs/m');
+    assert.equal(resolveModelDir('~/m', context), '/home/me/m');
+    assert.equal(resolveModelDir('', context), '/ext/models/caspo-arith');
+  });
 });

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseServerSettings } from '../../language-server/src/host/settings';
-import { CONFIDENCE_BANDS, CONFIDENCE_METRICS, EXECUTION_PROVIDERS, SEARCH_STRATEGIES } from '../../src/protocol';
+import { CONFIDENCE_BANDS, CONFIDENCE_METRICS, EXECUTION_PROVIDERS, REASONING_SCHEME, SEARCH_STRATEGIES } from '../../src/protocol';
 
 const root = join(__dirname, '..', '..');
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -15,6 +15,11 @@ describe('extension manifest (package.json)', () => {
       assert.ok('default' in schema, `${key} has no default`);
       assert.ok(typeof (schema.markdownDescription ?? schema.description) === 'string', `${key} has no description`);
     }
+  });
+
+  it('activates for a reasoning document, also one VS Code restores after a reload before anything else activated it', () => {
+    // Resolving a caspo-reasoning: URI with no content provider yet fires onFileSystem:<scheme>.
+    assert.deepEqual(manifest.activationEvents, [`onLanguage:${REASONING_SCHEME}`, `onFileSystem:${REASONING_SCHEME}`]);
   });
 
   it('offers exactly the execution providers and metrics the protocol knows', () => {

@@ -29,6 +29,7 @@ const COMMANDS: Record<string, CommandFactory> = {
   'caspo.debug.gutter': (ctx) => (uri: string) => ctx.gutter.paintedLines(uri),
   'caspo.debug.reasoningTree': (ctx) => (uri?: string) => ctx.reasoningTree.snapshot(uri),
   'caspo.debug.reasoningTreeMessage': (ctx) => (uri: string) => ctx.reasoningTree.messageFor(uri),
+  'caspo.debug.reasoningTreeShownMessage': (ctx) => () => ctx.reasoningTree.shownMessage,
 };
 
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {

@@ -114,7 +114,11 @@ export class Ctx {
       ...this.solves.attach(client),
       ...this.reasoningTree.attach(client),
       client.onNotification(serverStatusNotification, (status) => this.statusItem.serverStatus(status)),
-      client.onDidChangeState(({ newState }) => this.statusItem.clientPhase(phaseOf(newState))),
+      client.onDidChangeState(({ newState }) => {
+        this.statusItem.clientPhase(phaseOf(newState));
+        // Settings changed while it started were not sent (its initializationOptions were read before).
+        if (newState === State.Running) void this.pushSettingsQuietly();
+      }),
     );
     this.needsFreshStart = false;
     try {
@@ -177,6 +181,15 @@ export class Ctx {
     if (client?.isRunning() && text !== this.lastSentSettings) {
       await client.sendNotification(DidChangeConfigurationNotification.type, { settings });
       this.lastSentSettings = text;
+    }
+  }
+
+  /** Pushes the current settings if they changed; an invalid setting was reported when it was made. */
+  private async pushSettingsQuietly(): Promise<void> {
+    try {
+      await this.pushSettings(this.resolveSettings().server);
+    } catch (error) {
+      this.output.warn(`sending the settings to the started server: ${(error as Error).message}`);
     }
   }
 

@@ -4,10 +4,13 @@
  * Code when a document changed so it re-reads it.
  */
 import * as vscode from 'vscode';
-import type { DocumentChangedParams, SolveStartedParams, SolveSummary, StepAddedParams, StepSummary } from './protocol';
+import { KEPT_FINISHED_SOLVES, type DocumentChangedParams, type SolveStartedParams, type SolveSummary, type StepAddedParams, type StepSummary } from './protocol';
 
-/** How many solves' documents the extension keeps (the oldest go first). */
-const KEPT_DOCUMENTS = 100;
+/**
+ * How many solves' documents the extension keeps (the oldest go first): the server's number, so a
+ * document shown here still has its hovers, diagnostics and branches there (running solves aside).
+ */
+const KEPT_DOCUMENTS = KEPT_FINISHED_SOLVES;
 /** whenShown never holds a command longer than this, whatever the editor does. */
 const SHOWN_WAIT_LIMIT_MS = 5000;
 
@@ -132,7 +135,10 @@ export class ReasoningDocumentStore implements vscode.TextDocumentContentProvide
     const k = key(uri);
     this.entries.delete(k); // re-insert: Map order is the eviction order
     this.entries.set(k, entry);
-    for (const old of [...this.entries.keys()].slice(0, Math.max(0, this.entries.size - KEPT_DOCUMENTS))) this.entries.delete(old);
+    for (const old of [...this.entries.keys()].slice(0, Math.max(0, this.entries.size - KEPT_DOCUMENTS))) {
+      this.entries.delete(old);
+      this.changed.fire(vscode.Uri.parse(old)); // an open editor re-reads it and says it is gone
+    }
     this.changed.fire(vscode.Uri.parse(k));
   }
 

@@ -5,7 +5,7 @@
  * server (`caspo/reasoningTree`), fetched again when it says the tree changed (debounced).
  */
 import * as vscode from 'vscode';
-import type { BaseLanguageClient } from 'vscode-languageclient';
+import { State, type BaseLanguageClient } from 'vscode-languageclient';
 import {
   REASONING_SCHEME,
   reasoningTreeRequest,
@@ -41,6 +41,7 @@ export class ReasoningTreeView implements vscode.TreeDataProvider<ReasoningTreeN
   private model: ReasoningTreeModel | undefined;
   /** Why the last fetch of the active solve's tree failed (shown instead of "Loading…"). */
   private failure: string | undefined;
+  private disposed = false;
   private activeUri: string | undefined;
   private client: BaseLanguageClient | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -69,7 +70,22 @@ export class ReasoningTreeView implements vscode.TreeDataProvider<ReasoningTreeN
       client.onNotification(treeChangedNotification, ({ uri }) => {
         if (uri === this.activeUri) this.schedule();
       }),
-      { dispose: () => (this.client === client ? (this.client = undefined) : undefined) },
+      // A (re)started server: what the view shows came from the one before, so ask this one.
+      client.onDidChangeState(({ newState }) => {
+        if (newState === State.Running && this.activeUri !== undefined) this.schedule();
+      }),
+      {
+        dispose: () => {
+          if (this.client !== client) return;
+          this.client = undefined;
+          // Its tree's actions would go to a server that is gone: show why instead.
+          if (this.model !== undefined) {
+            this.model = undefined;
+            this.failure = 'the CASPO language server was stopped or restarted since this solve; solve the problem again';
+            this.render();
+          }
+        },
+      },
     ];
   }
 
@@ -114,6 +130,11 @@ export class ReasoningTreeView implements vscode.TreeDataProvider<ReasoningTreeN
     this.changed.fire(undefined);
   }
 
+  /** The view's message as it is now, fetching nothing (tests). */
+  get shownMessage(): string | undefined {
+    return this.view.message;
+  }
+
   /** The view's message after fetching the tree of `uri` (tests). */
   async messageFor(uri: string): Promise<string | undefined> {
     this.follow(uri);
@@ -148,6 +169,7 @@ export class ReasoningTreeView implements vscode.TreeDataProvider<ReasoningTreeN
   }
 
   dispose(): void {
+    this.disposed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     for (const subscription of this.subscriptions) subscription.dispose();
@@ -194,6 +216,7 @@ export class ReasoningTreeView implements vscode.TreeDataProvider<ReasoningTreeN
   }
 
   private render(): void {
+    if (this.disposed) return; // e.g. the client scope ends after the view, when the extension deactivates
     const model = this.model;
     if (this.activeUri === undefined) this.view.message = undefined; // the welcome content says what to do
     else if (!model) this.view.message = this.failure === undefined ? 'Loading the reasoning tree…' : `No reasoning tree to show: ${this.failure}`;

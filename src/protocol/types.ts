@@ -75,6 +75,12 @@ export interface CatSettings {
  */
 export const MIN_TEMPERATURE = 1e-4;
 
+/**
+ * How many finished solves the server keeps (for hovers, diagnostics, re-expansion) and the extension
+ * keeps documents of: one number, so a document never outlives what the server knows of it.
+ */
+export const KEPT_FINISHED_SOLVES = 50;
+
 export const FIRST_CANDIDATES = ['greedy', 'sampled'] as const;
 export type FirstCandidate = (typeof FIRST_CANDIDATES)[number];
 

@@ -39,6 +39,13 @@ describe('language server lifecycle', function () {
     await vscode.commands.executeCommand('caspo.restartServer');
     const newPid = await vscode.commands.executeCommand<number>('caspo.debug.serverPid');
     assert.ok(newPid !== undefined && newPid !== pid, `${pid} → ${newPid}`);
+    // Unasked, the view drops the old server's tree (its Re-expand actions would fail) and asks the new one.
+    const shown = () => vscode.commands.executeCommand<string | undefined>('caspo.debug.reasoningTreeShownMessage');
+    const deadline = Date.now() + 10_000;
+    while (!/^No reasoning tree to show: Solve \d+ is not known to the CASPO server/.test((await shown()) ?? '') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.match((await shown()) ?? '', /^No reasoning tree to show: Solve \d+ is not known to the CASPO server: it was restarted/, 'refetched from the new server');
     // The new server does not know the old solve: the tree view says so, instead of "Loading…" for ever.
     assert.match((await treeMessage()) ?? '', /^No reasoning tree to show: Solve \d+ is not known to the CASPO server: it was restarted/);
     assert.equal((await solved('47*38 + 12')).result.answer, '1798');

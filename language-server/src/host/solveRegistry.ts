@@ -1,9 +1,6 @@
-import { solveIdFromUri } from '../../../src/protocol';
+import { KEPT_FINISHED_SOLVES, solveIdFromUri } from '../../../src/protocol';
 import type { ReasoningDocument } from '../trace/reasoningDocument';
 import type { SolveSearch } from './solveSearch';
-
-/** How many finished reasoning documents the server keeps for hovers and hints. */
-export const KEPT_FINISHED_SOLVES = 50;
 
 /**
  * The reasoning documents of this server's solves, by solve id. Running solves are always kept;

@@ -2,6 +2,7 @@
  * Typed access to the `caspo.*` settings. Their defaults live only in package.json
  * (`contributes.configuration`); a missing or mistyped value is an error naming the setting.
  */
+import { dirname } from 'node:path';
 import * as vscode from 'vscode';
 import {
   bandThresholdProblem,
@@ -36,6 +37,16 @@ export interface ResolvedSettings {
   modelPath: ModelPathChoice;
 }
 
+/**
+ * What a relative model path is resolved against: the .code-workspace file's folder for a value set
+ * in that file (a multi-root workspace's settings), else the first workspace folder.
+ */
+function relativeRoot(choice: ModelPathChoice): string | undefined {
+  const workspaceFile = vscode.workspace.workspaceFile;
+  if (choice.source === 'workspace' && workspaceFile?.scheme === 'file') return dirname(workspaceFile.fsPath);
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+}
+
 /** Reads and checks every setting the server needs, applying the workspace-trust rule to the model path. */
 export function readSettings(embeddedModelDir: string): ResolvedSettings {
   const config = vscode.workspace.getConfiguration(SECTION);
@@ -45,7 +56,7 @@ export function readSettings(embeddedModelDir: string): ResolvedSettings {
   const modelPath = chooseModelPath(trusted ? inspection : { ...inspection, workspaceValue: workspaceModelPathFromFiles() }, trusted);
   let modelDir: string;
   try {
-    modelDir = resolveModelDir(modelPath.value, { embeddedModelDir, workspaceRoot: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, trusted });
+    modelDir = resolveModelDir(modelPath.value, { embeddedModelDir, workspaceRoot: relativeRoot(modelPath), trusted });
   } catch (error) {
     throw new ConfigError((error as Error).message, 'caspo.modelPath');
   }

@@ -9,19 +9,19 @@ import { join } from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import * as vscode from 'vscode';
 
-/** The `caspo.modelPath` written in the workspace's settings files, if any (folder settings first). */
+/**
+ * The `caspo.modelPath` written in the workspace's settings, if any: the .code-workspace file's
+ * settings when a workspace file is open (VS Code ignores this window-scoped setting in its
+ * folders' settings then), else the folder's .vscode/settings.json.
+ */
 export function workspaceModelPathFromFiles(key = 'caspo.modelPath'): string | undefined {
-  const candidates: string[] = [];
-  for (const folder of vscode.workspace.workspaceFolders ?? []) {
-    if (folder.uri.scheme === 'file') candidates.push(join(folder.uri.fsPath, '.vscode', 'settings.json'));
-  }
   const workspaceFile = vscode.workspace.workspaceFile;
-  for (const file of candidates) {
-    const value = readSetting(file, (json) => json?.[key]);
-    if (value !== undefined) return value;
+  if (workspaceFile !== undefined) {
+    return workspaceFile.scheme === 'file' ? readSetting(workspaceFile.fsPath, (json) => json?.settings?.[key]) : undefined;
   }
-  if (workspaceFile?.scheme === 'file') return readSetting(workspaceFile.fsPath, (json) => json?.settings?.[key]);
-  return undefined;
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (folder?.uri.scheme !== 'file') return undefined;
+  return readSetting(join(folder.uri.fsPath, '.vscode', 'settings.json'), (json) => json?.[key]);
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -124,7 +124,7 @@ async function main(argv: readonly string[]): Promise<void> {
     const split = SPLITS.find((s) => s.name === name);
     if (!split) throw new Error(`unknown split ${JSON.stringify(name)}: choose from ${SPLITS.map((s) => s.name).join(', ')}.`);
     if (!existsSync(join(root, split.file))) throw new Error(`${split.file} is missing (cd training && python3 -m caspo_train.splits).`);
-    return split;
+    return { ...split, sha256: createHash('sha256').update(readFileSync(join(root, split.file))).digest('hex').slice(0, 16) };
   });
   const strategies = list(flags.strategies, TABLE_STRATEGIES).map((name) => {
     if (!(TABLE_STRATEGIES as readonly string[]).includes(name)) throw new Error(`unknown strategy ${JSON.stringify(name)}: choose from ${TABLE_STRATEGIES.join(', ')}.`);
@@ -149,6 +149,9 @@ async function main(argv: readonly string[]): Promise<void> {
   const earlier: TableData | null = flags.reuse === undefined ? null : readTableData(resolve(flags.reuse));
   const reusable = (split: string, model: ModelSpec, strategy: string): TableRun | undefined => {
     if (!earlier || (earlier.limit ?? null) !== data.limit || (earlier.metric ?? null) !== data.metric) return undefined;
+    // the same problems: a split file since regenerated (or a table from before the hashes) is evaluated again
+    const sha256 = splits.find((s) => s.name === split)?.sha256;
+    if (sha256 === undefined || earlier.splits.find((s) => s.name === split)?.sha256 !== sha256) return undefined;
     // the same folder with the same files: a folder that now holds another model (or a table from before
     // fingerprints) is evaluated again
     const label = earlier.models.find((m) => resolve(root, m.dir) === resolve(root, model.dir) && m.fingerprint === model.fingerprint)?.label;

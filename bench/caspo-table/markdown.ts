@@ -126,7 +126,11 @@ function metricSection(data: TableData): string[] {
 function intervalText(i: GoalInterval): string {
   const show = (x: number) =>
     i.unit === 'number' ? x.toFixed(3) : i.unit === 'percent' ? `${x < 0 ? '−' : ''}${Math.abs(100 * x).toFixed(1)} %` : `${signedPoints(x)} pt`;
-  return `${i.of} ${show(i.low)} … ${show(i.high)}: ${i.certainty}`;
+  // Draws without a defined value (e.g. no wrong step drawn, for AUROC) are left out: say how many, since the
+  // interval is then conditional on the others.
+  const undefinedDraws = BOOTSTRAP_RESAMPLES - i.resamples;
+  const note = undefinedDraws > 0 ? ` (${undefinedDraws} of ${BOOTSTRAP_RESAMPLES} draws undefined, left out)` : '';
+  return `${i.of} ${show(i.low)} … ${show(i.high)}: ${i.certainty}${note}`;
 }
 
 function splitTable(runs: readonly TableRun[], data: TableData): string[] {

@@ -14,6 +14,11 @@ export interface SplitSpec {
   describe: string;
   /** A short title for the reliability diagram's panel. */
   title: string;
+  /**
+   * The first 16 hex digits of the file's sha256 when the table was made: --reuse takes a row only
+   * for the same problems (its per-problem records are paired by position with the new rows').
+   */
+  sha256?: string;
 }
 
 export interface ModelSpec {

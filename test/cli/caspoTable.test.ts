@@ -127,6 +127,21 @@ describe('npm run caspo:table', function () {
       ['heldout', 'hard'].flatMap(() => ['greedy true', 'cat false']),
     );
     assert.ok(recatData.runs.filter((r) => r.strategy === 'cat').every((r) => r.report.settings?.greedyFirst === true));
+    // A split file regenerated since (its hash in the earlier table differs): that split's rows are evaluated again,
+    // since their per-problem records would be paired with other problems'.
+    const otherHeldout = join(scratch.dir, 'other-heldout', 'calibration.json');
+    cpSync(reusedOut, dirname(otherHeldout), { recursive: true });
+    const before = JSON.parse(readFileSync(otherHeldout, 'utf8')) as TableData;
+    assert.ok(before.splits.every((split) => /^[0-9a-f]{16}$/.test(split.sha256 ?? '')), 'the table records each split file\'s hash');
+    before.splits = before.splits.map((split) => (split.name === 'heldout' ? { ...split, sha256: '0000000000000000' } : split));
+    writeFileSync(otherHeldout, JSON.stringify(before));
+    const resplit = caspoTable(['--models', `${third}`, '--limit', '2', '--threads', '1', '--ep', 'cpu', '--out', join(scratch.dir, 'resplit'), '--reuse', otherHeldout]);
+    assert.equal(resplit.status, 0, resplit.stderr);
+    const resplitData = JSON.parse(readFileSync(join(scratch.dir, 'resplit', 'calibration.json'), 'utf8')) as TableData;
+    assert.deepEqual(
+      resplitData.runs.map((r) => `${r.split} ${r.strategy} ${r.reusedFrom !== undefined}`),
+      ['heldout greedy false', 'heldout cat false', 'hard greedy true', 'hard cat true'],
+    );
     // A different --limit makes the earlier rows unusable: everything is evaluated again.
     const fresh = caspoTable(['--models', `${sft}`, '--limit', '1', '--threads', '1', '--ep', 'cpu', '--out', join(scratch.dir, 'fresh'), '--reuse', join(out, 'calibration.json')]);
     assert.equal(fresh.status, 0, fresh.stderr);

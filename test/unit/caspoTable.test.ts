@@ -334,8 +334,25 @@ describe('CASPO table: paired bootstrap intervals of the goals', () => {
     assert.equal(heldCat.interval?.certainty, 'straddles the goal', 'one problem: a third of the draws leave it out');
   });
 
+  it('computes the ECE reduction from the unrounded records, not the reports\' 4-decimal ECE', () => {
+    // Exact ECEs 0.0018564 and 0.0027172 (the v19 held-out pair), shown rounded as 0.0019 and 0.0027: +42.1 % from the
+    // rounded numbers, +46.4 % from the exact ones.
+    const oneStep = (c: number, label: 0 | 1): ProblemScore => ({ answers: [label], steps: [[c, label]] });
+    // 99 right steps at confidence 1 and one right step at 1 − 100·ece: the ECE is exactly ece.
+    const exact = (ece: number): ProblemScore[] => [...Array.from({ length: 99 }, () => oneStep(1, 1)), oneStep(1 - 100 * ece, 1)];
+    const data = table();
+    const runs = data.runs.map((r) => {
+      if (r.split !== 'heldout' || r.strategy !== 'greedy' || r.model === 'iter1') return r;
+      const sft = r.model === 'sft';
+      return { ...r, report: { ...r.report, ece: sft ? 0.0019 : 0.0027, problems: exact(sft ? 0.0018564 : 0.0027172) } };
+    });
+    const [heldEce] = evaluateGoals({ ...data, runs });
+    assert.equal(heldEce.detail, '0.0019 → 0.0027 (+46.4 %)');
+  });
+
   it('shows the intervals in the markdown, n/a without records', () => {
     const md = renderMarkdown(recorded, evaluateGoals(recorded));
+    assert.match(md, /\| AUROC 1\.000 … 1\.000: clears the goal \(\d+ of 2000 draws undefined, left out\) \|/);
     assert.match(md, /\| heldout \| CaT accuracy on iter3 above CaT on sft \| \*\*met\*\* \| 99\.0 % → 99\.5 % \| CaT accuracy difference \+?0\.0 pt … \+\d\.\d pt: straddles the goal \|/);
     assert.match(md, /\| hard \| accuracy \(greedy\) of iter3 at least sft's \| \*\*met\*\* \| 50\.0 % → 90\.0 % \| accuracy difference \+\d\d\.\d pt … \+\d\d\.\d pt: clears the goal \|/);
     assert.doesNotMatch(md, /\| n\/a \|$/m);

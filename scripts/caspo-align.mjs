@@ -12,7 +12,9 @@
 // the SFT model as far as fresh in-domain draws allow (docs/caspo/runs.md, v14); `--no-merge` skips it.
 // On a CUDA GPU (align.py --device auto) about 10 minutes; on a 2-core CPU about 6 hours (iteration 1 took 54 min,
 // docs/caspo/runs.md v16). Flags after `--` go to every stage of align.py (they win: argparse keeps the last
-// value), e.g. `npm run caspo:align -- --iterations 1 --problems 50` for a quick run.
+// value). A quick run needs folders of its own, or it would replace the shipped model (and --resume refuses
+// iterations trained with other settings): `npm run caspo:align -- --no-merge --iterations 1 --problems 50
+// --run-dir /tmp/quick/run --publish /tmp/quick/pub --out /tmp/quick/out --dataset /tmp/quick/dataset`.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -176,7 +176,8 @@ def quick_eval(model: CausalLM, limit: Optional[int]) -> Dict[str, Optional[floa
 
 def sample_stats(samples: List[Sample], tau: float) -> Dict[str, float]:
     steps = [s for x in samples for s in x.steps]
-    wrong = [s for s in steps if not s.correct]
+    steps = [s for s in steps if s.correct is not None]
+    wrong = [s for s in steps if s.correct is False]
     return {"solutions": len(samples), "accuracy": round(sum(x.answer_correct for x in samples) / max(1, len(samples)), 4),
             "steps": len(steps), "wrong_steps": len(wrong),
             "confident_wrong_steps": sum(s.filter_confidence >= tau for s in wrong)}
@@ -219,7 +220,7 @@ def mine_mistakes(policy: CausalLM, it: int, args) -> List[Sample]:
     pool = (("in_domain", GENERATORS["in_domain"], 1.0),)
     rows = training_problems(args.mine, seed=args.seed * 1000 + it + 500_000, pool=pool)
     decoded = sample_solutions(policy, rows, 1, 0.0, seed=0, max_new_tokens=args.max_new_tokens)
-    return [s for s in decoded if any(not st.correct for st in s.steps) or not s.answer_correct]
+    return [s for s in decoded if any(st.correct is False for st in s.steps) or not s.answer_correct]
 
 
 def run_iteration(policy: CausalLM, it: int, it_dir: Path, args, anchor: Optional[dict] = None,
@@ -299,6 +300,25 @@ def select_iteration(run_dir: Path, args) -> tuple:
                      f"model's {100 * base:.2f} % ({shown})")
 
 
+# What makes an iteration this run's and not another's: a resumed iteration must have been trained with
+# the same values. The canonical stages (npm run caspo:align) vary only --mine, --pool and --lr between
+# iterations, so those are not compared.
+RESUME_KEYS = ("init", "size", "problems", "samples", "temperature", "greedy_sample", "max_new_tokens", "tau",
+               "filter_confidence", "beta", "alpha", "gamma", "replay_batch", "reference", "epochs", "batch_pairs",
+               "max_pairs", "seed")
+
+
+def resume_mismatch(entry: dict, args) -> Optional[str]:
+    """Which recorded setting of a resumed iteration this command contradicts (None: none, or none recorded)."""
+    recorded = entry.get("settings")
+    if not isinstance(recorded, dict):
+        return None  # an iteration from before the settings were recorded
+    for key in RESUME_KEYS:
+        if key in recorded and recorded[key] != getattr(args, key):
+            return f"--{key.replace('_', '-')} {recorded[key]!r} there, {getattr(args, key)!r} here"
+    return None
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     device = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu")
@@ -329,13 +349,20 @@ def main(argv=None) -> None:
         it_dir = run_dir / f"iter{it}"
         info_path = it_dir / "iteration.json"
         if args.resume and (it_dir / "model.pt").exists() and info_path.exists():
+            entry = json.loads(info_path.read_text())
+            mismatch = resume_mismatch(entry, args)
+            if mismatch:
+                raise SystemExit(f"--resume: {it_dir} was trained with other settings ({mismatch}). Give this run its own "
+                                 f"--run-dir (and --out/--publish), or remove {it_dir} to train it again.")
             policy.load_state_dict(torch.load(it_dir / "model.pt", map_location=device))
             policy.eval()
-            entry = json.loads(info_path.read_text())
             log({"iteration": it, "stage": "resumed", "from": str(it_dir / "model.pt")})
         else:
+            # A retrained iteration's export and caspo.json are those of the weights it replaces: drop them.
+            shutil.rmtree(it_dir / "model", ignore_errors=True)
             engine, filter_text = filter_confidence(args, it, run_dir)
             entry = run_iteration(policy, it, it_dir, args, anchor, engine, filter_text)
+            entry["settings"] = {key: getattr(args, key) for key in RESUME_KEYS}
             info_path.write_text(json.dumps(entry, indent=1) + "\n")
         if "eval" not in entry:
             entry["eval"] = quick_eval(policy, args.eval_limit)

@@ -47,9 +47,9 @@ def count(rows: Iterable[dict], samples: Iterable[Sample], tau: float) -> Dict[s
         c = per_kind.setdefault(row["kind"], {k: 0 for k in COUNT_KEYS})
         c["solutions"] += 1
         c["correct_answers"] += bool(row["answerCorrect"])
-        c["steps"] += len(row["steps"])
-        c["wrong_steps"] += sum(not st["correct"] for st in row["steps"])
-        c["confident_wrong_steps"] += sum((not st.correct) and st.filter_confidence >= tau for st in sample.steps)
+        c["steps"] += sum(st["correct"] is not None for st in row["steps"])  # lines after the answer line are no steps
+        c["wrong_steps"] += sum(st["correct"] is False for st in row["steps"])
+        c["confident_wrong_steps"] += sum(st.correct is False and st.filter_confidence >= tau for st in sample.steps)
     return per_kind
 
 

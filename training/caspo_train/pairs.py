@@ -103,6 +103,8 @@ def build_pairs(samples: Sequence[Sample], tau: float = DEFAULT_TAU) -> List[Pai
     for sample in samples:
         ids = sample.token_ids
         for step in sample.steps:
+            if step.correct is None:
+                break  # after the answer line: not a step of the solution
             prefix = tuple(ids[: step.start])
             own = tuple(ids[step.start: step.end])
             siblings.setdefault(prefix, {}).setdefault(own, _Candidate(own, step))

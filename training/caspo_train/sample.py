@@ -164,8 +164,10 @@ def label(sample: Sample) -> Sample:
     """Labels every step with the verifier (lines = the segmenter's non-blank steps)."""
     text = "\n".join(s.text for s in sample.steps)
     verdict = verify_solution(sample.problem, text)
+    # Lines after the answer line are not steps of the solution (the engine stops at the answer line):
+    # they stay unlabelled (None), out of the pairs and the calibration numbers.
     for step in sample.steps:
-        step.correct, step.reason = False, "after the answer line"
+        step.correct, step.reason = None, "after the answer line"
     for lab in verdict.steps:
         sample.steps[lab.index].correct = lab.correct
         sample.steps[lab.index].reason = lab.reason

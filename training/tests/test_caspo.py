@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from caspo_train import tokenizer as tok
-from caspo_train.align import (DATA, POOL, main as align_main, mine_mistakes, parse_pool, pool_text, step_report,
+from caspo_train.align import (DATA, POOL, main as align_main, mine_mistakes, parse_pool, pool_text, sample_stats, step_report,
                                training_problems)
 from caspo_train.arith import extract_expression, is_heldout
 from caspo_train.data import read_jsonl
@@ -130,6 +130,16 @@ def test_corrected_step_covers_answers_and_premature_answers():
     assert step_ids("Answer: 26") == tok.encode("Answer: 26") + [tok.EOS_ID]
     with pytest.raises(ValueError):
         corrected_step(PROBLEM, ["2 * 3 = 7"], "4 * 5 = 20")
+
+
+def test_lines_after_the_answer_line_are_unlabelled_and_make_no_pairs():
+    # The engine stops at the answer line; the PyTorch sampler runs to EOS, so a model that writes on
+    # (here: the answer again) left a step labelled wrong, which build_pairs could not correct (ValueError).
+    on = make_sample(CORRECT + ["Answer: 26"], [0.9] * 5)
+    assert [(st.correct, st.reason) for st in on.steps[3:]] == [(True, "ok"), (None, "after the answer line")]
+    assert on.answer_correct
+    assert build_pairs([on, make_sample(CORRECT, [0.9] * 4)], tau=0.5) == []
+    assert sample_stats([on], tau=0.5) == {"solutions": 1, "accuracy": 1.0, "steps": 4, "wrong_steps": 0, "confident_wrong_steps": 0}
 
 
 def test_all_correct_samples_make_no_pairs():
@@ -320,6 +330,24 @@ def test_the_released_dataset_engine_confidence_is_its_models_current_map():
     assert len(steps) > 100
     worst = max(abs(st["engineConfidence"] - round(engine(st["scores"]), 6)) for st in steps)
     assert worst <= 1e-6, f"engineConfidence is {worst:.4f} off the current caspo.json: re-annotate the dataset"
+
+
+def test_resume_refuses_an_iteration_of_other_settings_and_a_retrained_iteration_is_exported_again(tmp_path: Path):
+    torch.manual_seed(0)
+    init = tmp_path / "init.pt"
+    torch.save(CausalLM(SIZES["tiny"]).state_dict(), init)
+    run = tmp_path / "run"
+    toy = ["--size", "tiny", "--init", str(init), "--iterations", "1", "--samples", "2", "--max-new-tokens", "16",
+           "--epochs", "1", "--lr", "1e-3", "--eval-limit", "1", "--calibrate", "no", "--run-dir", str(run)]
+    align_main(toy + ["--problems", "5"])
+    assert json.loads((run / "iter1" / "iteration.json").read_text())["settings"]["problems"] == 5
+    with pytest.raises(SystemExit, match=r"iter1 was trained with other settings \(--problems 5 there, 6 here\)"):
+        align_main(toy + ["--problems", "6", "--resume"])
+    align_main(toy + ["--problems", "5", "--resume"])  # the same settings: resumed
+    # Without --resume the iteration is trained again (another seed: other weights), and its export follows it.
+    exported = (run / "iter1" / "model" / "onnx" / "model.onnx").read_bytes()
+    align_main(toy + ["--problems", "5", "--seed", "1"])
+    assert (run / "iter1" / "model" / "onnx" / "model.onnx").read_bytes() != exported
 
 
 def test_reference_option_anchors_later_iterations_to_the_starting_model(tmp_path: Path):

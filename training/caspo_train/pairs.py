@@ -102,7 +102,9 @@ def build_pairs(samples: Sequence[Sample], tau: float = DEFAULT_TAU) -> List[Pai
     prefix_texts: Dict[Tuple[int, ...], List[str]] = {}
     for sample in samples:
         ids = sample.token_ids
-        for step in sample.steps:
+        # A sample cut off by the token limit ends in a cut step ("4 * 5 = 2"): no pair is made of it.
+        steps = sample.steps if sample.finished else sample.steps[:-1]
+        for step in steps:
             if step.correct is None:
                 break  # after the answer line: not a step of the solution
             prefix = tuple(ids[: step.start])

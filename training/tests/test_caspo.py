@@ -142,6 +142,18 @@ def test_lines_after_the_answer_line_are_unlabelled_and_make_no_pairs():
     assert sample_stats([on], tau=0.5) == {"solutions": 1, "accuracy": 1.0, "steps": 4, "wrong_steps": 0, "confident_wrong_steps": 0}
 
 
+def test_the_cut_last_step_of_a_sample_that_hit_the_token_limit_makes_no_pair():
+    ids = tok.encode("2 * 3 = 6\n4 * 5 = 2")  # no EOS: the token limit cut the second step
+    cut = Sample(PROBLEM, "26", [TokenRecord(t, math.log(0.9), 0.1, [math.log(0.9)] * 5) for t in ids], finished=False)
+    cut.steps = segment(cut.tokens)
+    label(cut)
+    assert [(st.text, st.correct) for st in cut.steps] == [("2 * 3 = 6", True), ("4 * 5 = 2", False)]
+    assert build_pairs([cut, make_sample(CORRECT, [0.9] * 4)], tau=0.5) == []
+    # finished, the same wrong step is paired
+    whole = make_sample(["2 * 3 = 6", "4 * 5 = 2", "6 + 2 = 8", "Answer: 8"], [0.9] * 4)
+    assert [p.rejected_text for p in build_pairs([whole, make_sample(CORRECT, [0.9] * 4)], tau=0.5)] == ["4 * 5 = 2"]
+
+
 def test_all_correct_samples_make_no_pairs():
     assert build_pairs([make_sample(CORRECT, [0.2] * 4), make_sample(CORRECT, [0.9] * 4)]) == []
 

@@ -44,7 +44,9 @@ const FIXTURES = {
     build: (python, out) => runPython(python, ['-m', 'caspo_train.sft', '--out', out, '--size', 'tiny', '--steps', '2', '--eval-n', '4', '--workers', '0']),
   },
   'caspo-toy': {
-    // the CASPO pipeline at toy size: sample -> label -> pairs -> DPO -> export (align.py pulls in the rest)
+    // the CASPO pipeline's export at toy size, for the engine to load (align.py pulls in the rest). A random tiny
+    // model's samples are all cut off by the token limit, which makes no pairs: pairs and DPO at toy size are
+    // training/tests/test_caspo.py's end-to-end test, from the SFT checkpoint.
     sources: () => [...readdirSync(pkgDir).filter((f) => f.endsWith('.py') && f !== 'fixture.py').map(py), thisScript],
     build: (python, out, scratch) =>
       runPython(python, [

@@ -294,10 +294,12 @@ def test_max_operations_follow_the_pool_and_survive_a_merge(tmp_path: Path):
 
 
 def test_pipeline_runs_end_to_end_at_toy_size(tmp_path: Path):
+    # From the SFT checkpoint, so that samples end (a random model's are all cut off by the token limit, and a
+    # cut step makes no pair) and are wrong on the five-operation half of the pool: pairs, then DPO steps.
     out = tmp_path / "model"
-    align_main(["--size", "tiny", "--iterations", "2", "--problems", "5", "--samples", "2", "--max-new-tokens", "16",
-                "--epochs", "1", "--eval-limit", "2", "--calibrate", "no", "--run-dir", str(tmp_path / "run"),
-                "--out", str(out), "--dataset", str(tmp_path / "ds")])
+    align_main(["--init", str(SFT_CHECKPOINT), "--iterations", "2", "--problems", "5", "--samples", "2",
+                "--max-new-tokens", "96", "--epochs", "1", "--eval-limit", "2", "--calibrate", "no",
+                "--run-dir", str(tmp_path / "run"), "--out", str(out), "--dataset", str(tmp_path / "ds")])
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert [it["iteration"] for it in summary["iterations"]] == [1, 2]
     assert all(it["pairs"]["total"] > 0 and it["dpo"]["steps"] > 0 for it in summary["iterations"])
@@ -309,7 +311,7 @@ def test_pipeline_runs_end_to_end_at_toy_size(tmp_path: Path):
     # and with more operations than its problems had (the default pool has five-operation ones) under a caution
     assert config["caspo_max_operations"] == 5
     rows = [json.loads(line) for line in (tmp_path / "ds" / "steps.jsonl").read_text().splitlines()]
-    assert len(rows) == 10 and all(r["model"] == "random-init" and "steps" in r for r in rows)
+    assert len(rows) == 10 and all(r["model"] == "caspo-arith-sft" and "steps" in r for r in rows)
     counts = json.loads((tmp_path / "ds" / "counts.json").read_text())
     assert counts["total"]["solutions"] == 10 and counts["total"]["steps"] == sum(len(r["steps"]) for r in rows)
     assert "| all | 10 |" in (tmp_path / "ds" / "README.md").read_text()

@@ -46,7 +46,7 @@ const FIXTURES = {
   'caspo-toy': {
     // the CASPO pipeline's export at toy size, for the engine to load (align.py pulls in the rest). A random tiny
     // model's samples are all cut off by the token limit, which makes no pairs: pairs and DPO at toy size are
-    // training/tests/test_caspo.py's end-to-end test, from the SFT checkpoint.
+    // training/tests/test_pipeline.py's end-to-end test, from the SFT checkpoint.
     sources: () => [...readdirSync(pkgDir).filter((f) => f.endsWith('.py') && f !== 'fixture.py').map(py), thisScript],
     build: (python, out, scratch) =>
       runPython(python, [

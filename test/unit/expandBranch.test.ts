@@ -5,34 +5,9 @@ import { generate } from '../../language-server/src/decoding/generate';
 import { ConfidenceCalibration } from '../../language-server/src/decoding/stepConfidence';
 import { runStrategy } from '../../language-server/src/decoding/strategies';
 import { treeFromJSON, treeToRoundedJSON } from '../../language-server/src/trace/treeJson';
-import { ScriptedStepModel, tableScript } from './helpers/scriptedStepModel';
+import { BRANCHING_SCRIPT, ScriptedStepModel } from './helpers/scriptedStepModel';
 
-/** Alternatives at every step, so a branch's continuation depends on its random stream. */
-const SCRIPT = tableScript({
-  '': [
-    { text: 'A1', prob: 0.6 },
-    { text: 'B1', prob: 0.3 },
-    { text: 'C1', prob: 0.1 },
-  ],
-  A1: [{ text: 'Answer: 1', prob: 1 }],
-  B1: [
-    { text: 'B2', prob: 0.5 },
-    { text: 'X2', prob: 0.5 },
-  ],
-  'B1 / B2': [
-    { text: 'B3', prob: 0.5 },
-    { text: 'Y3', prob: 0.5 },
-  ],
-  'B1 / B2 / B3': [{ text: 'Answer: 2', prob: 1 }],
-  'B1 / B2 / Y3': [{ text: 'Answer: 7', prob: 1 }],
-  'B1 / X2': [
-    { text: 'X3', prob: 0.6 },
-    { text: 'Z3', prob: 0.4 },
-  ],
-  'B1 / X2 / X3': [{ text: 'Answer: 8', prob: 1 }],
-  'B1 / X2 / Z3': [{ text: 'Answer: 9', prob: 1 }],
-  C1: [{ text: 'Answer: 3', prob: 1 }],
-});
+const SCRIPT = BRANCHING_SCRIPT;
 
 const calibration = new ConfidenceCalibration(259, 5);
 const request = (model: ScriptedStepModel) => ({ promptIds: model.promptIds, maxNewTokens: 60, calibration, metric: 'minProb' as const });

@@ -9,6 +9,7 @@ import {
   CONFIDENCE_METRICS,
   EXECUTION_PROVIDERS,
   FIRST_CANDIDATES,
+  isSamplingTemperature,
   MIN_TEMPERATURE,
   SEARCH_STRATEGIES,
   type BandThresholds,
@@ -72,7 +73,7 @@ export function readSettings(embeddedModelDir: string): ResolvedSettings {
   const maxTokens = number(config, 'maxTokens');
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalid('maxTokens', 'a positive integer', maxTokens);
   const temperature = number(config, 'temperature');
-  if (temperature < 0 || (temperature > 0 && temperature < MIN_TEMPERATURE)) {
+  if (temperature !== 0 && !isSamplingTemperature(temperature)) {
     throw invalid('temperature', `0 (greedy) or a number of at least ${MIN_TEMPERATURE}`, temperature);
   }
   const cpuThreads = number(config, 'cpuThreads');
@@ -132,7 +133,7 @@ function branchBelow(value: unknown): number | null {
 }
 
 function catTemperature(value: number): number {
-  if (!(value >= MIN_TEMPERATURE)) throw invalid('cat.temperature', `a number of at least ${MIN_TEMPERATURE} (CaT samples its candidates)`, value);
+  if (!isSamplingTemperature(value)) throw invalid('cat.temperature', `a number of at least ${MIN_TEMPERATURE} (CaT samples its candidates)`, value);
   return value;
 }
 

@@ -75,6 +75,11 @@ export interface CatSettings {
  */
 export const MIN_TEMPERATURE = 1e-4;
 
+/** A temperature to sample at: a finite number of at least MIN_TEMPERATURE (the client, the server and the engine check alike). */
+export function isSamplingTemperature(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= MIN_TEMPERATURE;
+}
+
 /**
  * How many finished solves the server keeps (for hovers, diagnostics, re-expansion) and the extension
  * keeps documents of: one number, so a document never outlives what the server knows of it.

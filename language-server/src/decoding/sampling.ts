@@ -1,4 +1,4 @@
-import { MIN_TEMPERATURE } from '../../../src/protocol';
+import { isSamplingTemperature, MIN_TEMPERATURE } from '../../../src/protocol';
 import type { LogitStats } from './confidence';
 
 /** How the next token is chosen. */
@@ -55,7 +55,7 @@ export function argmax(logits: Float32Array, offset = 0, length = logits.length 
 
 export function validateSampling(options: SamplingOptions): void {
   if (options.kind === 'greedy') return;
-  if (!(options.temperature >= MIN_TEMPERATURE) || !Number.isFinite(options.temperature)) {
+  if (!isSamplingTemperature(options.temperature)) {
     throw new Error(`temperature must be a number of at least ${MIN_TEMPERATURE}, got ${options.temperature}; use greedy decoding for 0`);
   }
   if (!(options.topP > 0 && options.topP <= 1)) throw new Error(`topP must be in (0, 1], got ${options.topP}`);

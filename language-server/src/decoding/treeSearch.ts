@@ -125,8 +125,8 @@ export async function treeSearch(model: DecoderModel, options: TreeSearchOptions
       }
       // With branchBelow a node needs one draw unless its first candidate is unsure: the budget
       // reaches every node it can first, and what is left goes to the unsure ones (drawCandidates).
-      const perNode = (options.branchBelow ?? null) === null ? options.branches : 1;
-      const counts = allotCandidates(frontier.length, perNode, options.budget - stats.expandedSteps);
+      const budgetLeft = options.budget - stats.expandedSteps;
+      const counts = allotCandidates(frontier.length, options.branchBelow == null ? options.branches : 1, budgetLeft);
       frontier.forEach((entry, i) => {
         if (counts[i] > 0) return;
         entry.node.status = 'pruned';
@@ -141,7 +141,7 @@ export async function treeSearch(model: DecoderModel, options: TreeSearchOptions
         stopReason = 'budget';
         break;
       }
-      const { candidates, drawn } = await drawCandidates(model, frontier, counts, options.budget - stats.expandedSteps, options, counters);
+      const { candidates, drawn } = await drawCandidates(model, frontier, counts, budgetLeft, options, counters);
       drawnThisRound = candidates;
       stats.rounds += 1;
       stats.expandedSteps += drawn;

@@ -20,6 +20,9 @@ export interface ExpandServices {
   log(message: string): void;
 }
 
+const CANCELLED = 'Re-expanding the branch was cancelled.';
+const cancelledError = () => new ResponseError(LSPErrorCodes.RequestCancelled, CANCELLED);
+
 /**
  * `caspo/expandBranch`: continues a pruned node of a finished CaT solve to its answer, exactly as
  * the search would have continued it (the engine's expandBranch), and appends the path as an
@@ -49,7 +52,6 @@ export async function handleExpandBranch(params: ExpandBranchParams, token: Canc
   if (!isShownNode(node)) {
     throw new ResponseError(LSPErrorCodes.RequestFailed, `Node ${nodeId} is where the model ended the text, with no step: there is nothing to re-expand.`);
   }
-  const cancelled = () => new ResponseError(LSPErrorCodes.RequestCancelled, 'Re-expanding the branch was cancelled.');
   return search.exclusive(async () => {
     const shown = document.alternativeFrom(nodeId);
     if (shown) return result(document, shown, true);
@@ -60,7 +62,7 @@ export async function handleExpandBranch(params: ExpandBranchParams, token: Canc
     services.diagnostics.publish(document);
     services.notify.treeChanged({ solveId: document.solveId, uri: document.uri });
     return result(document, alternative, false);
-  }, { token, error: cancelled });
+  }, { token, error: cancelledError });
 }
 
 async function continueBranch(
@@ -76,7 +78,7 @@ async function continueBranch(
   if (token.isCancellationRequested) abort.abort();
   let lease;
   try {
-    lease = await acquireLease(services.models, abort.signal, 'Re-expanding the branch was cancelled.');
+    lease = await acquireLease(services.models, abort.signal, CANCELLED);
   } catch (error) {
     onCancel.dispose();
     throw error;
@@ -97,7 +99,7 @@ async function continueBranch(
         services.notify.treeChanged({ solveId: document.solveId, uri: document.uri });
       },
     });
-    if (expansion.path.stopReason === 'cancelled') throw new ResponseError(LSPErrorCodes.RequestCancelled, 'Re-expanding the branch was cancelled.');
+    if (expansion.path.stopReason === 'cancelled') throw cancelledError();
     services.log(`solve ${document.solveId}: re-expanded ${nodeId} to ${expansion.leafId} (${expansion.stats.generatedTokens} tokens in ${Math.round(expansion.stats.wallMs)} ms)`);
     return alternativeFrom(search, nodeId, expansion.pathNodeIds, expansion.answer, expansion.path.stopReason);
   } finally {

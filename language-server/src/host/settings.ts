@@ -4,6 +4,7 @@ import {
   CONFIDENCE_METRICS,
   EXECUTION_PROVIDERS,
   FIRST_CANDIDATES,
+  isSamplingTemperature,
   MIN_TEMPERATURE,
   SEARCH_STRATEGIES,
   type BandThresholds,
@@ -43,7 +44,7 @@ export function parseServerSettings(raw: unknown): ServerSettings {
   if (typeof s.maxTokens !== 'number' || !Number.isInteger(s.maxTokens) || s.maxTokens < 1) {
     throw bad('maxTokens', 'a positive integer', s.maxTokens);
   }
-  if (typeof s.temperature !== 'number' || !Number.isFinite(s.temperature) || s.temperature < 0 || (s.temperature > 0 && s.temperature < MIN_TEMPERATURE)) {
+  if (s.temperature !== 0 && !isSamplingTemperature(s.temperature)) {
     throw bad('temperature', `0 (greedy) or a number of at least ${MIN_TEMPERATURE}`, s.temperature);
   }
   if (!(CONFIDENCE_METRICS as readonly unknown[]).includes(s.metric)) throw bad('confidenceMetric', `one of ${CONFIDENCE_METRICS.join(', ')}`, s.metric);
@@ -75,7 +76,7 @@ function parseCatSettings(raw: unknown, bad: (setting: string, expected: string,
     return v;
   };
   if (!isUnitNumber(c.threshold)) throw bad('cat.threshold', 'a number from 0 to 1', c.threshold);
-  if (typeof c.temperature !== 'number' || !Number.isFinite(c.temperature) || c.temperature < MIN_TEMPERATURE) {
+  if (!isSamplingTemperature(c.temperature)) {
     throw bad('cat.temperature', `a number of at least ${MIN_TEMPERATURE} (CaT samples its candidates)`, c.temperature);
   }
   if (!(FIRST_CANDIDATES as readonly unknown[]).includes(c.firstCandidate)) {

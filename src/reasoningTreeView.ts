@@ -148,7 +148,10 @@ export class ReasoningTreeView implements vscode.TreeDataProvider<ReasoningTreeN
     if (!model) return new vscode.TreeItem(node.text);
     const shown = model.present(node, this.bands());
     const item = new vscode.TreeItem(shown.label, collapsibleState(shown.collapsible));
-    item.id = `${model.solveId}/${node.id}`;
+    // A leaf that later gains children (a re-expanded pruned node, a step the live search goes on from) must
+    // open as \`collapsible\` says: VS Code keeps a row's collapsed state by id across refreshes, so a row with
+    // children is another row than the leaf it was.
+    item.id = `${model.solveId}/${node.id}${shown.collapsible === 'none' ? '/leaf' : ''}`;
     item.description = shown.description;
     item.tooltip = shown.tooltip;
     item.contextValue = shown.contextValue;

@@ -2,7 +2,8 @@
 // on which CaT prunes candidates, click the code lens "N pruned branches — re-expand" above a step,
 // pick the branch in the quick pick, see its alternative path appear below the summary; then open
 // the CASPO view and read the Reasoning Tree: chosen and pruned nodes, each with its confidence,
-// pruned ones with their own icon. Screenshots: test-artifacts/ui/re-expanded.png, reasoning-tree.png.
+// pruned ones with their own icon; re-expand another pruned node from the view and see its continuation open
+// below it. Screenshots: test-artifacts/ui/re-expanded.png, reasoning-tree.png, reasoning-tree-re-expanded.png.
 //
 //   npx mocha --import=tsx test/vscode-ui/branches.ui.test.ts
 import assert from 'node:assert/strict';
@@ -77,7 +78,32 @@ describe('Pruned branches in the workbench, driven like a person (code-server + 
           })),
         );
         await workbench.screenshot('reasoning-tree');
-        return { read, lensText, firstRow };
+
+        // Re-expand a second pruned node from the view itself, with the view open: its continuation must show
+        // under it (VS Code keeps a row's collapsed state across refreshes, and this row was a leaf until now).
+        const leaf = tree.locator('.monaco-list-row', { hasText: '· pruned' }).filter({ hasNotText: 're-expanded' }).first();
+        const leafLabel = (await leaf.locator('.label-name').textContent())!;
+        const leafLevel = Number(await leaf.getAttribute('aria-level'));
+        await leaf.hover();
+        await leaf.locator('.actions .action-label[aria-label="Re-expand"]').click();
+        const reExpanded = tree.locator('.monaco-list-row', { hasText: leafLabel }).filter({ hasText: '· re-expanded' });
+        await reExpanded.waitFor();
+        // (A string: the tests compile without the DOM's types.) The level of the row after the re-expanded one.
+        const below = await page.waitForFunction(
+          `(() => {
+            const rows = [...document.querySelectorAll('.pane')]
+              .filter((pane) => pane.querySelector('.pane-header')?.textContent?.includes('Reasoning Tree'))
+              .flatMap((pane) => [...pane.querySelectorAll('.monaco-list-row')]);
+            const at = rows.findIndex((row) => row.querySelector('.label-name')?.textContent === ${JSON.stringify(leafLabel)} && row.textContent.includes('re-expanded'));
+            const next = at >= 0 ? rows[at + 1] : undefined;
+            return next !== undefined && Number(next.getAttribute('aria-level')) === ${leafLevel + 1} && Number(next.getAttribute('aria-level'));
+          })()`,
+          undefined,
+          { timeout: 60_000 },
+        );
+        const childLevel = await below.jsonValue();
+        await workbench.screenshot('reasoning-tree-re-expanded');
+        return { read, lensText, firstRow, leafLevel, childLevel };
       },
     });
     const { read } = seen;
@@ -88,6 +114,7 @@ describe('Pruned branches in the workbench, driven like a person (code-server + 
     const chosen = read.filter((row) => / · chosen($| · )/.test(row.description));
     assert.ok(chosen.length >= 4, `chosen rows: ${JSON.stringify(chosen)}`);
     assert.equal(read.filter((row) => row.description.endsWith('· re-expanded')).length, 1);
+    assert.equal(seen.childLevel, seen.leafLevel + 1, 'the node re-expanded from the view shows its continuation below it');
     console.log(`      lens "${seen.lensText}"; tree rows: ${read.length} (${pruned.length} pruned)`);
   });
 });

@@ -15,7 +15,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installCodeServer, CODE_SERVER_VERSION } from './install-code-server.mjs';
-import { defaultVsixPath, packageVsix } from './package-vsix.mjs';
+import { COPIED, defaultVsixPath, packageVsix } from './package-vsix.mjs';
 import { startCodeServerWithVsix, workbenchUrl } from './lib/vsix-in-code-server.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,8 +23,8 @@ const sampleFolder = path.join(root, 'samples', 'arithmetic');
 const sampleFile = path.join(sampleFolder, 'problems.txt');
 
 // What the bundles and the VSIX are made from.
-const BUNDLE_INPUTS = ['src', 'language-server/src', 'package.json', 'package-lock.json', 'scripts/build.mjs'];
-const VSIX_INPUTS = [...BUNDLE_INPUTS, 'media', 'models/caspo-arith', '.vscodeignore', 'README.md', 'CHANGELOG.md', 'LICENSE', 'scripts/package-vsix.mjs'];
+const BUNDLE_INPUTS = ['src', 'language-server/src', 'package.json', 'package-lock.json', 'scripts/build.mjs', 'scripts/lib'];
+const VSIX_INPUTS = [...BUNDLE_INPUTS, ...COPIED, 'scripts/package-vsix.mjs'];
 
 function newestMtime(rel) {
   const full = path.join(root, rel);

@@ -7,6 +7,7 @@
 //    scripts/build.mjs. The development bundles in dist/ are left alone.
 // 2. A staging folder (out/vsix-stage-XXXXXX/, removed afterwards) laid out like the repository:
 //    the bundles, media/, the model folder, LICENSE/README/CHANGELOG, the .vscodeignore allowlist,
+//    ThirdPartyNotices.txt (what the bundles hold and what ships beside them, with their license texts),
 //    a package.json whose `dependencies` are only the bundles' run-time externals, and those
 //    externals' whole dependency tree hard-linked from node_modules (all platforms: the allowlist
 //    picks linux-x64).
@@ -37,7 +38,10 @@ export const defaultVsixPath = () => {
 
 // Files copied to the stage as they are (the allowlist still filters them).
 // training/data/heldout.jsonl: the held-out problems "CASPO: Show Calibration" decodes (the one copy of them).
-const COPIED = ['README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore', 'media', 'models/caspo-arith', 'training/data/heldout.jsonl'];
+export const COPIED = ['README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore', 'media', 'models/caspo-arith', 'training/data/heldout.jsonl'];
+
+// Packages an external brings into the VSIX besides itself (the .vscodeignore allowlist ships them).
+const SHIPPED_WITH = { 'onnxruntime-node': ['node_modules/onnxruntime-common'] };
 
 const isBuiltin = (name) => name.startsWith('node:') || builtinModules.includes(name.split('/')[0]);
 const packageName = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
@@ -45,6 +49,7 @@ const packageName = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2
 async function buildProduction(stage) {
   const { build } = await import('esbuild');
   const externals = new Set();
+  const bundled = new Set(); // package folders (relative to the repository) whose code the bundles hold
   for (const { entry, outfile, external } of PRODUCT_BUNDLES) {
     const result = await build({
       entryPoints: [path.join(root, entry)],
@@ -57,6 +62,10 @@ async function buildProduction(stage) {
       external: [...EXTERNAL, ...external],
       metafile: true,
     });
+    for (const input of Object.keys(result.metafile.inputs)) {
+      const at = input.lastIndexOf('node_modules/');
+      if (at >= 0) bundled.add(input.slice(0, at) + 'node_modules/' + packageName(input.slice(at + 'node_modules/'.length)));
+    }
     for (const output of Object.values(result.metafile.outputs)) {
       for (const imp of output.imports) {
         if (!imp.external || isBuiltin(imp.path) || imp.path === 'vscode') continue;
@@ -67,7 +76,61 @@ async function buildProduction(stage) {
   for (const name of externals) {
     if (!EXTERNAL.includes(name)) throw new Error(`package-vsix: the bundles load ${name} at run time, which is not shipped`);
   }
-  return [...externals].sort();
+  return { externals: [...externals].sort(), bundled: [...bundled].sort() };
+}
+
+// The notices of what the VSIX redistributes: the packages bundled into dist/*.js (their license comments are
+// stripped there) and the shipped externals, each with its license file as the package ships it.
+const LICENSE_FILE = /^(licen[cs]e|copying|notice|thirdpartynotices)(\.(md|txt))?$/i;
+// onnxruntime-node and onnxruntime-common ship no license file; ONNX Runtime's is MIT, Microsoft's.
+const ONNXRUNTIME_LICENSE = `MIT License
+
+Copyright (c) Microsoft Corporation
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated
+documentation files (the "Software"), to deal in the Software without restriction, including without limitation the
+rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to permit
+persons to whom the Software is furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or substantial portions of the
+Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE
+WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR
+COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR
+OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+
+The native library (libonnxruntime.so.1) also contains third-party components, listed with their licenses in
+ThirdPartyNotices.txt of https://github.com/microsoft/onnxruntime (not part of the npm package).
+`;
+
+/** ThirdPartyNotices.txt for the packages in `dirs` (absolute or relative to the repository). */
+export function thirdPartyNotices(dirs) {
+  const sections = [...new Set(dirs.map((dir) => path.resolve(root, dir)))].map((dir) => {
+    const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    const files = readdirSync(dir).filter((name) => LICENSE_FILE.test(name)).sort();
+    const texts = files.map((name) => readFileSync(path.join(dir, name), 'utf8').trim());
+    if (texts.length === 0 && /^onnxruntime-(node|common)$/.test(pkg.name)) texts.push(ONNXRUNTIME_LICENSE.trim());
+    if (texts.length === 0) throw new Error(`package-vsix: ${pkg.name} ships no license file: write its notice by hand`);
+    return { name: pkg.name, text: `${pkg.name} ${pkg.version} (${pkg.license ?? 'license in the text below'})\n\n${texts.join('\n\n')}` };
+  });
+  sections.sort((a, b) => a.name.localeCompare(b.name));
+  const rule = '-'.repeat(100);
+  return [
+    'Third-party software in CASPO for VS Code',
+    '',
+    'The extension bundles or ships the packages below. Each is listed with its version, its license and the',
+    'license text its package carries.',
+    '',
+    ...sections.flatMap((section) => [rule, section.text, '']),
+  ].join('\n');
+}
+
+// The staged README: the Details page of an installed extension cannot load an image by a relative path (its
+// webview has no base URL, and vsce rewrites such links only for a repository to publish under), so each image
+// with a relative path becomes its caption.
+export function stagedReadme(text) {
+  return text.replace(/^!\[([^\]]*)\]\((?![a-z]+:)([^)\s]+)\)$/gim, (_line, alt, file) => `*(Screenshot in the source repository, ${file}: ${alt}.)*`);
 }
 
 // Hard-link a tree (copy across file systems); `skip(relPath)` prunes.
@@ -187,7 +250,7 @@ export async function packageVsix({ out = defaultVsixPath(), keepStage = false, 
   mkdirSync(path.join(root, 'out'), { recursive: true });
   const stage = mkdtempSync(path.join(root, 'out', 'vsix-stage-'));
   try {
-    const externals = await buildProduction(stage);
+    const { externals, bundled } = await buildProduction(stage);
     log(`package: production bundles dist/extension.js, dist/server.js (externals: ${externals.join(', ') || 'none'})`);
     for (const rel of COPIED) {
       const src = path.join(root, rel);
@@ -201,6 +264,10 @@ export async function packageVsix({ out = defaultVsixPath(), keepStage = false, 
     for (const dir of runtimeTree(externals)) {
       linkTree(dir, path.join(stage, path.relative(root, dir)), (rel) => rel === 'node_modules' || rel.startsWith('node_modules/'));
     }
+    writeFileSync(path.join(stage, 'README.md'), stagedReadme(readFileSync(path.join(root, 'README.md'), 'utf8')));
+    // The externals' own dependencies serve their install scripts and do not ship (.vscodeignore): not listed.
+    const shipped = externals.flatMap((name) => [findPackage(name, root), ...SHIPPED_WITH[name] ?? []].map((dir) => dir && path.resolve(root, dir)));
+    writeFileSync(path.join(stage, 'ThirdPartyNotices.txt'), thirdPartyNotices([...bundled, ...shipped.filter(Boolean)]));
     writeFileSync(path.join(stage, 'package.json'), `${JSON.stringify(stageManifest(externals), null, 2)}\n`);
 
     mkdirSync(path.dirname(out), { recursive: true });

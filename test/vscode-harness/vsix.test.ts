@@ -22,7 +22,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 const ALLOWED: RegExp[] = [
   /^extension\.vsixmanifest$/,
   /^\[Content_Types\]\.xml$/,
-  /^extension\/(package\.json|readme\.md|changelog\.md|LICENSE\.txt)$/,
+  /^extension\/(package\.json|readme\.md|changelog\.md|LICENSE\.txt|ThirdPartyNotices\.txt)$/,
   /^extension\/dist\/(extension|server)\.js$/,
   /^extension\/media\/[\w.-]+\.(svg|png|js|css)$/,
   /^extension\/training\/data\/heldout\.jsonl$/,
@@ -48,6 +48,7 @@ const FORBIDDEN: [RegExp, string][] = [
 // What must ship for the extension to run.
 const REQUIRED = [
   'extension/package.json',
+  'extension/ThirdPartyNotices.txt',
   'extension/dist/extension.js',
   'extension/dist/server.js',
   'extension/media/icon.png',
@@ -137,6 +138,17 @@ describe('linux-x64 VSIX (npm run package): contents, installed into code-server
     const server = readVsixEntry(vsix, 'extension/dist/server.js').toString('utf8');
     assert.ok(!/sourceMappingURL/.test(server), 'production bundle without source maps');
     assert.match(server, /require\("onnxruntime-node"\)/, 'onnxruntime-node stays external');
+
+    // The bundles drop their packages' license comments: the notices carry them, and onnxruntime's.
+    const notices = readVsixEntry(vsix, 'extension/ThirdPartyNotices.txt').toString('utf8');
+    for (const name of ['vscode-languageclient', 'vscode-languageserver', 'vscode-jsonrpc', '@huggingface/tokenizers', 'onnxruntime-node', 'onnxruntime-common']) {
+      assert.match(notices, new RegExp(`^${name.replace('/', '\\/')} \\d+\\.\\d+\\.\\d+`, 'm'), `ThirdPartyNotices.txt lists ${name}`);
+    }
+    assert.match(notices, /Copyright \(c\) Microsoft Corporation/);
+    // The Details page cannot load an image by a relative path: the packaged README has none.
+    const readme = readVsixEntry(vsix, 'extension/readme.md').toString('utf8');
+    assert.doesNotMatch(readme, /!\[[^\]]*\]\((?![a-z]+:)/i, 'an image with a relative path in the packaged README');
+    assert.match(readme, /Screenshot in the source repository, docs\/images\/solve-gutter-hover\.png/);
   });
 
   it('installs into code-server with --install-extension and solves 47*38 + 12 from the command palette', async () => {

@@ -89,7 +89,8 @@ export function providerCandidates(setting: ExecutionProviderSetting): Execution
 
 /**
  * Why a provider cannot be tried in this onnxruntime-node install, or null if it can.
- * CUDA's provider libraries come only from onnxruntime-node's install script (CUDA 12 + cuDNN).
+ * CUDA's provider libraries come only from onnxruntime-node's install script (CUDA 12 + cuDNN), which the VSIX
+ * and the repository's npm install (package.json allowScripts) leave out.
  */
 export function providerUnavailableReason(name: ExecutionProviderName): string | null {
   if (name === 'cpu') return null;
@@ -102,8 +103,9 @@ export function providerUnavailableReason(name: ExecutionProviderName): string |
   if (backend === undefined) return `not supported by this onnxruntime-node build on ${process.platform}-${process.arch}`;
   if (!backend.bundled) {
     return name === 'cuda'
-      ? 'not bundled: its provider libraries are installed only by onnxruntime-node\'s install script ' +
-          '(needs CUDA 12 + cuDNN; reinstall without ONNXRUNTIME_NODE_INSTALL=skip)'
+      ? 'not bundled: its libraries (for CUDA 12 + cuDNN) come only from onnxruntime-node\'s install script, which ' +
+          'neither the VSIX nor this repository\'s npm install runs; use webgpu or cpu (from a source checkout: ' +
+          'reinstall onnxruntime-node with its install script, without ONNXRUNTIME_NODE_INSTALL=skip)'
       : 'not bundled in this onnxruntime-node install';
   }
   return null;

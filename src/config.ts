@@ -10,6 +10,9 @@ import {
   EXECUTION_PROVIDERS,
   FIRST_CANDIDATES,
   isSamplingTemperature,
+  MAX_CAT_BRANCHES,
+  MAX_CAT_WIDTH,
+  MAX_CPU_THREADS,
   MIN_TEMPERATURE,
   SEARCH_STRATEGIES,
   type BandThresholds,
@@ -77,7 +80,9 @@ export function readSettings(embeddedModelDir: string): ResolvedSettings {
     throw invalid('temperature', `0 (greedy) or a number of at least ${MIN_TEMPERATURE}`, temperature);
   }
   const cpuThreads = number(config, 'cpuThreads');
-  if (!Number.isInteger(cpuThreads) || cpuThreads < 0) throw invalid('cpuThreads', 'an integer ≥ 0 (0 = automatic)', cpuThreads);
+  if (!Number.isInteger(cpuThreads) || cpuThreads < 0 || cpuThreads > MAX_CPU_THREADS) {
+    throw invalid('cpuThreads', `an integer from 0 (automatic) to ${MAX_CPU_THREADS}`, cpuThreads);
+  }
   const stepDelimiter = unescapeDelimiter(string(config, 'stepDelimiter'));
   if (stepDelimiter.length === 0) throw invalid('stepDelimiter', 'a non-empty string', stepDelimiter);
   return {
@@ -100,9 +105,9 @@ export function readSettings(embeddedModelDir: string): ResolvedSettings {
 
 /** CaT's search settings (`caspo.cat.*`); the server checks them again against the engine's rules. */
 function readCatSettings(config: vscode.WorkspaceConfiguration): CatSettings {
-  const integer = (key: string, min: number) => {
+  const integer = (key: string, min: number, max = Infinity) => {
     const v = number(config, key);
-    if (!Number.isInteger(v) || v < min) throw invalid(key, `an integer ≥ ${min}`, v);
+    if (!Number.isInteger(v) || v < min || v > max) throw invalid(key, max === Infinity ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`, v);
     return v;
   };
   const threshold = number(config, 'cat.threshold');
@@ -111,8 +116,8 @@ function readCatSettings(config: vscode.WorkspaceConfiguration): CatSettings {
   const percentileOk = percentile === null || (typeof percentile === 'number' && percentile >= 0 && percentile <= 100);
   if (!percentileOk) throw invalid('cat.thresholdPercentile', 'a number from 0 to 100, or null for the fixed threshold', percentile);
   return {
-    branches: integer('cat.branches', 1),
-    width: integer('cat.width', 1),
+    branches: integer('cat.branches', 1, MAX_CAT_BRANCHES),
+    width: integer('cat.width', 1, MAX_CAT_WIDTH),
     threshold,
     thresholdPercentile: percentile as number | null,
     budget: integer('cat.budget', 1),

@@ -81,6 +81,15 @@ export function isSamplingTemperature(value: unknown): value is number {
 }
 
 /**
+ * Upper limits of the integer settings (package.json's schema maxima; the client and the server refuse more):
+ * far beyond them a typo hangs the server (20,000 onnxruntime threads) or fills the memory (a row per candidate,
+ * each with its KV cache). The CLI's --threads has the same limit.
+ */
+export const MAX_CPU_THREADS = 64;
+export const MAX_CAT_BRANCHES = 16;
+export const MAX_CAT_WIDTH = 16;
+
+/**
  * How many finished solves the server keeps (for hovers, diagnostics, re-expansion) and the extension
  * keeps documents of: one number, so a document never outlives what the server knows of it.
  */

@@ -2,7 +2,16 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseServerSettings } from '../../language-server/src/host/settings';
-import { CONFIDENCE_BANDS, CONFIDENCE_METRICS, EXECUTION_PROVIDERS, REASONING_SCHEME, SEARCH_STRATEGIES } from '../../src/protocol';
+import {
+  CONFIDENCE_BANDS,
+  CONFIDENCE_METRICS,
+  EXECUTION_PROVIDERS,
+  MAX_CAT_BRANCHES,
+  MAX_CAT_WIDTH,
+  MAX_CPU_THREADS,
+  REASONING_SCHEME,
+  SEARCH_STRATEGIES,
+} from '../../src/protocol';
 
 const root = join(__dirname, '..', '..');
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -26,6 +35,16 @@ describe('extension manifest (package.json)', () => {
     assert.deepEqual(properties['caspo.executionProvider'].enum, [...EXECUTION_PROVIDERS]);
     assert.deepEqual(properties['caspo.confidenceMetric'].enum, [...CONFIDENCE_METRICS]);
     assert.deepEqual(properties['caspo.strategy'].enum, [...SEARCH_STRATEGIES]);
+  });
+
+  it('declares the upper limits the client and the server enforce', () => {
+    assert.equal(properties['caspo.cpuThreads'].maximum, MAX_CPU_THREADS);
+    assert.equal(properties['caspo.cat.branches'].maximum, MAX_CAT_BRANCHES);
+    assert.equal(properties['caspo.cat.width'].maximum, MAX_CAT_WIDTH);
+  });
+
+  it('lets machine-specific settings differ per machine (Settings Sync)', () => {
+    for (const key of ['modelPath', 'executionProvider', 'cpuThreads']) assert.equal(properties[`caspo.${key}`].scope, 'machine-overridable', key);
   });
 
   it('has defaults the server accepts', () => {

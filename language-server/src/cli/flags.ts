@@ -1,4 +1,4 @@
-import { MIN_TEMPERATURE } from '../../../src/protocol';
+import { MAX_CPU_THREADS, MIN_TEMPERATURE } from '../../../src/protocol';
 import { STEP_METRICS } from '../decoding/stepConfidence';
 import { defaultIntraOpThreads, EXECUTION_PROVIDER_SETTINGS } from '../model/executionProvider';
 import type { FlagSpecs } from './args';
@@ -11,7 +11,7 @@ export const DEFAULT_MAX_TOKENS = 256;
 export const MODEL_FLAGS = {
   model: { kind: 'string', valueName: 'DIR', help: 'model folder (default: the embedded models/caspo-arith)' },
   ep: { kind: 'choice', choices: EXECUTION_PROVIDER_SETTINGS, help: 'execution provider (default auto: webgpu for a model of 1 GB or more, or of 200 MB or more when the CPU would get one thread, then cuda, then cpu)' },
-  threads: { kind: 'number', valueName: 'N', integer: true, min: 0, max: 64, help: `CPU threads per operator (default: half the cores, at most 8 — ${defaultIntraOpThreads()} here; 0 = onnxruntime decides)` },
+  threads: { kind: 'number', valueName: 'N', integer: true, min: 0, max: MAX_CPU_THREADS, help: `CPU threads per operator (default: half the cores, at most 8 — ${defaultIntraOpThreads()} here; 0 = onnxruntime decides)` },
 } as const satisfies FlagSpecs;
 
 /** How tokens are chosen. */

@@ -5,6 +5,9 @@ import {
   EXECUTION_PROVIDERS,
   FIRST_CANDIDATES,
   isSamplingTemperature,
+  MAX_CAT_BRANCHES,
+  MAX_CAT_WIDTH,
+  MAX_CPU_THREADS,
   MIN_TEMPERATURE,
   SEARCH_STRATEGIES,
   type BandThresholds,
@@ -34,8 +37,8 @@ export function parseServerSettings(raw: unknown): ServerSettings {
   if (!(EXECUTION_PROVIDERS as readonly unknown[]).includes(s.executionProvider)) {
     throw bad('executionProvider', `one of ${EXECUTION_PROVIDERS.join(', ')}`, s.executionProvider);
   }
-  if (typeof s.cpuThreads !== 'number' || !Number.isInteger(s.cpuThreads) || s.cpuThreads < 0) {
-    throw bad('cpuThreads', 'an integer ≥ 0 (0 = automatic)', s.cpuThreads);
+  if (typeof s.cpuThreads !== 'number' || !Number.isInteger(s.cpuThreads) || s.cpuThreads < 0 || s.cpuThreads > MAX_CPU_THREADS) {
+    throw bad('cpuThreads', `an integer from 0 (automatic) to ${MAX_CPU_THREADS}`, s.cpuThreads);
   }
   const bands = s.bands as BandThresholds | undefined;
   const bandProblem = typeof bands === 'object' && bands !== null ? bandThresholdProblem(bands) : 'they are missing';
@@ -70,9 +73,11 @@ export function parseServerSettings(raw: unknown): ServerSettings {
 function parseCatSettings(raw: unknown, bad: (setting: string, expected: string, value: unknown) => SettingsError): CatSettings {
   if (typeof raw !== 'object' || raw === null) throw bad('cat', 'an object of CaT settings (branches, width, threshold, thresholdPercentile, budget, temperature, firstCandidate, branchBelow)', raw);
   const c = raw as Record<string, unknown>;
-  const integer = (key: 'branches' | 'width' | 'budget'): number => {
+  const integer = (key: 'branches' | 'width' | 'budget', max = Infinity): number => {
     const v = c[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad(`cat.${key}`, 'an integer ≥ 1', v);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
+      throw bad(`cat.${key}`, max === Infinity ? 'an integer ≥ 1' : `an integer from 1 to ${max}`, v);
+    }
     return v;
   };
   if (!isUnitNumber(c.threshold)) throw bad('cat.threshold', 'a number from 0 to 1', c.threshold);
@@ -89,8 +94,8 @@ function parseCatSettings(raw: unknown, bad: (setting: string, expected: string,
     throw bad('cat.thresholdPercentile', 'a number from 0 to 100, or null for the fixed threshold', percentile);
   }
   return {
-    branches: integer('branches'),
-    width: integer('width'),
+    branches: integer('branches', MAX_CAT_BRANCHES),
+    width: integer('width', MAX_CAT_WIDTH),
     threshold: c.threshold,
     thresholdPercentile: percentile as number | null,
     budget: integer('budget'),

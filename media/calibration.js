@@ -103,6 +103,7 @@
   }
 
   function showResult(result) {
+    report.classList.remove('stale');
     status.textContent = result.note ?? '';
     status.className = result.note ? 'note' : '';
     subtitle.textContent = `${result.model} · ${result.problems} held-out problems · ${new Date(result.computedAt).toLocaleDateString()}`;
@@ -137,6 +138,15 @@
       status.className = message.cancelled ? 'note' : 'error';
       status.textContent = message.message;
       recompute.disabled = false;
+      // A failure leaves nothing valid to show (a cancelled run leaves the last result, which still holds).
+      if (!message.cancelled) {
+        report.hidden = true;
+        subtitle.textContent = '';
+      }
+    } else if (message.type === 'stale') {
+      status.className = 'note';
+      status.textContent = message.message;
+      report.classList.add('stale');
     }
   });
   vscode.postMessage({ type: 'ready' });

@@ -9,7 +9,9 @@ import type { CalibrationResult } from './protocol';
 export type CalibrationPageMessage =
   | { type: 'loading'; problems: number; recompute: boolean }
   | { type: 'result'; result: CalibrationResult }
-  | { type: 'error'; message: string; cancelled: boolean };
+  | { type: 'error'; message: string; cancelled: boolean }
+  /** The result shown was computed under settings that have changed since. */
+  | { type: 'stale'; message: string };
 
 /** Messages from the page to the extension. */
 export type CalibrationViewMessage = { type: 'ready' } | { type: 'recompute' };

@@ -33,31 +33,82 @@ export interface CalibrationServices {
   output: vscode.LogOutputChannel;
 }
 
+/** The settings a calibration's numbers depend on: a change makes the shown result, and a run in flight, stale. */
+export const CALIBRATION_INPUTS = ['modelPath', 'confidenceMetric', 'maxTokens', 'calibration.problems'].map((key) => `caspo.${key}`);
+
+interface Run {
+  promise: Promise<CalibrationOutcome>;
+  cancel(): void;
+  /** A setting it depends on changed since it started: a new "Show Calibration" replaces it instead of joining it. */
+  stale: boolean;
+}
+
 export class CalibrationView implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private panelScope: vscode.Disposable[] = [];
   /** The last message posted, posted again when the page reloads (it is not kept while hidden). */
   private state: CalibrationPageMessage | undefined;
-  private running: Promise<CalibrationOutcome> | undefined;
+  /** Posted after `state` while the result shown was computed under other settings. */
+  private staleNote: CalibrationPageMessage | undefined;
+  private run: Run | undefined;
   private requests = 0;
+  private readonly subscriptions: vscode.Disposable[];
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly services: CalibrationServices,
-  ) {}
+  ) {
+    this.subscriptions = [vscode.workspace.onDidChangeConfiguration((event) => this.settingsChanged(event))];
+  }
 
-  /** Opens (or reveals) the panel and fills it; a run already in progress is joined, not repeated. */
+  /**
+   * Opens (or reveals) the panel and fills it. A run in progress is joined, not repeated, unless a setting it
+   * depends on changed since it started: then it is cancelled and a run under the new settings follows it.
+   */
   show(options: { recompute?: boolean } = {}): Promise<CalibrationOutcome> {
     this.reveal();
-    this.running ??= this.compute(options.recompute ?? false).finally(() => (this.running = undefined));
-    return this.running;
+    if (this.run && !this.run.stale) return this.run.promise;
+    const previous = this.run;
+    previous?.cancel();
+    const source = new vscode.CancellationTokenSource();
+    const settled = previous ? previous.promise.then(() => undefined, () => undefined) : Promise.resolve();
+    const run: Run = {
+      stale: false,
+      cancel: () => source.cancel(),
+      promise: settled
+        .then(() => this.compute(options.recompute ?? false, source.token))
+        .finally(() => {
+          source.dispose();
+          if (this.run === run) this.run = undefined;
+        }),
+    };
+    this.run = run;
+    return run.promise;
+  }
+
+  /** What the page was last told, and the stale note after it if any (tests). */
+  get shown(): { state: CalibrationPageMessage | undefined; stale: boolean } {
+    return { state: this.state, stale: this.staleNote !== undefined };
   }
 
   dispose(): void {
     this.panel?.dispose();
+    for (const subscription of this.subscriptions) subscription.dispose();
   }
 
-  private async compute(recompute: boolean): Promise<CalibrationOutcome> {
+  private settingsChanged(event: vscode.ConfigurationChangeEvent): void {
+    if (!CALIBRATION_INPUTS.some((key) => event.affectsConfiguration(key))) return;
+    if (this.run) this.run.stale = true;
+    if (this.state?.type !== 'result') return;
+    this.staleNote = {
+      type: 'stale',
+      message: 'The model, metric or problem settings changed since these numbers were computed: press Recompute for the current ones.',
+    };
+    void this.panel?.webview.postMessage(this.staleNote);
+  }
+
+  private async compute(recompute: boolean, runToken: vscode.CancellationToken): Promise<CalibrationOutcome> {
+    if (runToken.isCancellationRequested) return { cancelled: true };
     let client: LanguageClient;
     let problems: number;
     try {
@@ -69,7 +120,12 @@ export class CalibrationView implements vscode.Disposable {
     this.post({ type: 'loading', problems, recompute });
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'CASPO calibration', cancellable: true },
-      async (progress, token) => {
+      async (progress, notificationToken) => {
+        // Cancelled from the notification, by closing the panel, or by a run under new settings.
+        const cancel = new vscode.CancellationTokenSource();
+        const cancelling = [notificationToken, runToken].map((token) => token.onCancellationRequested(() => cancel.cancel()));
+        if (notificationToken.isCancellationRequested || runToken.isCancellationRequested) cancel.cancel();
+        const token = cancel.token;
         const workDoneToken = `caspo-calibration-${process.pid}-${++this.requests}`;
         let percentage = 0;
         progress.report({ message: `${problems} held-out problems…` });
@@ -91,6 +147,8 @@ export class CalibrationView implements vscode.Disposable {
           return this.fail(error);
         } finally {
           listening.dispose();
+          for (const subscription of cancelling) subscription.dispose();
+          cancel.dispose();
         }
       },
     );
@@ -107,6 +165,7 @@ export class CalibrationView implements vscode.Disposable {
 
   private post(message: CalibrationPageMessage): void {
     this.state = message;
+    this.staleNote = undefined;
     void this.panel?.webview.postMessage(message);
   }
 
@@ -138,6 +197,7 @@ export class CalibrationView implements vscode.Disposable {
       webview.onDidReceiveMessage((message: CalibrationViewMessage) => this.received(message)),
       panel.onDidDispose(() => {
         this.panel = undefined;
+        this.run?.cancel(); // closing the panel means stop: the server stops decoding
         for (const disposable of this.panelScope.splice(0)) disposable.dispose();
       }),
     );
@@ -146,7 +206,7 @@ export class CalibrationView implements vscode.Disposable {
   private received(message: CalibrationViewMessage): void {
     switch (message?.type) {
       case 'ready': // the page (re)loaded: give it the latest state
-        if (this.state) void this.panel?.webview.postMessage(this.state);
+        for (const message of [this.state, this.staleNote]) if (message) void this.panel?.webview.postMessage(message);
         break;
       case 'recompute':
         void this.show({ recompute: true });

@@ -25,6 +25,7 @@ const COMMANDS: Record<string, CommandFactory> = {
   [REVEAL_LINE_COMMAND]: (ctx) => (uri: string, line: number) => revealLine(ctx, uri, line),
   // Internal: not in the command palette; integration tests read what they cannot see otherwise.
   'caspo.debug.serverPid': (ctx) => () => ctx.serverPid(),
+  'caspo.debug.calibrationShown': (ctx) => () => ctx.calibration.shown,
   'caspo.debug.serverSettings': (ctx) => () => ctx.resolveSettings().server,
   'caspo.debug.gutter': (ctx) => (uri: string) => ctx.gutter.paintedLines(uri),
   'caspo.debug.reasoningTree': (ctx) => (uri?: string) => ctx.reasoningTree.snapshot(uri),

@@ -102,6 +102,7 @@ const TOUCHED = [
   'cat.temperature',
   'cat.firstCandidate',
   'cat.branchBelow',
+  'calibration.problems',
 ];
 
 export async function setSettings(values: Record<string, unknown>, target = vscode.ConfigurationTarget.Global): Promise<void> {

@@ -160,6 +160,12 @@ export function readBandThresholds(): BandThresholds | undefined {
   }
 }
 
+/** caspo.warningThreshold, or undefined while it is invalid (the user is told elsewhere). */
+export function readWarningThreshold(): number | undefined {
+  const value = vscode.workspace.getConfiguration(SECTION).get<unknown>('warningThreshold');
+  return typeof value === 'number' && value >= 0 && value <= 1 ? value : undefined;
+}
+
 /** Whether a configuration change concerns CASPO at all. */
 export function affectsCaspo(event: vscode.ConfigurationChangeEvent): boolean {
   return event.affectsConfiguration(SECTION);

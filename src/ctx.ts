@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { DidChangeConfigurationNotification, LanguageClient, State, TransportKind, type ServerOptions } from 'vscode-languageclient/node';
 import { CalibrationView } from './calibrationView';
 import { errorActions, showError } from './errorActions';
-import { affectsCaspo, readBandThresholds, readCalibrationProblems, readSettings, type ResolvedSettings } from './config';
+import { affectsCaspo, readBandThresholds, readCalibrationProblems, readSettings, readWarningThreshold, type ResolvedSettings } from './config';
 import { ConfidenceGutter } from './gutter';
 import type { ModelPathChoice } from './modelPathRule';
 import { REASONING_LANGUAGE_ID, REASONING_SCHEME, serverStatusNotification, type ServerSettings } from './protocol';
@@ -216,7 +216,22 @@ export class Ctx {
       else await this.pushSettings(settings);
     } catch (error) {
       this.report(error);
+      await this.pushDisplaySettings();
     }
+  }
+
+  /**
+   * While another setting is invalid, the band and warning thresholds still reach the server, as they reach the
+   * gutter: its hovers name the band and its warnings use the threshold. The rest stays as the server last got it.
+   */
+  private async pushDisplaySettings(): Promise<void> {
+    const bands = readBandThresholds();
+    const warningThreshold = readWarningThreshold();
+    if (this.lastSentSettings === undefined || bands === undefined || warningThreshold === undefined) return;
+    const last = JSON.parse(this.lastSentSettings) as ServerSettings;
+    await this.pushSettings({ ...last, bands, warningThreshold }).catch((error: unknown) =>
+      this.output.warn(`sending the band thresholds to the server: ${(error as Error).message}`),
+    );
   }
 
   private warnIfWorkspaceModelPathIgnored(choice: ModelPathChoice): void {

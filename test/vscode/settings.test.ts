@@ -9,6 +9,10 @@ describe('settings and workspace trust', function () {
   before(activateExtension);
   afterEach(resetSettings);
 
+  async function waitUntilAsync(test: () => Promise<boolean>): Promise<void> {
+    while (!(await test())) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
   const serverSettings = () => vscode.commands.executeCommand<ServerSettings>('caspo.debug.serverSettings');
 
   it('declares caspo.modelPath restricted in untrusted workspaces', () => {
@@ -79,11 +83,30 @@ describe('settings and workspace trust', function () {
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
-  it('rejects a thread count that is not a whole number ≥ 0, naming caspo.cpuThreads', async () => {
-    await setSettings({ cpuThreads: -2 });
-    const outcome = await solve('1+1');
-    assert.match(outcome.error ?? '', /caspo\.cpuThreads must be an integer ≥ 0 \(0 = automatic\), got -2/);
-    assert.deepEqual(outcome.actions, [openSettings('caspo.cpuThreads')]);
+  it('rejects a thread count that is not a whole number from 0 to 64, naming caspo.cpuThreads', async () => {
+    for (const threads of [-2, 20000]) {
+      await setSettings({ cpuThreads: threads });
+      const outcome = await solve('1+1');
+      assert.match(outcome.error ?? '', new RegExp(`caspo\\.cpuThreads must be an integer from 0 \\(automatic\\) to 64, got ${threads}`));
+      assert.deepEqual(outcome.actions, [openSettings('caspo.cpuThreads')]);
+    }
+  });
+
+  it('takes new band thresholds to the hover while another setting is invalid, as the gutter does', async () => {
+    const { uri, result } = await solved('47*38 + 12');
+    const step = result.steps[0];
+    assert.ok(step.confidence > 0.8 && step.confidence < 1, `a high step: ${step.confidence}`);
+    const bandInHover = async () => {
+      const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', vscode.Uri.parse(uri), new vscode.Position(step.line, 2));
+      const markdown = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+      return /% confidence \((high|medium|low)\)/.exec(markdown)?.[1];
+    };
+    assert.equal(await bandInHover(), 'high');
+    await setSettings({ 'cat.branches': 0 }); // invalid: reported, and the server keeps its CaT settings
+    await setSettings({ 'confidenceBands.high': 1 }); // no step is high now
+    let band: string | undefined;
+    await waitUntilAsync(async () => (band = await bandInHover()) === 'medium');
+    assert.equal(band, 'medium');
   });
 
   it('rejects a CaT first candidate or branching level it does not know, naming the setting', async () => {

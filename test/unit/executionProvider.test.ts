@@ -35,7 +35,11 @@ describe('execution provider defaults', () => {
       assert.equal(graphSizeBytes(join(dir, 'model.onnx')), 1_000);
       writeFileSync(join(dir, 'model.onnx_data'), Buffer.alloc(250_000));
       writeFileSync(join(dir, 'other.onnx'), Buffer.alloc(7));
-      assert.equal(graphSizeBytes(join(dir, 'model.onnx')), 251_000);
+      writeFileSync(join(dir, 'other.onnx_data'), Buffer.alloc(9));
+      assert.equal(graphSizeBytes(join(dir, 'model.onnx')), 251_000, 'not another graph, nor its data');
+      // torch over 2 GB saves a file per tensor, named after it
+      writeFileSync(join(dir, 'model.layers.0.mlp.weight'), Buffer.alloc(4_000));
+      assert.equal(graphSizeBytes(join(dir, 'model.onnx')), 255_000);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

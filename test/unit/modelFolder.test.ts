@@ -36,6 +36,14 @@ describe('config.json validation', () => {
     assert.equal(config.modelType, 'llama');
   });
 
+  it("reads GPT-2's field names, and leaves a missing EOS id to the loader (generation_config.json, the tokenizer's eos_token)", () => {
+    const gpt2 = parseModelConfig(
+      validConfigJson({ num_hidden_layers: undefined, num_attention_heads: undefined, hidden_size: undefined, n_layer: 3, n_head: 4, n_embd: 64, head_dim: undefined }),
+    );
+    assert.deepEqual([gpt2.numHiddenLayers, gpt2.numAttentionHeads, gpt2.hiddenSize, gpt2.headDim], [3, 4, 64, 16]);
+    assert.deepEqual(parseModelConfig(validConfigJson({ eos_token_id: undefined })).eosTokenIds, []);
+  });
+
   it('names the file and the field of every problem', () => {
     const bad = (overrides: Record<string, unknown>, message: RegExp) =>
       expectModelError(() => parseModelConfig(validConfigJson(overrides), '/m/config.json'), 'configInvalid', message);
@@ -44,7 +52,7 @@ describe('config.json validation', () => {
     bad({ num_hidden_layers: 2.5 }, /field "num_hidden_layers" must be a positive integer/);
     bad({ num_key_value_heads: 3 }, /field "num_key_value_heads" is 3, which does not divide num_attention_heads=4/);
     bad({ head_dim: undefined, hidden_size: 66 }, /field "head_dim" is missing and hidden_size=66/);
-    bad({ eos_token_id: undefined }, /field "eos_token_id" is missing/);
+    bad({ num_hidden_layers: undefined }, /field "num_hidden_layers" is missing \(and so is "n_layer"\)/);
     bad({ eos_token_id: 300 }, /field "eos_token_id" must be a token id in \[0, 259\)/);
     bad({ bos_token_id: 'x' }, /field "bos_token_id"/);
     expectModelError(() => parseModelConfig([1, 2], 'c.json'), 'configInvalid', /c\.json: field "\(root\)" is not a JSON object/);
@@ -147,6 +155,9 @@ describe('graph contract against config.json', () => {
     mismatch(noMask, /has no input "attention_mask"/);
     const half = graph(2, 2, 16, 259);
     half.inputs[3] = tensor('past_key_values.0.key', 'float16', ['b', 2, 'p', 16]);
-    mismatch(half, /input "past_key_values\.0\.key" is float16; the engine needs float32/);
+    mismatch(half, /input "past_key_values\.0\.key" is float16: the engine runs float32 graphs/);
+    const extra = graph(2, 2, 16, 259);
+    extra.inputs.push(tensor('num_logits_to_keep', 'int64', []));
+    mismatch(extra, /onnx\/model\.onnx has input "num_logits_to_keep", which the engine does not feed/);
   });
 });

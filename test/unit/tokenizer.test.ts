@@ -96,7 +96,11 @@ describe('tokenizer: the byte-level contract tokenizer', () => {
   it('a bad chat template or file is a ModelError naming the file', () => {
     assert.throws(
       () => load(byteLevelTokenizerConfig({ chat_template: '{% if %}' })),
-      (e: unknown) => e instanceof ModelError && /"chat_template" does not parse as Jinja/.test(e.message),
+      (e: unknown) => e instanceof ModelError && /the chat template does not parse as Jinja/.test(e.message),
+    );
+    assert.throws(
+      () => load(byteLevelTokenizerConfig({ chat_template: [{ name: 'tool_use', template: 'x' }] })),
+      (e: unknown) => e instanceof ModelError && /the chat templates are named "tool_use", and none is "default"/.test(e.message),
     );
     const dir = makeModelFolder({ 'tokenizer.json': '{', 'tokenizer_config.json': byteLevelTokenizerConfig() });
     assert.throws(() => TextTokenizer.load(dir), (e: unknown) => e instanceof ModelError && e.code === 'modelFileCorrupt');

@@ -5,7 +5,7 @@ import { checkGraphAgainstConfig, presentOutputName, type GraphLayout } from './
 import { SessionKvOps } from './deviceKvOps';
 import { KvCache, type KvLayer } from './kvCache';
 import { ModelError } from './modelError';
-import { modelFilesIn, readOptionalModelJson, requireModelFile, requireModelFolder } from './modelFiles';
+import { modelFilesIn, readOptionalModelJson, requireGraphFile, requireModelFolder } from './modelFiles';
 import { createModelSession, sessionOptionsFor, type ModelSessionOptions } from './session';
 import { TextTokenizer } from './tokenizer';
 
@@ -57,8 +57,15 @@ export class CausalLM {
           'the tokenizer and the model come from different exports. Put the tokenizer files of this very model in the folder.',
       );
     }
-    const eosTokenIds = mergeEosIds(config, readOptionalModelJson(files.generationConfig, 'generation settings'));
-    requireModelFile(files.onnx, 'the ONNX graph');
+    const eosTokenIds = eosIdsOf(config, readOptionalModelJson(files.generationConfig, 'generation settings'), tokenizer);
+    if (eosTokenIds.length === 0) {
+      throw new ModelError(
+        'configInvalid',
+        `${files.config}: field "eos_token_id" is missing, and neither ${files.generationConfig} nor the eos_token of ` +
+          `${files.tokenizerConfig} names one. Add the end-of-sequence token id (a number or a list of numbers).`,
+      );
+    }
+    requireGraphFile(dir, files.onnx);
     // The KV cache may stay in GPU memory between steps (WebGPU): each step's present.* is fed back as past.
     const presentNames = Array.from({ length: config.numHiddenLayers }, (_, i) => [presentOutputName(i, 'key'), presentOutputName(i, 'value')]).flat();
     let { session, report } = await createModelSession(files.onnx, { deviceOutputs: presentNames, ...options });
@@ -137,6 +144,8 @@ export class CausalLM {
       attention_mask: new Tensor('int64', this.onesOfLength(batch * total), [batch, total]),
     };
     if (this.graph.hasPositionIds) feeds.position_ids = new Tensor('int64', positions, [batch, seq]);
+    // Optimum's merged decoder runs its first-step branch (no past) until there is a past to read.
+    if (this.graph.hasUseCacheBranch) feeds.use_cache_branch = new Tensor('bool', [past > 0], [1]);
     const layers = cache.layers;
     for (let i = 0; i < layers.length; i++) {
       feeds[this.graph.pastKeyNames[i]] = layers[i].key as Tensor;
@@ -182,8 +191,11 @@ export class CausalLM {
   }
 }
 
-/** config.json and generation_config.json may each name EOS ids; generation stops on any of them. */
-function mergeEosIds(config: ModelConfig, generationConfig: unknown): number[] {
+/**
+ * config.json and generation_config.json may each name EOS ids; generation stops on any of them. Where neither does,
+ * the tokenizer's eos_token (tokenizer_config.json) is the one.
+ */
+function eosIdsOf(config: ModelConfig, generationConfig: unknown, tokenizer: TextTokenizer): number[] {
   const ids = new Set(config.eosTokenIds);
   if (typeof generationConfig === 'object' && generationConfig !== null) {
     const raw = (generationConfig as Record<string, unknown>).eos_token_id;
@@ -191,5 +203,7 @@ function mergeEosIds(config: ModelConfig, generationConfig: unknown): number[] {
       if (Number.isInteger(id) && (id as number) >= 0 && (id as number) < config.vocabSize) ids.add(id as number);
     }
   }
+  const fromTokenizer = ids.size === 0 && tokenizer.eosToken !== null ? tokenizer.tokenToId(tokenizer.eosToken) : undefined;
+  if (fromTokenizer !== undefined && fromTokenizer < config.vocabSize) ids.add(fromTokenizer);
   return [...ids];
 }

@@ -13,7 +13,7 @@ export interface ModelConfig {
   numKeyValueHeads: number;
   /** Per-head size; defaults to hiddenSize / numAttentionHeads. */
   headDim: number;
-  /** Every id that ends generation (config.json allows a number or a list). */
+  /** Every id config.json says ends generation (a number or a list); may be empty (see CausalLM.load). */
   eosTokenIds: number[];
   bosTokenId: number | null;
   padTokenId: number | null;
@@ -64,10 +64,8 @@ export function parseModelConfig(raw: unknown, path = 'config.json'): ModelConfi
     headDim = hiddenSize / numAttentionHeads;
   }
 
+  // Empty when config.json names none: the loader then takes generation_config.json's or the tokenizer's.
   const eosTokenIds = field.tokenIdList('eos_token_id', vocabSize);
-  if (eosTokenIds.length === 0) {
-    throw invalid(path, 'eos_token_id', 'is missing', 'Add the end-of-sequence token id (a number or a list of numbers).');
-  }
 
   return {
     modelType: typeof json.model_type === 'string' ? json.model_type : null,
@@ -90,6 +88,14 @@ function invalid(path: string, name: string, problem: string, todo: string): Mod
   return new ModelError('configInvalid', `${path}: field "${name}" ${problem}. ${todo}`);
 }
 
+/** Other names configs use for a field (GPT-2's, as transformers' `attribute_map` reads them). */
+const FIELD_ALIASES: Record<string, string> = {
+  num_hidden_layers: 'n_layer',
+  num_attention_heads: 'n_head',
+  hidden_size: 'n_embd',
+  max_position_embeddings: 'n_positions',
+};
+
 /** Typed access to config.json fields; every failure names the file and the field. */
 class ConfigFieldReader {
   constructor(
@@ -100,16 +106,19 @@ class ConfigFieldReader {
   positiveInteger(name: string): number {
     const value = this.optionalPositiveInteger(name);
     if (value === undefined) {
-      throw invalid(this.path, name, 'is missing', 'Add it with the value of the exported model (a positive integer).');
+      const alias = FIELD_ALIASES[name];
+      throw invalid(this.path, name, `is missing${alias ? ` (and so is "${alias}")` : ''}`, 'Add it with the value of the exported model (a positive integer).');
     }
     return value;
   }
 
   optionalPositiveInteger(name: string): number | undefined {
-    const value = this.json[name];
+    const alias = FIELD_ALIASES[name];
+    const key = this.json[name] === undefined && alias !== undefined && this.json[alias] !== undefined ? alias : name;
+    const value = this.json[key];
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-      throw invalid(this.path, name, `must be a positive integer, got ${JSON.stringify(value)}`, 'Fix the value.');
+      throw invalid(this.path, key, `must be a positive integer, got ${JSON.stringify(value)}`, 'Fix the value.');
     }
     return value;
   }

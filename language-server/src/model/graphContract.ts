@@ -6,6 +6,8 @@ import { ModelError } from './modelError';
 export interface GraphLayout {
   /** Some exports compute positions from the mask and have no position_ids input. */
   hasPositionIds: boolean;
+  /** Optimum's merged decoder: a bool input choosing the branch that reads the KV cache (true once there is a past). */
+  hasUseCacheBranch: boolean;
   pastKeyNames: string[];
   pastValueNames: string[];
   presentKeyNames: string[];
@@ -32,7 +34,8 @@ export function checkGraphAgainstConfig(
     new ModelError(
       'graphMismatch',
       `${message}. The model folder mixes files from different models or the export is not in the ` +
-        'Hugging Face ONNX layout (input_ids, attention_mask, position_ids, past_key_values.{i}.key|value → ' +
+        'Hugging Face ONNX layout (input_ids, attention_mask, position_ids, past_key_values.{i}.key|value, optionally ' +
+        'use_cache_branch → ' +
         'logits, present.{i}.key|value): re-export the model.',
     );
 
@@ -40,6 +43,14 @@ export function checkGraphAgainstConfig(
     const meta = map.get(name);
     if (meta === undefined) throw fail(`${onnxPath} has no ${kind} "${name}"`);
     if (!meta.isTensor) throw fail(`${onnxPath} ${kind} "${name}" is not a tensor`);
+    if (meta.type === 'float16' && type === 'float32') {
+      throw new ModelError(
+        'graphMismatch',
+        `${onnxPath} ${kind} "${name}" is float16: the engine runs float32 graphs (its KV cache and confidence pass are ` +
+          'float32). Use the export\'s float32 graph (onnx/model.onnx) or a quantized one with float32 inputs and outputs ' +
+          '(onnx/model_quantized.onnx, model_q4.onnx).',
+      );
+    }
     if (meta.type !== type) {
       throw fail(`${onnxPath} ${kind} "${name}" is ${meta.type}; the engine needs ${type}`);
     }
@@ -50,6 +61,8 @@ export function checkGraphAgainstConfig(
   requireTensor(inputByName, 'input', 'attention_mask', 'int64');
   const hasPositionIds = inputByName.has('position_ids');
   if (hasPositionIds) requireTensor(inputByName, 'input', 'position_ids', 'int64');
+  const hasUseCacheBranch = inputByName.has('use_cache_branch');
+  if (hasUseCacheBranch) requireTensor(inputByName, 'input', 'use_cache_branch', 'bool');
 
   const graphLayers = countLayers(inputs, 'past_key_values.');
   if (graphLayers !== config.numHiddenLayers) {
@@ -59,7 +72,7 @@ export function checkGraphAgainstConfig(
     );
   }
 
-  const layout: GraphLayout = { hasPositionIds, pastKeyNames: [], pastValueNames: [], presentKeyNames: [], presentValueNames: [] };
+  const layout: GraphLayout = { hasPositionIds, hasUseCacheBranch, pastKeyNames: [], pastValueNames: [], presentKeyNames: [], presentValueNames: [] };
   for (let i = 0; i < config.numHiddenLayers; i++) {
     for (const kind of ['key', 'value'] as const) {
       const name = `past_key_values.${i}.${kind}`;
@@ -70,6 +83,13 @@ export function checkGraphAgainstConfig(
       (kind === 'key' ? layout.pastKeyNames : layout.pastValueNames).push(name);
       (kind === 'key' ? layout.presentKeyNames : layout.presentValueNames).push(present);
     }
+  }
+
+  // An input the engine does not know would make every forward fail in onnxruntime: say so at load.
+  const fed = new Set(['input_ids', 'attention_mask', 'position_ids', 'use_cache_branch', ...layout.pastKeyNames, ...layout.pastValueNames]);
+  const unknown = inputs.map((m) => m.name).filter((name) => !fed.has(name));
+  if (unknown.length > 0) {
+    throw fail(`${onnxPath} has input${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}, which the engine does not feed`);
   }
 
   const logits = requireTensor(outputByName, 'output', 'logits', 'float32') as InferenceSession.TensorValueMetadata;

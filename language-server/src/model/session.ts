@@ -62,6 +62,15 @@ export async function createModelSession(onnxPath: string, options: ModelSession
       const session = await InferenceSession.create(onnxPath, sessionOptionsFor(name, intraOpNumThreads, deviceOutputs));
       return { session, report: { requested, active: name, rejected, intraOpNumThreads, outputsOnDevice: deviceOutputs.length } };
     } catch (error) {
+      const missingData = missingExternalData(error);
+      if (missingData !== null) {
+        throw new ModelError(
+          'modelFileMissing',
+          `${onnxPath} keeps its weights in external data, and ${missingData} is missing. Copy the graph's data file(s) ` +
+            'from the same export beside it (every file the export wrote into that folder).',
+          { cause: error },
+        );
+      }
       if (isModelFileError(error)) {
         throw new ModelError(
           'modelFileCorrupt',
@@ -112,11 +121,26 @@ function isModelFileError(error: unknown): boolean {
   return /Load model from .* failed|Protobuf parsing failed|ModelProto|model_load_utils|invalid model/i.test(text);
 }
 
-/** The graph and its external weights (model.onnx_data and the like, beside it): the model's size. */
+/** The external data file onnxruntime could not find ("External data path ... does not exist: <path>"), or null. */
+function missingExternalData(error: unknown): string | null {
+  const text = error instanceof Error ? error.message : String(error);
+  const match = /External data path[^:]*does not exist[^"]*"([^"]+)"/i.exec(text) ?? /External data path[^\n]*does not exist:?\s*(\S+)/i.exec(text);
+  return match ? match[1] : null;
+}
+
+/**
+ * The graph and its external weights beside it: the model's size. The weights are in `model.onnx_data` and the like, or,
+ * for a graph saved a tensor per file (torch over 2 GB), in files of any name: every file in the folder counts but other
+ * graphs and their own data (model_fp16.onnx, model_fp16.onnx_data beside model.onnx).
+ */
 export function graphSizeBytes(onnxPath: string): number {
   const dir = dirname(onnxPath);
   const base = basename(onnxPath);
-  return readdirSync(dir)
-    .filter((name) => name.startsWith(base))
-    .reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
+  const names = readdirSync(dir);
+  const otherGraphs = names.filter((name) => name.endsWith('.onnx') && name !== base);
+  return names
+    .filter((name) => !otherGraphs.some((graph) => name.startsWith(graph)))
+    .map((name) => statSync(join(dir, name)))
+    .filter((stat) => stat.isFile())
+    .reduce((sum, stat) => sum + stat.size, 0);
 }

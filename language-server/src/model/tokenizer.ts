@@ -1,6 +1,8 @@
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelError } from './modelError';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { modelFilesIn, readModelJson } from './modelFiles';
 
 /**
@@ -15,44 +17,51 @@ export class TextTokenizer {
   private constructor(
     private readonly tokenizer: Tokenizer,
     tokenizerConfig: Record<string, unknown>,
+    /** Where the chat template came from (named in errors). */
     private readonly configPath: string,
     /** The highest id tokenizer.json can produce (its vocabulary and added tokens); -1 when it lists none. */
     readonly highestTokenId: number,
   ) {
     this.bosToken = specialTokenText(tokenizerConfig.bos_token);
     this.eosToken = specialTokenText(tokenizerConfig.eos_token);
-    const template = tokenizerConfig.chat_template;
-    if (template === undefined || template === null) {
+    const template = chatTemplateText(tokenizerConfig.chat_template, configPath);
+    if (template === null) {
       this.chatTemplate = null;
-    } else if (typeof template === 'string') {
+    } else {
       try {
         this.chatTemplate = new Template(template);
       } catch (error) {
         throw new ModelError(
           'tokenizerInvalid',
-          `${configPath}: field "chat_template" does not parse as Jinja (${(error as Error).message}). ` +
-            'Fix the template or remove the field to use a plain prompt.',
+          `${configPath}: the chat template does not parse as Jinja (${(error as Error).message}). ` +
+            'Fix the template or remove it to use a plain prompt.',
           { cause: error },
         );
       }
-    } else {
-      throw new ModelError(
-        'tokenizerInvalid',
-        `${configPath}: field "chat_template" must be a string (named templates are not supported). ` +
-          'Put the default template in "chat_template".',
-      );
     }
   }
 
-  /** Loads `<dir>/tokenizer.json` and `<dir>/tokenizer_config.json`. */
+  /**
+   * Loads `<dir>/tokenizer.json` and `<dir>/tokenizer_config.json`. The chat template is the latter's
+   * `chat_template`, else `chat_template.jinja` or `chat_template.json` beside it (newer transformers save it there).
+   */
   static load(dir: string): TextTokenizer {
     const files = modelFilesIn(dir);
-    return TextTokenizer.fromJson(
-      readModelJson(files.tokenizer, 'the tokenizer'),
-      readModelJson(files.tokenizerConfig, 'the tokenizer settings and chat template'),
-      files.tokenizer,
-      files.tokenizerConfig,
-    );
+    const config = readModelJson(files.tokenizerConfig, 'the tokenizer settings and chat template');
+    let configPath = files.tokenizerConfig;
+    if (isObject(config) && (config.chat_template === undefined || config.chat_template === null)) {
+      const jinja = join(dir, 'chat_template.jinja');
+      const json = join(dir, 'chat_template.json');
+      if (existsSync(jinja)) {
+        config.chat_template = readFileSync(jinja, 'utf8');
+        configPath = jinja;
+      } else if (existsSync(json)) {
+        const saved = readModelJson(json, 'the chat template');
+        config.chat_template = isObject(saved) ? saved.chat_template : saved;
+        configPath = json;
+      }
+    }
+    return TextTokenizer.fromJson(readModelJson(files.tokenizer, 'the tokenizer'), config, files.tokenizer, configPath);
   }
 
   static fromJson(
@@ -104,7 +113,7 @@ export class TextTokenizer {
     } catch (error) {
       throw new ModelError(
         'tokenizerInvalid',
-        `${this.configPath}: rendering "chat_template" failed (${(error as Error).message}). Fix the template.`,
+        `${this.configPath}: rendering the chat template failed (${(error as Error).message}). Fix the template.`,
         { cause: error },
       );
     }
@@ -190,6 +199,26 @@ export class IncrementalDetokenizer {
     copy.readOffset = this.readOffset;
     return copy;
   }
+}
+
+/**
+ * The chat template's text: a string, or from a list of named templates (`[{name, template}]`) the one named "default";
+ * null when there is none.
+ */
+function chatTemplateText(value: unknown, path: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) {
+    const named = value.find((entry) => isObject(entry) && entry.name === 'default');
+    if (isObject(named) && typeof named.template === 'string') return named.template;
+    const names = value.filter(isObject).map((entry) => JSON.stringify(entry.name)).join(', ');
+    throw new ModelError(
+      'tokenizerInvalid',
+      `${path}: the chat templates are named ${names || '(none)'}, and none is "default", the one the engine uses. ` +
+        'Name the template for plain chat "default".',
+    );
+  }
+  throw new ModelError('tokenizerInvalid', `${path}: "chat_template" must be a string or a list of named templates, got ${typeof value}.`);
 }
 
 /** tokenizer_config.json writes special tokens as a string or as {"content": "..."}. */

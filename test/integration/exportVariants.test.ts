@@ -89,7 +89,11 @@ describe('model folders as other exporters write them (merged decoder, transform
 
   it('a transformers.js folder with only quantized-name graphs, and an optimum-cli folder (model.onnx at the top): the same tokens', async () => {
     const graph = join(base, 'onnx', 'model.onnx');
-    assert.deepEqual(await greedyTokens(folder({ 'onnx/model_quantized.onnx': graph, 'onnx/model_fp16.onnx': join(graphs, 'fp16', 'model.onnx') })), expected);
+    const quantized = folder({ 'onnx/model_quantized.onnx': graph, 'onnx/model_fp16.onnx': join(graphs, 'fp16', 'model.onnx') });
+    assert.deepEqual(await greedyTokens(quantized), expected);
+    const model = await CausalLM.load(quantized, { executionProvider: 'cpu' });
+    await model.dispose();
+    assert.match(model.displayName, /^model-\d+ \(onnx\/model_quantized\.onnx\)$/, 'the name shown says which graph runs');
     assert.deepEqual(await greedyTokens(folder({ 'model.onnx': graph })), expected);
   });
 

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_TOP_K } from '../decoding/confidence';
 import type { SamplingOptions } from '../decoding/sampling';
 import { ConfidenceCalibration, loadConfidenceCalibration } from '../decoding/stepConfidence';
@@ -64,7 +64,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
       options.storedCalibration === false
         ? new ConfidenceCalibration(model.config.vocabSize, DEFAULT_TOP_K)
         : loadConfidenceCalibration(dir, model.config.vocabSize, DEFAULT_TOP_K);
-    return { model, calibration, name: basename(dir) };
+    return { model, calibration, name: model.displayName };
   } catch (error) {
     await model.dispose();
     throw error;

@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import { DEFAULT_TOP_K } from '../decoding/confidence';
 import { loadConfidenceCalibration, type ConfidenceCalibration } from '../decoding/stepConfidence';
 import { CausalLM } from '../model/causalLM';
@@ -155,7 +154,7 @@ async function loadModel(spec: ModelSpec): Promise<LoadedModel> {
     return {
       model,
       calibration,
-      name: basename(spec.modelDir),
+      name: model.displayName,
       providers: describeExecutionProviders(report),
       activeProvider: describeExecutionProviders({ ...report, rejected: [] }),
     };

@@ -1,3 +1,4 @@
+import { basename, relative, sep } from 'node:path';
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
 import { loadModelConfig, type ModelConfig } from './config';
 import { summarizeProviderError, type ExecutionProviderReport } from './executionProvider';
@@ -5,7 +6,7 @@ import { checkGraphAgainstConfig, presentOutputName, type GraphLayout } from './
 import { SessionKvOps } from './deviceKvOps';
 import { KvCache, type KvLayer } from './kvCache';
 import { ModelError } from './modelError';
-import { modelFilesIn, readOptionalModelJson, requireGraphFile, requireModelFolder } from './modelFiles';
+import { GRAPH_FILES, modelFilesIn, readOptionalModelJson, requireGraphFile, requireModelFolder } from './modelFiles';
 import { createModelSession, sessionOptionsFor, type ModelSessionOptions } from './session';
 import { TextTokenizer } from './tokenizer';
 
@@ -42,7 +43,14 @@ export class CausalLM {
     readonly eosTokenIds: number[],
     /** Row operations on the device, when the session leaves the KV cache there (WebGPU). */
     private readonly kvOps: SessionKvOps | null,
+    /** The graph file it runs, relative to `dir` (onnx/model.onnx, or another of GRAPH_FILES). */
+    readonly graphFile: string,
   ) {}
+
+  /** The model folder's name, with the graph file when it is not the usual onnx/model.onnx (a quantized one, say). */
+  get displayName(): string {
+    return this.graphFile === GRAPH_FILES[0] ? basename(this.dir) : `${basename(this.dir)} (${this.graphFile})`;
+  }
 
   /** Loads a model folder (config.json, tokenizer files, onnx/model.onnx); ModelError says what is wrong. */
   static async load(dir: string, options: CausalLMOptions = {}): Promise<CausalLM> {
@@ -92,7 +100,7 @@ export class CausalLM {
           graph = checkGraphAgainstConfig(session.inputMetadata, session.outputMetadata, config, files.onnx, files.config);
         }
       }
-      return new CausalLM(dir, config, tokenizer, session, report, graph, eosTokenIds, kvOps);
+      return new CausalLM(dir, config, tokenizer, session, report, graph, eosTokenIds, kvOps, relative(dir, files.onnx).split(sep).join('/'));
     } catch (error) {
       await kvOps?.release();
       if (sessionOpen) await session.release();

@@ -179,5 +179,9 @@ describe('caspo/calibration (real language server, embedded model)', function ()
     await assert.rejects(server.connection.sendRequest(calibrationRequest, { problemsFile: HELDOUT, problems: 501 }), /holds 500 problems.*caspo\.calibration\.problems/);
     await assert.rejects(server.connection.sendRequest(calibrationRequest, { problemsFile: 'heldout.jsonl', problems: 10 }), /absolute path/);
     await assert.rejects(server.connection.sendRequest(calibrationRequest, { problemsFile: HELDOUT, problems: 0 }), /positive integer/);
+    await assert.rejects(
+      server.connection.sendRequest(calibrationRequest, { problemsFile: '/no/such/heldout.jsonl', problems: 10 }),
+      /^Error: The held-out problems that ship with CASPO are missing \(\/no\/such\/heldout\.jsonl\)\. Reinstall CASPO\.$/,
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type WorkDoneProgressReporter } from 'vscode-languageserver';
 import {
@@ -167,6 +168,9 @@ function checkParams(params: CalibrationParams): { problemsFile: string; problem
 /** The first `count` problems of the file; a missing or malformed file, or too few problems, fails the request. */
 function readProblems(file: string, count: number): ProblemRecord[] {
   let records: ProblemRecord[];
+  if (!existsSync(file)) {
+    throw new ResponseError(LSPErrorCodes.RequestFailed, `The held-out problems that ship with CASPO are missing (${file}). Reinstall CASPO.`);
+  }
   try {
     records = readProblemsFile(file);
   } catch (error) {

@@ -27,3 +27,9 @@ export interface PackageResult {
 }
 /** Production bundles + staging folder + vsce package --target linux-x64. */
 export function packageVsix(options?: { out?: string; keepStage?: boolean; log?: (line: string) => void }): Promise<PackageResult>;
+/** Files package-vsix copies into the VSIX's stage as they are (npm start rebuilds the VSIX when one changes). */
+export const COPIED: string[];
+/** The README as the VSIX ships it: images with a relative path become their captions; a relative <img> throws. */
+export function stagedReadme(text: string): string;
+/** ThirdPartyNotices.txt for the package folders given. */
+export function thirdPartyNotices(dirs: string[]): string;

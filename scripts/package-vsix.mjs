@@ -61,6 +61,7 @@ async function buildProduction(stage) {
       legalComments: 'none',
       external: [...EXTERNAL, ...external],
       metafile: true,
+      absWorkingDir: root, // the metafile's paths are relative to it
     });
     for (const input of Object.keys(result.metafile.inputs)) {
       const at = input.lastIndexOf('node_modules/');
@@ -130,7 +131,13 @@ export function thirdPartyNotices(dirs) {
 // webview has no base URL, and vsce rewrites such links only for a repository to publish under), so each image
 // with a relative path becomes its caption.
 export function stagedReadme(text) {
-  return text.replace(/^!\[([^\]]*)\]\((?![a-z]+:)([^)\s]+)\)$/gim, (_line, alt, file) => `*(Screenshot in the source repository, ${file}: ${alt}.)*`);
+  const staged = text.replace(
+    /!\[([^\]]*)\]\((?![a-z]+:)([^)\s]+)(?:\s+"[^"]*")?\)/gi,
+    (_image, alt, file) => `*(Screenshot in the source repository, ${file}: ${alt.replace(/\.$/, '')}.)*`,
+  );
+  const html = /<img\b[^>]*\bsrc\s*=\s*["'](?![a-z]+:)[^"']+["']/i.exec(staged);
+  if (html) throw new Error(`package-vsix: README.md shows an image by a relative path (${html[0]}), which the Details page cannot load: use Markdown image syntax or an https URL`);
+  return staged;
 }
 
 // Hard-link a tree (copy across file systems); `skip(relPath)` prunes.

@@ -38,8 +38,13 @@ export const CALIBRATION_INPUTS = ['modelPath', 'confidenceMetric', 'maxTokens',
 
 interface Run {
   promise: Promise<CalibrationOutcome>;
+  token: vscode.CancellationToken;
+  /** Stops it; a "Show Calibration" after that starts a new run instead of joining this one. */
   cancel(): void;
-  /** A setting it depends on changed since it started: a new "Show Calibration" replaces it instead of joining it. */
+  /**
+   * A setting it depends on changed since it started (the server took the settings of its start), or it was
+   * cancelled: a new "Show Calibration" replaces it instead of joining it, and its result is shown as stale.
+   */
   stale: boolean;
 }
 
@@ -51,6 +56,8 @@ export class CalibrationView implements vscode.Disposable {
   /** Posted after `state` while the result shown was computed under other settings. */
   private staleNote: CalibrationPageMessage | undefined;
   private run: Run | undefined;
+  /** Whether the page shows a result (the last one posted, through later 'loading' and cancelled runs). */
+  private resultShown = false;
   private requests = 0;
   private readonly subscriptions: vscode.Disposable[];
 
@@ -74,14 +81,19 @@ export class CalibrationView implements vscode.Disposable {
     const settled = previous ? previous.promise.then(() => undefined, () => undefined) : Promise.resolve();
     const run: Run = {
       stale: false,
-      cancel: () => source.cancel(),
-      promise: settled
-        .then(() => this.compute(options.recompute ?? false, source.token))
-        .finally(() => {
-          source.dispose();
-          if (this.run === run) this.run = undefined;
-        }),
+      token: source.token,
+      cancel: () => {
+        run.stale = true;
+        source.cancel();
+      },
+      promise: Promise.resolve({}),
     };
+    run.promise = settled
+      .then(() => this.compute(options.recompute ?? false, run))
+      .finally(() => {
+        source.dispose();
+        if (this.run === run) this.run = undefined;
+      });
     this.run = run;
     return run.promise;
   }
@@ -99,7 +111,11 @@ export class CalibrationView implements vscode.Disposable {
   private settingsChanged(event: vscode.ConfigurationChangeEvent): void {
     if (!CALIBRATION_INPUTS.some((key) => event.affectsConfiguration(key))) return;
     if (this.run) this.run.stale = true;
-    if (this.state?.type !== 'result') return;
+    if (this.resultShown) this.markStale();
+  }
+
+  /** The page shows a result computed under settings that have changed since: it says so. */
+  private markStale(): void {
     this.staleNote = {
       type: 'stale',
       message: 'The model, metric or problem settings changed since these numbers were computed: press Recompute for the current ones.',
@@ -107,7 +123,8 @@ export class CalibrationView implements vscode.Disposable {
     void this.panel?.webview.postMessage(this.staleNote);
   }
 
-  private async compute(recompute: boolean, runToken: vscode.CancellationToken): Promise<CalibrationOutcome> {
+  private async compute(recompute: boolean, run: Run): Promise<CalibrationOutcome> {
+    const runToken = run.token;
     if (runToken.isCancellationRequested) return { cancelled: true };
     let client: LanguageClient;
     let problems: number;
@@ -117,6 +134,7 @@ export class CalibrationView implements vscode.Disposable {
     } catch (error) {
       return this.fail(error);
     }
+    if (runToken.isCancellationRequested) return { cancelled: true }; // e.g. the panel closed while the server started
     this.post({ type: 'loading', problems, recompute });
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'CASPO calibration', cancellable: true },
@@ -138,6 +156,8 @@ export class CalibrationView implements vscode.Disposable {
         try {
           const result = await client.sendRequest(calibrationRequest, { problemsFile: this.services.problemsFile, problems, recompute, workDoneToken }, token);
           this.post({ type: 'result', result });
+          // A setting changed while it ran: the numbers are those of the settings it started with.
+          if (run.stale) this.markStale();
           return { result };
         } catch (error) {
           if (error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled) {
@@ -166,6 +186,9 @@ export class CalibrationView implements vscode.Disposable {
   private post(message: CalibrationPageMessage): void {
     this.state = message;
     this.staleNote = undefined;
+    // The page keeps a result through 'loading' and a cancelled run, and drops it on a failure.
+    if (message.type === 'result') this.resultShown = true;
+    else if (message.type === 'error' && !message.cancelled) this.resultShown = false;
     void this.panel?.webview.postMessage(message);
   }
 

@@ -87,6 +87,7 @@ describe('model folders as other exporters write them (merged decoder, transform
     assert.deepEqual(await greedyTokens(folder({ 'onnx/decoder_model_merged.onnx': join(graphs, 'merged', 'decoder_model_merged.onnx') })), expected);
   });
 
+  // (The quantized names hold the float32 graph here: the test is of the names; onnxruntime runs the quantized operators.)
   it('a transformers.js folder with only quantized-name graphs, and an optimum-cli folder (model.onnx at the top): the same tokens', async () => {
     const graph = join(base, 'onnx', 'model.onnx');
     const quantized = folder({ 'onnx/model_quantized.onnx': graph, 'onnx/model_fp16.onnx': join(graphs, 'fp16', 'model.onnx') });
@@ -104,6 +105,12 @@ describe('model folders as other exporters write them (merged decoder, transform
     const missing = await loadError(folder({ 'onnx/model.onnx': join(graphs, 'external', 'model.onnx') }));
     assert.equal(missing.code, 'modelFileMissing');
     assert.match(missing.message, /keeps its weights in external data, and .*model\.onnx_data is missing/);
+    // A Git LFS pointer (a clone without `git lfs pull`) in place of the data file
+    const pointer = folder({ 'onnx/model.onnx': join(graphs, 'external', 'model.onnx') });
+    writeFileSync(join(pointer, 'onnx', 'model.onnx_data'), 'version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 1000000\n');
+    const short = await loadError(pointer);
+    assert.equal(short.code, 'modelFileCorrupt');
+    assert.match(short.message, /external data that is shorter than the graph says.*git lfs pull/);
   });
 
   it('float16 graphs are refused with what to use instead, whether named model.onnx or model_fp16.onnx alone', async () => {
@@ -124,6 +131,10 @@ describe('model folders as other exporters write them (merged decoder, transform
     assert.deepEqual(await greedyTokens(jinja), expected);
     const named = folder({ 'onnx/model.onnx': graph, 'tokenizer_config.json': { ...config, chat_template: [{ name: 'tool_use', template: '{{ x' }, { name: 'default', template }] } });
     assert.deepEqual(await greedyTokens(named), expected);
+    // As in transformers, the .jinja file wins over the config's field (here a template that does not parse)
+    const both = folder({ 'onnx/model.onnx': graph, 'tokenizer_config.json': { ...config, chat_template: '{{ broken' } });
+    writeFileSync(join(both, 'chat_template.jinja'), template);
+    assert.deepEqual(await greedyTokens(both), expected);
   });
 
   it('GPT-2 field names in config.json and an EOS id only in tokenizer_config.json load', async () => {

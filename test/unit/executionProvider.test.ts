@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { briefReason } from '../../language-server/src/cli/terminal';
@@ -39,6 +39,10 @@ describe('execution provider defaults', () => {
       assert.equal(graphSizeBytes(join(dir, 'model.onnx')), 251_000, 'not another graph, nor its data');
       // torch over 2 GB saves a file per tensor, named after it
       writeFileSync(join(dir, 'model.layers.0.mlp.weight'), Buffer.alloc(4_000));
+      assert.equal(graphSizeBytes(join(dir, 'model.onnx')), 255_000);
+      // A graph at the top of a model folder (optimum-cli) sits among files that are not its weights; a dangling link has no size
+      for (const name of ['config.json', 'tokenizer.json', 'model.safetensors', 'chat_template.jinja', '.gitattributes']) writeFileSync(join(dir, name), Buffer.alloc(50_000));
+      symlinkSync(join(dir, 'gone'), join(dir, 'model.layers.1.mlp.weight'));
       assert.equal(graphSizeBytes(join(dir, 'model.onnx')), 255_000);
     } finally {
       rmSync(dir, { recursive: true, force: true });

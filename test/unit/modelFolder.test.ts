@@ -112,6 +112,15 @@ describe('model folder loading errors', () => {
     await expectLoadError(dir, 'tokenizerInvalid', /tokenizer\.json has token id 5000, but .*config\.json says vocab_size=259: the tokenizer and the model come from different exports/);
   });
 
+  it('an EOS id found nowhere is refused, naming an eos_token that is not in the vocabulary', async () => {
+    const dir = makeModelFolder({
+      ...goodFiles(),
+      'config.json': validConfigJson({ eos_token_id: undefined }),
+      'tokenizer_config.json': byteLevelTokenizerConfig({ eos_token: '<|no_such_eos|>' }),
+    });
+    await expectLoadError(dir, 'configInvalid', /field "eos_token_id" is missing.*the eos_token of .*tokenizer_config\.json, "<\|no_such_eos\|>", is not a token of/);
+  });
+
   it('a corrupt ONNX file says to re-export', async () => {
     const dir = makeModelFolder(goodFiles());
     await expectLoadError(dir, 'modelFileCorrupt', /onnx\/model\.onnx could not be loaded by onnxruntime.*re-export/);

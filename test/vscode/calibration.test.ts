@@ -52,6 +52,15 @@ describe('Show Calibration: cancelling by closing the panel, and settings that c
     assert.equal(outcome.result?.problems, 10);
   });
 
+  it('a result whose settings changed while it ran is shown as stale (the server computed it with the old ones)', async () => {
+    await setSettings({ 'calibration.problems': 40 });
+    const run = show({ recompute: true });
+    await until(async () => (await shown()).state?.type === 'loading');
+    await setSettings({ maxTokens: 200 });
+    assert.ok((await run).result);
+    assert.equal((await shown()).stale, true);
+  });
+
   it('a shown result is marked stale when the model changes, and replaced by the error when the next run fails', async () => {
     await setSettings({ 'calibration.problems': 10 });
     assert.ok((await show()).result);

@@ -67,10 +67,14 @@ export class CausalLM {
     }
     const eosTokenIds = eosIdsOf(config, readOptionalModelJson(files.generationConfig, 'generation settings'), tokenizer);
     if (eosTokenIds.length === 0) {
+      const fromTokenizer =
+        tokenizer.eosToken === null
+          ? `nor does ${files.tokenizerConfig} name an eos_token`
+          : `and the eos_token of ${files.tokenizerConfig}, ${JSON.stringify(tokenizer.eosToken)}, is not a token of ${files.tokenizer} below vocab_size`;
       throw new ModelError(
         'configInvalid',
-        `${files.config}: field "eos_token_id" is missing, and neither ${files.generationConfig} nor the eos_token of ` +
-          `${files.tokenizerConfig} names one. Add the end-of-sequence token id (a number or a list of numbers).`,
+        `${files.config}: field "eos_token_id" is missing, as it is in ${files.generationConfig}, ${fromTokenizer}. ` +
+          'Add the end-of-sequence token id (a number or a list of numbers).',
       );
     }
     requireGraphFile(dir, files.onnx);

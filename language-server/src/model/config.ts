@@ -114,7 +114,7 @@ class ConfigFieldReader {
 
   optionalPositiveInteger(name: string): number | undefined {
     const alias = FIELD_ALIASES[name];
-    const key = this.json[name] === undefined && alias !== undefined && this.json[alias] !== undefined ? alias : name;
+    const key = this.json[name] == null && alias !== undefined && this.json[alias] != null ? alias : name;
     const value = this.json[key];
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {

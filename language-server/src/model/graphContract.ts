@@ -43,12 +43,12 @@ export function checkGraphAgainstConfig(
     const meta = map.get(name);
     if (meta === undefined) throw fail(`${onnxPath} has no ${kind} "${name}"`);
     if (!meta.isTensor) throw fail(`${onnxPath} ${kind} "${name}" is not a tensor`);
-    if (meta.type === 'float16' && type === 'float32') {
+    if ((meta.type === 'float16' || (meta.type as string) === 'bfloat16') && type === 'float32') {
       throw new ModelError(
         'graphMismatch',
-        `${onnxPath} ${kind} "${name}" is float16: the engine runs float32 graphs (its KV cache and confidence pass are ` +
-          'float32). Use the export\'s float32 graph (onnx/model.onnx) or a quantized one with float32 inputs and outputs ' +
-          '(onnx/model_quantized.onnx, model_q4.onnx).',
+        `${onnxPath} ${kind} "${name}" is ${meta.type}: the engine runs float32 graphs (its KV cache and confidence pass ` +
+          'are float32). Export the model in float32, or use a quantized graph with float32 inputs and outputs ' +
+          '(onnx/model_quantized.onnx, model_q4.onnx) in its place.',
       );
     }
     if (meta.type !== type) {

@@ -71,6 +71,15 @@ export async function createModelSession(onnxPath: string, options: ModelSession
           { cause: error },
         );
       }
+      if (/GetExtDataFromTensorProto|External initializer.*out of bounds|can not be read in full/i.test(String((error as Error)?.message ?? error))) {
+        throw new ModelError(
+          'modelFileCorrupt',
+          `${onnxPath} keeps its weights in external data that is shorter than the graph says (${summarizeProviderError(error)}): ` +
+            'a copy that broke off, or a Git LFS pointer in place of the file (run `git lfs pull` in the model\'s repository). ' +
+            'Copy the data file(s) of the same export again.',
+          { cause: error },
+        );
+      }
       if (isModelFileError(error)) {
         throw new ModelError(
           'modelFileCorrupt',
@@ -86,7 +95,7 @@ export async function createModelSession(onnxPath: string, options: ModelSession
     'executionProviderUnavailable',
     `No execution provider could run ${onnxPath}: ` +
       rejected.map((r) => `${r.name}: ${r.reason}`).join('; ') +
-      (requested === 'auto' ? '.' : `. Set the execution provider to "auto" or "cpu".`),
+      (requested === 'auto' || requested === 'cpu' ? '.' : `. Set the execution provider to "auto" or "cpu".`),
   );
 }
 
@@ -128,10 +137,14 @@ function missingExternalData(error: unknown): string | null {
   return match ? match[1] : null;
 }
 
+/** Files of a model folder that are not a graph's weights (configs, tokenizers, other frameworks' checkpoints, docs). */
+const NOT_GRAPH_DATA = /\.(json|txt|jinja|md|model|safetensors|bin|pt|pth|h5|msgpack|gguf|py)$|^\./i;
+
 /**
  * The graph and its external weights beside it: the model's size. The weights are in `model.onnx_data` and the like, or,
  * for a graph saved a tensor per file (torch over 2 GB), in files of any name: every file in the folder counts but other
- * graphs and their own data (model_fp16.onnx, model_fp16.onnx_data beside model.onnx).
+ * graphs and their own data (model_fp16.onnx, model_fp16.onnx_data beside model.onnx) and the folder's other files
+ * (config.json, tokenizer.json, model.safetensors: a graph at the top of a model folder sits among them).
  */
 export function graphSizeBytes(onnxPath: string): number {
   const dir = dirname(onnxPath);
@@ -139,8 +152,7 @@ export function graphSizeBytes(onnxPath: string): number {
   const names = readdirSync(dir);
   const otherGraphs = names.filter((name) => name.endsWith('.onnx') && name !== base);
   return names
-    .filter((name) => !otherGraphs.some((graph) => name.startsWith(graph)))
-    .map((name) => statSync(join(dir, name)))
-    .filter((stat) => stat.isFile())
-    .reduce((sum, stat) => sum + stat.size, 0);
+    .filter((name) => name.startsWith(base) || (!otherGraphs.some((graph) => name.startsWith(graph)) && !NOT_GRAPH_DATA.test(name)))
+    .map((name) => statSync(join(dir, name), { throwIfNoEntry: false })) // a dangling link: no size
+    .reduce((sum, stat) => sum + (stat?.isFile() ? stat.size : 0), 0);
 }

@@ -42,24 +42,23 @@ export class TextTokenizer {
   }
 
   /**
-   * Loads `<dir>/tokenizer.json` and `<dir>/tokenizer_config.json`. The chat template is the latter's
-   * `chat_template`, else `chat_template.jinja` or `chat_template.json` beside it (newer transformers save it there).
+   * Loads `<dir>/tokenizer.json` and `<dir>/tokenizer_config.json`. The chat template is `chat_template.jinja` beside
+   * them (where newer transformers save it), else the latter's `chat_template`, else `chat_template.json`.
    */
   static load(dir: string): TextTokenizer {
     const files = modelFilesIn(dir);
     const config = readModelJson(files.tokenizerConfig, 'the tokenizer settings and chat template');
     let configPath = files.tokenizerConfig;
-    if (isObject(config) && (config.chat_template === undefined || config.chat_template === null)) {
-      const jinja = join(dir, 'chat_template.jinja');
-      const json = join(dir, 'chat_template.json');
-      if (existsSync(jinja)) {
-        config.chat_template = readFileSync(jinja, 'utf8');
-        configPath = jinja;
-      } else if (existsSync(json)) {
-        const saved = readModelJson(json, 'the chat template');
-        config.chat_template = isObject(saved) ? saved.chat_template : saved;
-        configPath = json;
-      }
+    const jinja = join(dir, 'chat_template.jinja');
+    const json = join(dir, 'chat_template.json');
+    // As transformers reads them: the .jinja file wins over the config's field, which wins over chat_template.json.
+    if (isObject(config) && existsSync(jinja)) {
+      config.chat_template = readFileSync(jinja, 'utf8');
+      configPath = jinja;
+    } else if (isObject(config) && (config.chat_template === undefined || config.chat_template === null) && existsSync(json)) {
+      const saved = readModelJson(json, 'the chat template');
+      config.chat_template = isObject(saved) ? saved.chat_template : saved;
+      configPath = json;
     }
     return TextTokenizer.fromJson(readModelJson(files.tokenizer, 'the tokenizer'), config, files.tokenizer, configPath);
   }

@@ -199,6 +199,22 @@ describe('language server (real process, embedded model)', function () {
     assert.match(result.text, /Cancelled after \d+ steps?; the steps above were decoded before the cancel/);
   });
 
+  it('stops a solve cancelled before the server dispatched it (its token is born cancelled and fires no event)', async () => {
+    await server.connection.sendRequest(solveRequest, { solveId: 'warm', problem: '47*38 + 12' });
+    const outcomes = await Promise.all(
+      ['c1', 'c2', 'c3'].map((solveId) => {
+        const source = new CancellationTokenSource();
+        const pending = server.connection.sendRequest(solveRequest, { solveId, problem: LONG_PROBLEM }, source.token);
+        source.cancel(); // in the same tick: the cancel is queued with the request
+        return pending.then(
+          (result) => result.stopReason,
+          (error: { code?: number }) => (error.code === LSPErrorCodes.RequestCancelled ? 'cancelled' : `error ${error.code}`),
+        );
+      }),
+    );
+    assert.deepEqual(outcomes, ['cancelled', 'cancelled', 'cancelled']);
+  });
+
   it('shows a step the token limit cut off as such, and takes no answer from it', async () => {
     await server.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: testSettings({ strategy: 'greedy', maxTokens: 41 }) });
     const result = await server.connection.sendRequest(solveRequest, { solveId: 'cut-off', problem: '47*38 + 12' });

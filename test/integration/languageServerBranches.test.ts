@@ -22,7 +22,7 @@ import {
   type ReExpandArguments,
   type SolveResult,
 } from '../../src/protocol';
-import { defaultCatSettings, LanguageServerProcess, testSettings } from './helpers/languageServerProcess';
+import { defaultCatSettings, EMBEDDED_MODEL_DIR, LanguageServerProcess, testSettings } from './helpers/languageServerProcess';
 
 /**
  * A hard-split problem (five operations): under the default CaT settings the embedded model prunes a
@@ -265,5 +265,21 @@ describe('language server: CaT, the reasoning tree and re-expanded branches (rea
     source.cancel(); // reaches the server while the branch's first step decodes
     await rejects(expanding, LSPErrorCodes.RequestCancelled, /cancelled/);
     assert.equal(server.of('changed').length, 0, 'the document did not change');
+  });
+
+  it('re-expands after a reload with another thread count, and refuses once the model itself changed', async () => {
+    const result = await server.connection.sendRequest(solveRequest, { solveId: 't', problem: PRUNING_PROBLEM });
+    const [first, second] = (await lensArguments(result)).flatMap((lens) => lens.args.candidates.map((candidate) => candidate.nodeId));
+    assert.ok(second !== undefined, 'two pruned branches');
+    await server.connection.sendNotification('workspace/didChangeConfiguration', { settings: testSettings({ strategy: 'cat', cpuThreads: 2 }) });
+    const expanded = await server.connection.sendRequest(expandBranchRequest, { solveId: 't', nodeId: first });
+    assert.ok(expanded.alternative.steps.length > 0, 'the same weights continue the branch');
+    await server.connection.sendNotification('workspace/didChangeConfiguration', {
+      settings: testSettings({ strategy: 'cat', modelDir: EMBEDDED_MODEL_DIR.replace(/caspo-arith$/, 'caspo-arith-sft') }),
+    });
+    await assert.rejects(
+      server.connection.sendRequest(expandBranchRequest, { solveId: 't', nodeId: second }),
+      /The model changed since solve t \(caspo\.modelPath or caspo\.executionProvider, or its files\)/,
+    );
   });
 });

@@ -97,7 +97,7 @@ describe('following a CaT search', () => {
   it('answers a request cancelled while it waits at once, not after the work before it', async () => {
     const s = search();
     const listeners: (() => void)[] = [];
-    const token = { onCancellationRequested: (listener: () => void) => (listeners.push(listener), { dispose: () => undefined }) };
+    const token = { isCancellationRequested: false, onCancellationRequested: (listener: () => void) => (listeners.push(listener), { dispose: () => undefined }) };
     let release!: () => void;
     const order: string[] = [];
     const first = s.exclusive(() => new Promise<void>((resolve) => (release = resolve)).then(() => order.push('first')), { token, error: () => new Error('never') });
@@ -110,5 +110,22 @@ describe('following a CaT search', () => {
     await first; // already running when the cancel came: the work itself answers it (here: it finishes)
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(order, ['first', 'queued ran'], 'the queued work still takes its turn, to see the cancellation');
+  });
+
+  it('answers a request cancelled before it was dispatched at once (its token will fire no event)', async () => {
+    const s = search();
+    let release!: () => void;
+    const running = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose: () => undefined }) };
+    const first = s.exclusive(() => new Promise<void>((resolve) => (release = resolve)), { token: running, error: () => new Error('never') });
+    await new Promise((resolve) => setImmediate(resolve));
+    const cancelled = { isCancellationRequested: true, onCancellationRequested: () => ({ dispose: () => undefined }) };
+    let answered = false;
+    const queued = s.exclusive(async () => undefined, { token: cancelled, error: () => new Error('cancelled before dispatch') });
+    queued.catch(() => (answered = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(answered, true, 'answered while the work before it still runs');
+    await assert.rejects(queued, /cancelled before dispatch/);
+    release();
+    await first;
   });
 });

@@ -112,7 +112,9 @@ function write(name: string, data: unknown) {
   fs.writeFileSync(path.join(OUT, `${name}.json`), JSON.stringify(data, null, 1));
 }
 
-const CASES: { name: string; problem: string; strategy: 'greedy' | 'cat'; maxTokens: number; delim: string; reExpand?: boolean }[] = [
+const CASES: { name: string; problem: string; strategy: 'greedy' | 'cat'; maxTokens: number; delim: string; reExpand?: boolean }[] = process.env.AUDIT2 || true ? [
+  { name: 't1', problem: 'שלום 7', strategy: 'cat', maxTokens: 64, delim: '\n', reExpand: true },
+] : [
   { name: 'g1', problem: 'What is 47*38 + 12?', strategy: 'greedy', maxTokens: 256, delim: '\n' },
   { name: 'g2', problem: 'مرحبا بالعالم', strategy: 'greedy', maxTokens: 256, delim: ' ' },
   { name: 'g3', problem: '写一首诗', strategy: 'greedy', maxTokens: 256, delim: '\n\n' },
@@ -163,7 +165,7 @@ describe('AUDIT qwen3 random text', function () {
     });
   }
 
-  it('AUDIT cancel greedy', async () => {
+  it.skip('AUDIT cancel greedy', async () => {
     await setSettings({ modelPath, strategy: 'greedy', maxTokens: 256, stepDelimiter: ' ', warningThreshold: 1 });
     const known = reasoningUris();
     const solving = solve('مرحبا بالعالم');
@@ -174,7 +176,7 @@ describe('AUDIT qwen3 random text', function () {
     write('x1', { cancelled, outcome: { ...outcome, result: outcome.result && { ...outcome.result, text: undefined } }, text: doc.getText(), inspect: outcome.result ? await inspect(outcome.uri!, outcome.result, []) : null });
   });
 
-  it('AUDIT cancel cat', async () => {
+  it.skip('AUDIT cancel cat', async () => {
     await setSettings({ modelPath, strategy: 'cat', maxTokens: 256, stepDelimiter: '\n', warningThreshold: 1 });
     const known = reasoningUris();
     const solving = solve('What is 47*38 + 12?');

@@ -61,6 +61,7 @@ export async function handleExpandBranch(params: ExpandBranchParams, token: Canc
     services.notify.documentChanged(changed);
     services.diagnostics.publish(document);
     services.notify.treeChanged({ solveId: document.solveId, uri: document.uri });
+    services.registry.touch(document.solveId); // as the extension's copy of it moved to the back on the change
     return result(document, alternative, false);
   }, { token, error: cancelledError });
 }
@@ -84,10 +85,11 @@ async function continueBranch(
     throw error;
   }
   try {
-    if (lease.loaded !== search.loaded) {
+    // A reload with other threads (caspo.cpuThreads) continues a branch as the model that decoded it would.
+    if (lease.loaded.identity !== search.loaded.identity) {
       throw new ResponseError(
         LSPErrorCodes.RequestFailed,
-        `The model changed since solve ${document.solveId} (caspo.modelPath or caspo.executionProvider): its branches can only be continued by the model that decoded them. Solve the problem again.`,
+        `The model changed since solve ${document.solveId} (caspo.modelPath or caspo.executionProvider, or its files): its branches can only be continued by the model that decoded them. Solve the problem again.`,
       );
     }
     const { loaded } = lease;

@@ -23,6 +23,8 @@ export async function handleSolve(params: SolveParams, token: CancellationToken,
   const settings = services.settings(); // one snapshot for the whole solve
   const abort = new AbortController();
   const onCancel = token.onCancellationRequested(() => abort.abort());
+  // Cancelled before it was dispatched (the server was busy, e.g. loading the model): the event never fires.
+  if (token.isCancellationRequested) abort.abort();
   let lease: ModelLease | undefined;
   try {
     lease = await acquireLease(services.models, abort.signal, 'The solve was cancelled before decoding started.');
@@ -39,6 +41,11 @@ export async function handleSolve(params: SolveParams, token: CancellationToken,
   }
 }
 
+/** No prompt averages more characters per token than this; a longer problem cannot fit the context. */
+const MAX_CHARACTERS_PER_TOKEN = 32;
+/** The context assumed for the character limit where config.json states none. */
+const UNKNOWN_CONTEXT_TOKENS = 32_768;
+
 function checkSolveParams(params: SolveParams, registry: SolveRegistry): void {
   const invalid = (message: string) => new ResponseError(ErrorCodes.InvalidParams, message);
   if (typeof params?.solveId !== 'string' || !SOLVE_ID_PATTERN.test(params.solveId)) {
@@ -54,8 +61,17 @@ function checkSolveParams(params: SolveParams, registry: SolveRegistry): void {
 function prepare(params: SolveParams, settings: ServerSettings, loaded: LoadedModel, signal: AbortSignal, services: SolveServices): PreparedSolve {
   const { model, calibration } = loaded;
   const problem = params.problem.trim();
-  const promptIds = model.tokenizer.encodePrompt(problem);
   const contextLimit = model.config.maxPositionEmbeddings;
+  // Far past what any context holds, refused before the tokenizer spends seconds on it (the server answers nothing meanwhile).
+  const characterLimit = (contextLimit ?? UNKNOWN_CONTEXT_TOKENS) * MAX_CHARACTERS_PER_TOKEN;
+  if (problem.length > characterLimit) {
+    throw new ResponseError(
+      LSPErrorCodes.RequestFailed,
+      `The problem is ${problem.length} characters, too long for ${loaded.name}, whose context holds ` +
+        `${contextLimit ?? 'an unstated number of'} tokens in all (prompt and solution). Shorten the problem.`,
+    );
+  }
+  const promptIds = model.tokenizer.encodePrompt(problem);
   const room = contextLimit === null ? Infinity : contextLimit - promptIds.length;
   if (room < 1) {
     throw new ResponseError(

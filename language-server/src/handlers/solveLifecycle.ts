@@ -69,7 +69,7 @@ export function finishSolve(solve: PreparedSolve, ending: SolveEnding): SolveRes
   services.notify.finished(summary);
   services.diagnostics.publish(document);
   services.status.solveFinished(loaded, summary.tokensPerSecond);
-  forgetOldSolves(services);
+  forgetOldSolves(services, document.solveId);
   return summary;
 }
 
@@ -82,7 +82,7 @@ export function failSolve(solve: PreparedSolve, error: unknown): ResponseError<v
     document.finish({ stopReason: 'error', answer: null, generatedTokens: solve.generatedTokens, wallMs: 0, error: message });
     services.notify.finished(summaryOf(document));
   }
-  forgetOldSolves(services);
+  forgetOldSolves(services, document.solveId);
   return new ResponseError(ErrorCodes.InternalError, `Decoding failed after ${document.steps.length} step(s): ${message}`);
 }
 
@@ -103,6 +103,8 @@ export function summaryOf(document: ReasoningDocument): SolveResult {
   };
 }
 
-export function forgetOldSolves(services: SolveServices): void {
+/** `solveId` was just updated; the finished solves updated longest ago beyond the limit are dropped. */
+export function forgetOldSolves(services: SolveServices, solveId: string): void {
+  services.registry.touch(solveId);
   for (const uri of services.registry.evictFinished()) services.diagnostics.clear(uri);
 }

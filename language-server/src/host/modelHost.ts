@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { DEFAULT_TOP_K } from '../decoding/confidence';
 import { loadConfidenceCalibration, type ConfidenceCalibration } from '../decoding/stepConfidence';
 import { CausalLM } from '../model/causalLM';
@@ -15,6 +17,11 @@ export interface LoadedModel {
   readonly providers: string;
   /** Just the one that runs, e.g. "cpu, 1 thread(s)". */
   readonly activeProvider: string;
+  /**
+   * The weights and the provider that run them (folder, graph file and its modification time, provider): two loads
+   * with the same identity decode the same tokens, whatever their thread counts.
+   */
+  readonly identity: string;
 }
 
 /** A solve's hold on a model: the model is not disposed while a lease on it is open. */
@@ -157,6 +164,7 @@ async function loadModel(spec: ModelSpec): Promise<LoadedModel> {
       name: model.displayName,
       providers: describeExecutionProviders(report),
       activeProvider: describeExecutionProviders({ ...report, rejected: [] }),
+      identity: [model.dir, model.graphFile, statSync(join(model.dir, model.graphFile)).mtimeMs, report.active].join('\n'),
     };
   } catch (error) {
     await model.dispose();

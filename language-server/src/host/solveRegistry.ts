@@ -4,8 +4,8 @@ import type { SolveSearch } from './solveSearch';
 
 /**
  * The reasoning documents of this server's solves, by solve id. Running solves are always kept;
- * beyond KEPT_FINISHED_SOLVES finished ones the oldest are dropped (their URIs are returned so the
- * caller can clear their diagnostics).
+ * beyond KEPT_FINISHED_SOLVES finished ones those updated longest ago are dropped (their URIs are returned so the
+ * caller can clear their diagnostics), the order in which the extension drops its documents.
  */
 export class SolveRegistry {
   private readonly documents = new Map<string, ReasoningDocument>();
@@ -52,7 +52,15 @@ export class SolveRegistry {
     return [...this.documents.values()];
   }
 
-  /** Drops the oldest finished documents beyond the limit; returns their URIs. */
+  /** The solve was updated (it finished, a branch was re-expanded): it is the last to be dropped, as the client orders them. */
+  touch(solveId: string): void {
+    const document = this.documents.get(solveId);
+    if (document === undefined) return;
+    this.documents.delete(solveId);
+    this.documents.set(solveId, document);
+  }
+
+  /** Drops the least recently updated finished documents beyond the limit; returns their URIs. */
   evictFinished(): string[] {
     const finished = this.all().filter((document) => document.finished);
     const evicted = finished.slice(0, Math.max(0, finished.length - KEPT_FINISHED_SOLVES));

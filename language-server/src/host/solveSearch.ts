@@ -5,6 +5,7 @@ import type { LoadedModel } from './modelHost';
 
 /** What `exclusive` needs of an LSP CancellationToken. */
 export interface CancellationSignal {
+  readonly isCancellationRequested: boolean;
   onCancellationRequested(listener: () => void): { dispose(): void };
 }
 
@@ -58,6 +59,8 @@ export class SolveSearch {
       const waiting = cancel.token.onCancellationRequested(() => {
         if (!started) reject(cancel.error());
       });
+      // Cancelled before it was dispatched: the event never fires.
+      if (cancel.token.isCancellationRequested && !started) reject(cancel.error());
       run.then(resolve, reject).finally(() => waiting.dispose());
     });
   }

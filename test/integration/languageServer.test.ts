@@ -215,6 +215,18 @@ describe('language server (real process, embedded model)', function () {
     assert.deepEqual(outcomes, ['cancelled', 'cancelled', 'cancelled']);
   });
 
+  it('refuses a problem too long for the context, one far too long before it is even tokenized', async () => {
+    const long = Array.from({ length: 300 }, (_, i) => String(i + 10)).join('+'); // about 1,000 tokens
+    await assert.rejects(
+      server.connection.sendRequest(solveRequest, { solveId: 'long', problem: long }),
+      /The problem is too long for caspo-arith: its prompt is \d+ tokens and the model's context holds 512 in all/,
+    );
+    await assert.rejects(
+      server.connection.sendRequest(solveRequest, { solveId: 'huge', problem: '1+'.repeat(500_000) + '1' }),
+      /The problem is 1000001 characters, too long for caspo-arith, whose context holds 512 tokens in all/,
+    );
+  });
+
   it('shows a step the token limit cut off as such, and takes no answer from it', async () => {
     await server.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: testSettings({ strategy: 'greedy', maxTokens: 41 }) });
     const result = await server.connection.sendRequest(solveRequest, { solveId: 'cut-off', problem: '47*38 + 12' });

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
 import type { Ctx } from './ctx';
 import { errorActions, showError, type ErrorAction } from './errorActions';
-import { expandBranchRequest, type ExpandBranchResult, type PrunedBranch, type ReasoningTreeNode, type ReExpandArguments } from './protocol';
+import { expandBranchRequest, onOneLine, type ExpandBranchResult, type PrunedBranch, type ReasoningTreeNode, type ReExpandArguments } from './protocol';
 
 /** What the commands resolve to (tests read it; the user sees the document and messages). */
 export interface ReExpandOutcome {
@@ -53,7 +53,7 @@ export function reExpandNodeCommand(ctx: Ctx) {
 
 async function pickBranch(args: ReExpandArguments): Promise<string | undefined> {
   const items = args.candidates.map((candidate: PrunedBranch) => ({
-    label: candidate.text.replace(/\r?\n/g, ' ⏎ ') || '(no text)',
+    label: onOneLine(candidate.text) || '(no text)',
     description: `${(candidate.confidence * 100).toFixed(1)}%`,
     detail: candidate.expanded ? 'Already re-expanded: shows its section in the reasoning document' : undefined,
     nodeId: candidate.nodeId,

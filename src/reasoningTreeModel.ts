@@ -2,7 +2,7 @@
  * What the Reasoning Tree view shows for a solve's tree: parent/child links, and each node's
  * label, description, icon and context value. Pure (no `vscode`), so it is unit-tested directly.
  */
-import { confidenceBand, type BandThresholds, type ConfidenceBand, type ReasoningTreeNode, type ReasoningTreeResult } from './protocol';
+import { confidenceBand, ellipsize, onOneLine, type BandThresholds, type ConfidenceBand, type ReasoningTreeNode, type ReasoningTreeResult } from './protocol';
 
 /**
  * How a node is drawn: kept nodes in their confidence band (none while the band settings are
@@ -129,9 +129,9 @@ export class ReasoningTreeModel {
 }
 
 function oneLine(text: string): string {
-  return text.replace(/\r?\n/g, ' ⏎ ').trim();
+  return onOneLine(text).trim();
 }
 
 function shorten(text: string): string {
-  return text.length > LABEL_LENGTH ? `${text.slice(0, LABEL_LENGTH - 1)}…` : text;
+  return ellipsize(text, LABEL_LENGTH);
 }

@@ -7,7 +7,7 @@ import { ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageclient/
 import type { Ctx } from './ctx';
 import { errorActions, showError, type ErrorAction } from './errorActions';
 import { problemFromEditor } from './problemText';
-import { solveRequest, type SolveResult } from './protocol';
+import { ellipsize, solveRequest, type SolveResult } from './protocol';
 
 /** What the command resolves to (tests read it; the user sees the document and messages). */
 export interface SolveOutcome {
@@ -89,6 +89,5 @@ function fail(message: string, actions: ErrorAction[]): SolveOutcome {
 }
 
 function shorten(problem: string): string {
-  const oneLine = problem.trim().replace(/\s+/g, ' ');
-  return oneLine.length > 60 ? `${oneLine.slice(0, 57)}…` : oneLine;
+  return ellipsize(problem.trim().replace(/\s+/g, ' '), 60);
 }

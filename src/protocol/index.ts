@@ -4,3 +4,4 @@ export * from './reasoningUri';
 export * from './types';
 export * from './branches';
 export * from './calibration';
+export * from './text';

@@ -52,6 +52,18 @@ function near(actual: number, expected: number, what: string): void {
 }
 
 describe('CaT on a scripted model', () => {
+  it('marks a step cut off only where the token limit stopped it before its delimiter, whatever the delimiter', async () => {
+    const model = new ScriptedStepModel(SCRIPT);
+    const run = (maxNewTokens: number, stepDelimiter: string) =>
+      cat(model, { promptIds: model.promptIds, maxNewTokens, calibration, metric: 'minProb', stepDelimiter }, { greedyFirst: true, branches: 1 });
+    const cutOff = (r: StrategyResult) => r.tree.nodes.filter((n) => n.depth > 0).map((n) => [n.text, n.cutOff === true]);
+    // One byte a token: "A", "1", "\n", ...
+    assert.deepEqual(cutOff(await run(2, '\n')), [['A1', true]], 'the limit came before the line break');
+    assert.deepEqual(cutOff(await run(3, '\n')), [['A1', false]], 'the line break closed it, then the limit');
+    // With "1" as the delimiter the second token closes step "A": the limit right after it cuts nothing.
+    assert.deepEqual(cutOff(await run(2, '1')), [['A', false]]);
+  });
+
   it('branches b candidates per boundary, merges duplicates, keeps up to w by path score, and answers with the best completed path', async () => {
     // Seed 5 draws A1, B1, C1 at the root; every later candidate of a node draws the same step.
     const r = await runCat({ branches: 3, width: 3, threshold: { kind: 'fixed', value: 0.2 }, seed: 5 });

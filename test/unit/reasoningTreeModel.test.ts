@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { ReasoningTreeNode, ReasoningTreeResult } from '../../src/protocol';
+import { ellipsize, onOneLine, type ReasoningTreeNode, type ReasoningTreeResult } from '../../src/protocol';
 import { KEPT_CONTEXT, PRUNED_CONTEXT, PRUNED_EXPANDED_CONTEXT, ReasoningTreeModel } from '../../src/reasoningTreeModel';
 
 const BANDS = { high: 0.8, medium: 0.5 };
@@ -92,11 +92,27 @@ describe('reasoning tree view model', () => {
     assert.match(model.present(model.node('0.0.1')!, BANDS).tooltip, /Line 6 of the reasoning document$/);
   });
 
+  it('never cuts a label between the halves of a character, and puts a lone carriage return on the line too', () => {
+    const odd = new ReasoningTreeModel({ ...model.tree, nodes: [node('0', 'kept', 0.5, { text: `${'x'.repeat(55)}😀😀 tail`, line: 4 }), node('1', 'kept', 0.5, { text: 'foo\rbar', line: 5 })] });
+    const label = odd.present(odd.node('0')!, BANDS).label;
+    assert.equal(label, `1. ${'x'.repeat(55)}…`, 'the emoji is dropped whole');
+    assert.equal(odd.present(odd.node('1')!, BANDS).label, '1. foo ⏎ bar');
+  });
+
   it('opens the chosen path and the paths to re-expanded branches; the rest start closed', () => {
     assert.equal(model.present(model.node('0.0')!, BANDS).collapsible, 'expanded');
     assert.equal(model.present(model.node('0.0.0')!, BANDS).collapsible, 'expanded', 'leads to shown lines');
     assert.equal(model.present(model.node('0.0.2')!, BANDS).collapsible, 'none');
     const unshown = new ReasoningTreeModel({ ...TREE, nodes: TREE.nodes.map((n) => ({ ...n, line: n.id.startsWith('0.0.0') ? null : n.line })) });
     assert.equal(unshown.present(unshown.node('0.0.0')!, BANDS).collapsible, 'collapsed');
+  });
+});
+
+describe('one-line text (src/protocol/text.ts)', () => {
+  it('cuts at a whole character and shows every kind of line break', () => {
+    assert.equal(ellipsize('abcdef', 6), 'abcdef');
+    assert.equal(ellipsize('abcdefg', 6), 'abcde…');
+    assert.equal(ellipsize('abcd😀fg', 6), 'abcd…', 'not half of the emoji');
+    assert.equal(onOneLine('a\r\nb\rc\nd'), 'a ⏎ b ⏎ c ⏎ d');
   });
 });

@@ -21,9 +21,9 @@ describe('step segmentation', () => {
 
   it('streams: push returns the step as soon as it closes', () => {
     const segmenter = new StepSegmenter();
-    assert.equal(segmenter.push(0, 'x=1'), null);
-    assert.deepEqual(segmenter.push(1, '\n'), { text: 'x=1', tokenIndices: [0, 1] });
-    assert.equal(segmenter.push(2, 'y'), null);
+    assert.deepEqual(segmenter.push(0, 'x=1'), []);
+    assert.deepEqual(segmenter.push(1, '\n'), [{ text: 'x=1', tokenIndices: [0, 1] }]);
+    assert.deepEqual(segmenter.push(2, 'y'), []);
     const copy = segmenter.clone();
     assert.deepEqual(segmenter.flush(), { text: 'y', tokenIndices: [2] });
     assert.equal(segmenter.flush(), null);
@@ -43,9 +43,22 @@ describe('step segmentation', () => {
   it('gives text after the delimiter inside the closing token to the next step, with that token', () => {
     const segmenter = new StepSegmenter();
     segmenter.push(0, 'one');
-    assert.deepEqual(segmenter.push(1, '\ntwo'), { text: 'one', tokenIndices: [0, 1] });
-    segmenter.appendText(1, '!');
+    assert.deepEqual(segmenter.push(1, '\ntwo'), [{ text: 'one', tokenIndices: [0, 1] }]);
+    assert.deepEqual(segmenter.appendText(1, '!'), []);
     assert.deepEqual(segmenter.flush(), { text: 'two!', tokenIndices: [1] });
+  });
+
+  it('closes a step at every delimiter a token holds, also in late text', () => {
+    assert.deepEqual(segmentSteps(['1 + 1 = 2\nAnswer: 2\n']), [
+      { text: '1 + 1 = 2', tokenIndices: [0] },
+      { text: 'Answer: 2', tokenIndices: [0] },
+    ]);
+    assert.deepEqual(segmentSteps(['a||b||c'], '||').map((s) => s.text), ['a', 'b', 'c']);
+    assert.deepEqual(segmentSteps(['x', ' |', '|y||z'], '||').map((s) => s.text), ['x', 'y', 'z']);
+    const segmenter = new StepSegmenter();
+    segmenter.push(0, 'one');
+    assert.deepEqual(segmenter.appendText(0, ' more\ntwo\nthree').map((s) => s.text), ['one more', 'two']);
+    assert.deepEqual(segmenter.flush()?.text, 'three');
   });
 
   it('rejects an empty delimiter', () => {

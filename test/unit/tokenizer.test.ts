@@ -86,6 +86,17 @@ describe('tokenizer: the byte-level contract tokenizer', () => {
     assert.equal(detok.push(258), '', 'special tokens are skipped in the stream');
   });
 
+  it('goes on after a character completed once its first bytes were shown as U+FFFD (Qwen3 ids)', () => {
+    // E4 B8 | A4 ED | 95 | 9C | A: "两" ends inside the third token, "한" needs two more after the hold limit.
+    const qwen3 = TextTokenizer.load(qwen3Dir);
+    const ids = [160, 116, 44680, 243, 250, 32];
+    assert.equal(qwen3.decode(ids), '两한A');
+    const detok = qwen3.createDetokenizer();
+    const pieces = ids.map((id) => detok.push(id));
+    pieces.push(detok.flush());
+    assert.deepEqual(pieces, ['', '', '', '两\uFFFD', '한', 'A', ''], 'every later token still reaches the stream (it stalled: "", "", ...)');
+  });
+
   it('does not hold invalid bytes forever', () => {
     const detok = load().createDetokenizer();
     const pieces = [0xff, 0xfe, 0x80, 0x80, 0x80, 65].map((b) => detok.push(b));

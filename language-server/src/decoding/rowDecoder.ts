@@ -93,8 +93,7 @@ export class RowDecoder {
     const tokenIndex = this.tokens.push(token) - 1;
     this.text += token.text;
     const closedSteps: GeneratedStep[] = [];
-    const closed = this.parts.segmenter.push(tokenIndex, token.text);
-    if (closed) closedSteps.push(this.addStep(closed.text, closed.tokenIndices));
+    for (const closed of this.parts.segmenter.push(tokenIndex, token.text)) closedSteps.push(this.addStep(closed.text, closed.tokenIndices));
 
     const stopReason = firstStopReason(this.parts.criteria, {
       lastTokenId: id,
@@ -111,14 +110,18 @@ export class RowDecoder {
     if (this.finished) return [];
     this.stopReason = reason;
     const heldBack = this.parts.detokenizer.flush();
+    const closedSteps: GeneratedStep[] = [];
     if (heldBack.length > 0 && this.tokens.length > 0) {
       this.tokens[this.tokens.length - 1].text += heldBack;
       this.text += heldBack;
-      this.parts.segmenter.appendText(this.tokens.length - 1, heldBack);
+      for (const closed of this.parts.segmenter.appendText(this.tokens.length - 1, heldBack)) {
+        closedSteps.push(this.addStep(closed.text, closed.tokenIndices));
+      }
     }
     const last = this.parts.segmenter.flush();
     // The row's own end (EOS, a whole answer line) closes its last step; the token limit or a cancel cuts it.
-    return last ? [this.addStep(last.text, last.tokenIndices, stoppedFromOutside(reason))] : [];
+    if (last) closedSteps.push(this.addStep(last.text, last.tokenIndices, stoppedFromOutside(reason)));
+    return closedSteps;
   }
 
   /**

@@ -22,27 +22,34 @@ export class StepSegmenter {
     if (delimiter.length === 0) throw new Error('The step delimiter must not be empty');
   }
 
-  /** Adds the next token; returns the step it closed, or null. */
-  push(tokenIndex: number, tokenText: string): SegmentedStep | null {
+  /** Adds the next token; returns the steps it closed, in order (a token may hold several delimiters). */
+  push(tokenIndex: number, tokenText: string): SegmentedStep[] {
     this.tokenIndices.push(tokenIndex);
-    // Search where the delimiter may start, including a delimiter split across tokens.
-    const searchFrom = Math.max(0, this.text.length - this.delimiter.length + 1);
-    this.text += tokenText;
-    const at = this.text.lastIndexOf(this.delimiter);
-    if (at < searchFrom) return null;
-
-    const closedText = this.text.slice(0, at);
-    const closedTokens = this.tokenIndices;
-    this.text = this.text.slice(at + this.delimiter.length);
-    // A token like "\nStep" also starts the next step, so that step lists it too.
-    this.tokenIndices = this.text.trim().length > 0 ? [tokenIndex] : [];
-    return makeStep(closedText, closedTokens);
+    return this.take(tokenIndex, tokenText);
   }
 
-  /** Adds late text of an already pushed token (e.g. a held-back partial character at the end). */
-  appendText(tokenIndex: number, text: string): void {
-    this.text += text;
+  /** Adds late text of an already pushed token (e.g. a held-back partial character at the end); returns the steps it closed. */
+  appendText(tokenIndex: number, text: string): SegmentedStep[] {
     if (text.trim().length > 0 && !this.tokenIndices.includes(tokenIndex)) this.tokenIndices.push(tokenIndex);
+    return this.take(tokenIndex, text);
+  }
+
+  /** Appends a token's text and closes a step at each delimiter in it. */
+  private take(tokenIndex: number, text: string): SegmentedStep[] {
+    // The first delimiter may have begun in the earlier text (split across tokens); the pending text holds no whole one.
+    const searchFrom = Math.max(0, this.text.length - this.delimiter.length + 1);
+    this.text += text;
+    let at = this.text.indexOf(this.delimiter, searchFrom);
+    const closed: SegmentedStep[] = [];
+    while (at >= 0) {
+      const step = makeStep(this.text.slice(0, at), this.tokenIndices);
+      if (step) closed.push(step);
+      this.text = this.text.slice(at + this.delimiter.length);
+      // A token like "\nStep" also starts the next step, so that step lists it too.
+      this.tokenIndices = this.text.trim().length > 0 ? [tokenIndex] : [];
+      at = this.text.indexOf(this.delimiter);
+    }
+    return closed;
   }
 
   /** Closes the last, unterminated step (end of generation); null if it is blank. */
@@ -71,10 +78,7 @@ function makeStep(rawText: string, tokenIndices: number[]): SegmentedStep | null
 export function segmentSteps(tokenTexts: readonly string[], delimiter = DEFAULT_STEP_DELIMITER): SegmentedStep[] {
   const segmenter = new StepSegmenter(delimiter);
   const steps: SegmentedStep[] = [];
-  tokenTexts.forEach((text, index) => {
-    const step = segmenter.push(index, text);
-    if (step) steps.push(step);
-  });
+  tokenTexts.forEach((text, index) => steps.push(...segmenter.push(index, text)));
   const last = segmenter.flush();
   if (last) steps.push(last);
   return steps;

@@ -94,6 +94,8 @@ export function makeNode(spec: NewNode, settings: Pick<TreeSettings, 'metric' | 
     prefixTokenCount: parent.prefixTokenCount + parent.tokenIds.length,
     stopReason: spec.stopReason,
     origin: spec.origin,
+    // The segmenter knows whether the delimiter closed the step; the token text cannot tell (a delimiter mid-token).
+    ...(spec.closedSteps.at(-1)?.cutOff ? { cutOff: true as const } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import { CodeActionKind, type CodeAction, type CodeActionParams } from 'vscode-languageserver';
-import { DIAGNOSTIC_SOURCE, LOW_CONFIDENCE_CODE, RE_EXPAND_COMMAND } from '../../../src/protocol';
+import { DIAGNOSTIC_SOURCE, ellipsize, LOW_CONFIDENCE_CODE, RE_EXPAND_COMMAND } from '../../../src/protocol';
 import type { SolveRegistry } from '../host/solveRegistry';
 import { formatPercent, stepLineText } from '../trace/reasoningDocument';
 import { reExpandArguments } from './reExpandArguments';
@@ -43,6 +43,5 @@ export function codeActionsFor(registry: SolveRegistry, params: CodeActionParams
 }
 
 function quote(text: string): string {
-  const line = stepLineText(text);
-  return line.length > QUOTED_LENGTH ? `${line.slice(0, QUOTED_LENGTH - 1)}…` : line;
+  return ellipsize(stepLineText(text), QUOTED_LENGTH);
 }

@@ -1,4 +1,3 @@
-import { stoppedFromOutside } from '../decoding/stopping';
 import type { StepMetric } from '../decoding/stepConfidence';
 import type { SolveSearch } from '../host/solveSearch';
 import type { StepBranching } from '../trace/reasoningDocument';
@@ -33,8 +32,8 @@ export function stepFromNode(node: Readonly<TreeNode>, index: number, context: S
     score: node.rawScore,
     calibrated: context.calibrated,
     tokenCount: node.tokenIds.length,
-    // Its row stopped inside it (the token limit, a cancel) before a line break closed it.
-    cutOff: stoppedFromOutside(node.stopReason) && !(node.tokens.at(-1)?.text ?? '').endsWith('\n'),
+    // Its row stopped inside it (the token limit, a cancel) before the step delimiter closed it.
+    cutOff: node.cutOff === true,
     weakestToken:
       weakest === undefined
         ? null

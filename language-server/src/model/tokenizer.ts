@@ -152,7 +152,8 @@ const MAX_HELD_TOKENS = 4;
  * Per-token text for streaming: a token's text = decode(context + token) − decode(context), where
  * the context is the few tokens since the last emitted text. A token that ends inside a UTF-8
  * character (byte-level BPE) gets "" and the character is emitted with the token that completes it,
- * so the concatenated per-token texts always equal the decoded whole.
+ * so the concatenated per-token texts equal the decoded whole — but where a character is completed only after
+ * MAX_HELD_TOKENS tokens: its bytes were shown as U+FFFD by then, and the stream keeps that before the character.
  */
 export class IncrementalDetokenizer {
   private ids: number[] = [];
@@ -173,10 +174,15 @@ export class IncrementalDetokenizer {
     // A UTF-8 character spans at most 4 bytes, so after 4 held tokens a trailing U+FFFD is an invalid
     // byte sequence that no later token can complete: emit it rather than hold text forever.
     const incomplete = fullText.endsWith('\uFFFD') && this.ids.length - this.readOffset < MAX_HELD_TOKENS;
-    if (fullText.length > prefixText.length && !incomplete && fullText.startsWith(prefixText)) {
+    if (incomplete) return '';
+    // The context's text was emitted ending in U+FFFD (held MAX_HELD_TOKENS tokens) and this token completed that
+    // character: the text no longer starts with what was emitted. Go on after the common part (the stream keeps the
+    // U+FFFD it showed, then the completed character) rather than stall every later token on the failed check.
+    const emitted = fullText.startsWith(prefixText) ? prefixText.length : commonPrefixLength(prefixText, fullText);
+    if (fullText.length > emitted) {
       this.prefixOffset = this.readOffset;
       this.readOffset = this.ids.length;
-      return fullText.slice(prefixText.length);
+      return fullText.slice(emitted);
     }
     return '';
   }
@@ -187,7 +193,7 @@ export class IncrementalDetokenizer {
     const prefixText = this.tokenizer.decode(this.ids.slice(this.prefixOffset, this.readOffset), decodeOptions);
     const fullText = this.tokenizer.decode(this.ids.slice(this.prefixOffset), decodeOptions);
     this.prefixOffset = this.readOffset = this.ids.length;
-    return fullText.startsWith(prefixText) ? fullText.slice(prefixText.length) : '';
+    return fullText.slice(fullText.startsWith(prefixText) ? prefixText.length : commonPrefixLength(prefixText, fullText));
   }
 
   /** An independent copy with the same state, for a forked branch. */
@@ -198,6 +204,12 @@ export class IncrementalDetokenizer {
     copy.readOffset = this.readOffset;
     return copy;
   }
+}
+
+function commonPrefixLength(a: string, b: string): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
 }
 
 /**

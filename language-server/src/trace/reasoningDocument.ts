@@ -1,4 +1,4 @@
-import type { AlternativeSummary, SolveStopReason, StepSummary } from '../../../src/protocol';
+import { onOneLine, type AlternativeSummary, type SolveStopReason, type StepSummary } from '../../../src/protocol';
 import { pathConfidence, type ReasoningStep } from './reasoningStep';
 
 /**
@@ -226,7 +226,7 @@ export class ReasoningDocument {
   lines(): string[] {
     const { problem, model, executionProvider, metric, calibrated, caution } = this.header;
     const lines = [
-      `Problem: ${oneLine(problem.trim())}`,
+      `Problem: ${onOneLine(problem.trim())}`,
       `Model: ${model} · ${executionProvider} · step confidence: ${metric} (${calibrated ? 'calibrated' : 'default mapping'})`,
       ...(caution ? [cautionLineText(caution)] : []),
       '',
@@ -254,14 +254,9 @@ export function cautionLineText(caution: string): string {
   return `Caution: ${caution}`;
 }
 
-/** A step is one line of the document, whatever delimiter split the steps. */
+/** A step is one line of the document, whatever delimiter split the steps (a line break in it is shown as ⏎, so no line below moves). */
 export function stepLineText(text: string): string {
-  return oneLine(text);
-}
-
-/** The text on one line: every line break the editor knows (\r\n, \n, a lone \r) shown as ⏎, so no line below moves. */
-function oneLine(text: string): string {
-  return text.replace(/\r\n|\r|\n/g, ' ⏎ ');
+  return onOneLine(text);
 }
 
 export function formatPercent(value: number): string {
@@ -310,7 +305,7 @@ export function summaryLine(ending: SolveEnding, stepCount: number, path: number
         : `Stopped with the model's context full (${ending.contextFull} tokens, prompt and solution together): shorten the problem · ${steps}`,
     budget: `Stopped when CaT's step budget (caspo.cat.budget) ran out · ${steps}`,
     cancelled: `Cancelled after ${steps}; the steps above were decoded before the cancel`,
-    error: `Decoding failed after ${steps}: ${oneLine(ending.error ?? 'unknown error')}`,
+    error: `Decoding failed after ${steps}: ${onOneLine(ending.error ?? 'unknown error')}`,
   };
   const speed = `${ending.generatedTokens} tokens in ${(ending.wallMs / 1000).toFixed(2)} s (${Math.round(
     tokensPerSecond(ending.generatedTokens, ending.wallMs),

@@ -66,6 +66,8 @@ export interface TreeNode {
   prefixTokenCount: number;
   /** Why its row stopped inside this node, or null when the path can go on. */
   stopReason: StopReason | null;
+  /** Its step was cut off: the row stopped from outside (token limit, cancel) before the step delimiter closed it. */
+  cutOff?: true;
   /** Added by the search, or later by re-expanding a branch. */
   origin: 'search' | 'expansion';
 }

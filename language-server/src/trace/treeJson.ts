@@ -109,6 +109,10 @@ function nodeFrom(raw: unknown, what: string): TreeNode {
     origin: n.origin,
   };
   if (n.prunedBy !== undefined) node.prunedBy = n.prunedBy as PruneReason;
+  if (n.cutOff !== undefined) {
+    if (n.cutOff !== true) throw new Error(`${where('cutOff')} must be true when present`);
+    node.cutOff = true;
+  }
   if (node.tokens.length !== node.tokenIds.length || node.tokens.some((t, i) => t.id !== node.tokenIds[i])) {
     throw new Error(`${where('tokens')} must list the same ids as tokenIds`);
   }

@@ -11,8 +11,8 @@ export const DEFAULT_STEP_DELIMITER = '\n';
 /**
  * Splits generated tokens into steps as they arrive. A token whose text contains the delimiter
  * closes the current step and belongs to it; when text after the delimiter inside that token starts
- * the next step, the token belongs to that step as well (so no step is without tokens). Steps whose
- * text is blank (empty lines) are dropped.
+ * the next step, the token belongs to that step as well (so no step is without tokens); a token holding
+ * several delimiters closes a step at each. Steps whose text is blank (empty lines) are dropped.
  */
 export class StepSegmenter {
   private text = '';

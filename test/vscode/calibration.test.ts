@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CalibrationOutcome } from '../../src/calibrationView';
 import type { CalibrationPageMessage } from '../../src/calibrationHtml';
-import { activateExtension, EXTENSION_ID, resetSettings, setSettings } from './helpers';
+import { activateExtension, EXTENSION_ID, resetSettings, setSettings, waitUntil } from './helpers';
 
 // "CASPO: Show Calibration" against the real language server: closing the panel stops the computation, a
 // run started under other settings is replaced rather than joined, and a shown result is marked stale when
@@ -20,10 +20,6 @@ describe('Show Calibration: cancelling by closing the panel, and settings that c
   const shown = () => vscode.commands.executeCommand<{ state: CalibrationPageMessage | undefined; stale: boolean }>('caspo.debug.calibrationShown');
   const sftModel = () => path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'models', 'caspo-arith-sft');
 
-  async function until(test: () => Promise<boolean>): Promise<void> {
-    while (!(await test())) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-
   const panelTabs = () => vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => tab.label === 'CASPO Calibration');
 
   /** Closes the panel's tab as a person would. */
@@ -34,8 +30,8 @@ describe('Show Calibration: cancelling by closing the panel, and settings that c
   it('closing the panel cancels the computation (500 problems would take half a minute)', async () => {
     await setSettings({ 'calibration.problems': 500 });
     const run = show({ recompute: true });
-    await until(async () => (await shown()).state?.type === 'loading');
-    await until(async () => panelTabs().length === 1); // the workbench reports a new tab a moment later
+    await waitUntil(async () => (await shown()).state?.type === 'loading');
+    await waitUntil(async () => panelTabs().length === 1); // the workbench reports a new tab a moment later
     await closePanel();
     assert.deepEqual(await run, { cancelled: true });
   });
@@ -43,7 +39,7 @@ describe('Show Calibration: cancelling by closing the panel, and settings that c
   it('run again after the model changed, it replaces the run in flight with one of the new model', async () => {
     await setSettings({ 'calibration.problems': 500 });
     const first = show({ recompute: true });
-    await until(async () => (await shown()).state?.type === 'loading');
+    await waitUntil(async () => (await shown()).state?.type === 'loading');
     await setSettings({ modelPath: sftModel(), 'calibration.problems': 10 });
     const second = show();
     assert.deepEqual(await first, { cancelled: true }, 'the run of the old model stopped');
@@ -55,7 +51,7 @@ describe('Show Calibration: cancelling by closing the panel, and settings that c
   it('a result whose settings changed while it ran is shown as stale (the server computed it with the old ones)', async () => {
     await setSettings({ 'calibration.problems': 40 });
     const run = show({ recompute: true });
-    await until(async () => (await shown()).state?.type === 'loading');
+    await waitUntil(async () => (await shown()).state?.type === 'loading');
     await setSettings({ maxTokens: 200 });
     assert.ok((await run).result);
     assert.equal((await shown()).stale, true);
@@ -66,7 +62,7 @@ describe('Show Calibration: cancelling by closing the panel, and settings that c
     assert.ok((await show()).result);
     assert.equal((await shown()).stale, false);
     await setSettings({ modelPath: sftModel() });
-    await until(async () => (await shown()).stale);
+    await waitUntil(async () => (await shown()).stale);
     await setSettings({ modelPath: '/no/such/model' });
     const failed = await show();
     assert.match(failed.error ?? '', /\/no\/such\/model/);

@@ -126,6 +126,6 @@ export function openSettings(setting: string): ErrorAction {
 }
 
 /** Resolves once `test()` holds, polling every 50 ms (for UI state no event reports); the suite's timeout bounds it. */
-export async function waitUntil(test: () => boolean): Promise<void> {
-  while (!test()) await new Promise((resolve) => setTimeout(resolve, 50));
+export async function waitUntil(test: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await test())) await new Promise((resolve) => setTimeout(resolve, 50));
 }

@@ -9,10 +9,6 @@ describe('settings and workspace trust', function () {
   before(activateExtension);
   afterEach(resetSettings);
 
-  async function waitUntilAsync(test: () => Promise<boolean>): Promise<void> {
-    while (!(await test())) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-
   const serverSettings = () => vscode.commands.executeCommand<ServerSettings>('caspo.debug.serverSettings');
 
   it('declares caspo.modelPath restricted in untrusted workspaces', () => {
@@ -105,7 +101,7 @@ describe('settings and workspace trust', function () {
     await setSettings({ 'cat.branches': 0 }); // invalid: reported, and the server keeps its CaT settings
     await setSettings({ 'confidenceBands.high': 1 }); // no step is high now
     let band: string | undefined;
-    await waitUntilAsync(async () => (band = await bandInHover()) === 'medium');
+    await waitUntil(async () => (band = await bandInHover()) === 'medium');
     assert.equal(band, 'medium');
   });
 

@@ -33,6 +33,12 @@
 # model as every iteration's reference, a larger DPO beta, a heavier chosen NLL. Ranked on fresh draws of seed 9 with
 # the in-domain ECE goal on one metric for both models (geoMeanProb, each model's default): sweep 16's form compared
 # two metrics, and on seed 8 the shipped model's own metric was only 15 % below the SFT model's.
+# 18: can iterations 7-9 keep the in-domain ECE sweep 17's iteration 7 reached on minProb without its in-domain accuracy
+# cost? They continue sweep 17's run e (the shipped model; BASE=../.dev18 holds iter6.pt.xz) with e's settings and a
+# quarter step, an in-domain-only pool, twice the mined greedy mistakes. Ranked on fresh draws of seed 12 by the
+# in-domain ECE goal against the SFT model's default (geoMeanProb) on how many of the two metrics a model's default
+# could be (caspo calibrate picks it later, by AUROC); the first-ranked model and the shipped one are then checked
+# on seed 13 (CHECK_SEED), which the ranking does not read. No merged models (sweep 17's ranked below their runs).
 set -uo pipefail
 budget=${1:-420}
 sweep=${2:-10}
@@ -72,6 +78,9 @@ elif [ "$sweep" = 16 ]; then
 elif [ "$sweep" = 17 ]; then
   d16="--iterations 7 --mine 32000 --pool in_domain=.8,ops5=.2"
   settings=([e]="$d16 --lr 5e-6" [f]="$d16 --reference sft" [g]="$d16 --beta 0.3" [h]="$d16 --alpha 0.5")
+elif [ "$sweep" = 18 ]; then
+  e17="--iterations 9 --mine 32000 --pool in_domain=.8,ops5=.2 --lr 5e-6"
+  settings=([i]="$e17" [j]="$e17 --lr 2.5e-6" [k]="$e17 --pool in_domain=1" [l]="$e17 --mine 64000")
 elif [ "$sweep" = 14 ]; then
   settings=([w]="--iterations 3 --mine 8000" [x]="--iterations 3 $no_edge" [y]="--iterations 3 --mine 8000 $no_edge"
             [z]="--iterations 3 --mine 8000 --seed 1")
@@ -84,10 +93,11 @@ if [ "$sweep" -ge 14 ]; then
   base=${BASE:-../.dev14}
   rm -rf /tmp/base && mkdir -p /tmp/base
   if [ -f "$base/sft.pt.xz" ]; then xz -dc "$base/sft.pt.xz" > /tmp/base/sft.pt || exit 1; else cp checkpoints/caspo-arith-sft.pt /tmp/base/sft.pt; fi
-  for f in iter3 iter4 shipped; do [ ! -f "$base/$f.pt.xz" ] || xz -dc "$base/$f.pt.xz" > "/tmp/base/$f.pt" || exit 1; done
+  for f in iter3 iter4 iter6 shipped; do [ ! -f "$base/$f.pt.xz" ] || xz -dc "$base/$f.pt.xz" > "/tmp/base/$f.pt" || exit 1; done
 fi
 if [ "$sweep" -ge 16 ]; then
   resumed=$((sweep - 13))  # 16: from iteration 3 (run y), 17: from iteration 4 (run d, the shipped model)
+  [ "$sweep" = 18 ] && resumed=6  # from iteration 6 (sweep 17's run e, the shipped model)
   if [ "$sweep" = 16 ]; then  # 17 on: the shipped model is the start itself (merge kept alpha 1)
     "$py" -c "import torch; from caspo_train.merge import interpolate as i; l=lambda p: torch.load(p, map_location='cpu')
 torch.save(i(l('/tmp/base/sft.pt'), l('/tmp/base/iter3.pt'), ${MERGE_ALPHA:-0.9}), '/tmp/base/shipped.pt')" || exit 1
@@ -110,7 +120,7 @@ for name in "${!settings[@]}"; do
 done
 wait
 if [ "$sweep" -ge 14 ]; then
-  "$py" - "$runs" "$sweep" "${MERGE_ALPHA:-0.8}" <<'EOF' || exit 1
+  [ "$sweep" -ge 18 ] || "$py" - "$runs" "$sweep" "${MERGE_ALPHA:-0.8}" <<'EOF' || exit 1
 import sys
 from pathlib import Path
 import torch
@@ -147,20 +157,24 @@ def name(path):
     p = Path(path)
     if p.parent.name == "base":
         return {"iter3": "BASE iter3 (sweep 14: v12r 3; 16: v14y 3)", "iter4": "BASE iter4 (sweep 17: v16d 4)",
-                "shipped": "BASE shipped"}[p.stem]
+                "iter6": "BASE iter6 (sweep 18: v17e 6, the shipped model)", "shipped": "BASE shipped"}[p.stem]
     return f"{p.parent.name} merged" if p.stem == "merge08" else f"{p.parent.parent.name} {p.parent.name[4:]}"
 def goals(m):
     h = m["hard"]
     return ((h["ece_minProb"] <= 0.6 * sft["hard"]["ece_minProb"]) + (h["auroc_minProb"] >= 0.85)
             + (h["accuracy"] >= sft["hard"]["accuracy"]))
 def in_ece(m):  # sweep 16: the table's in-domain ECE goal (minProb, then each aligned model's default, vs the SFT model's
-    # geoMeanProb); 17 on: geoMeanProb for both (the shipped model's default, and the SFT model's)
+    # geoMeanProb); 17: geoMeanProb for both (the shipped model's default, and the SFT model's); 18 on: on how many of
+    # geoMeanProb and minProb (either can become a model's default) the goal holds against the SFT model's geoMeanProb
+    goal = 0.6 * sft["in_domain"]["ece_geoMeanProb"]
+    if sweep >= 18:
+        return sum(m["in_domain"][f"ece_{k}"] <= goal for k in ("geoMeanProb", "minProb"))
     metric = "ece_geoMeanProb" if sweep >= 17 else "ece_minProb"
-    return sweep >= 16 and m["in_domain"][metric] <= 0.6 * sft["in_domain"]["ece_geoMeanProb"]
+    return int(sweep >= 16 and m["in_domain"][metric] <= goal)
 rows = [{"path": k, "name": name(k), "goals": goals(m), "in_domain_ece_goal": in_ece(m), **m} for k, m in models.items()]
 # in-domain accuracy not below the SFT model's first, (sweep 16 on: the in-domain ECE goal,) then the hard-kind goals, then
 # in-domain accuracy, then hard accuracy
-rows.sort(key=lambda r: (r["in_domain"]["accuracy"] < sft["in_domain"]["accuracy"], not r["in_domain_ece_goal"], -r["goals"],
+rows.sort(key=lambda r: (r["in_domain"]["accuracy"] < sft["in_domain"]["accuracy"], -r["in_domain_ece_goal"], -r["goals"],
                          -r["in_domain"]["accuracy"], -r["hard"]["accuracy"]))
 (out / "screen.json").write_text(json.dumps({"sft": sft, "rows": rows}, indent=1) + "\n")
 print("sft", sft["in_domain"], sft["hard"])
@@ -180,7 +194,13 @@ if other:
     p = Path(other["path"])
     pick.append(f"{p.parent.parent.name}-{p.parent.name} {p}")
 (out / "pick.txt").write_text("\n".join(pick[:4]) + "\n")
+(runs / "check.txt").write_text(ranked[0]["path"] + "\n")
 EOF
+  if [ "$sweep" -ge 18 ]; then  # the check after the choice: fresh draws the ranking did not read
+    timeout 120 "$py" -m caspo_train.screen --device "${DEVICE:-cuda}" --seed "${CHECK_SEED:-13}" --in-domain "${SCREEN_N:-6000}" \
+      --hard-scale "${HARD_SCALE:-2}" --out "$out/check-seed${CHECK_SEED:-13}.json" /tmp/base/sft.pt /tmp/base/iter6.pt \
+      "$(cat "$runs/check.txt")" > "$runs/check.log" 2>&1
+  fi
 elif [ "$sweep" -ge 12 ]; then
   # every finished iteration (iteration.json is written after its model.pt), the SFT model and SHIPPED
   screen=(--device cuda --seed 2)

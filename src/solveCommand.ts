@@ -1,6 +1,7 @@
 /**
  * "CASPO: Solve with CASPO": sends `caspo/solve`, opens the reasoning document beside the problem
- * when decoding starts, shows the step count in a cancellable progress notification.
+ * when decoding starts, shows the step count (or, while the server has it queued, how many solves are ahead of it)
+ * in a cancellable progress notification.
  */
 import * as vscode from 'vscode';
 import { ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
@@ -42,6 +43,7 @@ export function solveCommand(ctx: Ctx) {
         let steps = 0;
         progress.report({ message: 'starting…' });
         const solve = ctx.solves.track({
+          queued: ({ turnsAhead }) => progress.report({ message: `waiting for ${turnsAhead} earlier solve${turnsAhead === 1 ? '' : 's'} to end…` }),
           started: (params) => {
             uri = params.uri;
             progress.report({ message: `decoding on ${params.model}…` });

@@ -8,14 +8,18 @@ import type { BaseLanguageClient } from 'vscode-languageclient';
 import {
   documentChangedNotification,
   solveFinishedNotification,
+  solveQueuedNotification,
   solveStartedNotification,
   stepAddedNotification,
+  type SolveQueuedParams,
   type SolveStartedParams,
   type StepAddedParams,
 } from './protocol';
 import type { ReasoningDocumentStore } from './reasoningDocuments';
 
 export interface SolveEvents {
+  /** The server has it waiting for its turn to decode. */
+  queued(params: SolveQueuedParams): void;
   started(params: SolveStartedParams): void;
   stepAdded(params: StepAddedParams): void;
 }
@@ -44,6 +48,7 @@ export class SolveTracker implements vscode.Disposable {
   /** Registers the notification handlers on a client; the caller owns the returned disposables. */
   attach(client: BaseLanguageClient): vscode.Disposable[] {
     return [
+      client.onNotification(solveQueuedNotification, (params) => this.active.get(params.solveId)?.events.queued(params)),
       client.onNotification(solveStartedNotification, (params) => {
         this.documents.began(params);
         this.active.get(params.solveId)?.events.started(params);

@@ -2,7 +2,16 @@
  * The CASPO language server: LSP wiring only. The engine (model/, decoding/) does the work; the
  * handlers/ adapt it to LSP; host/ owns the model and the solves' documents.
  */
-import { CodeActionKind, createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind, type InitializeResult } from 'vscode-languageserver/node';
+import {
+  CodeActionKind,
+  createConnection,
+  ErrorCodes,
+  ProposedFeatures,
+  ResponseError,
+  TextDocuments,
+  TextDocumentSyncKind,
+  type InitializeResult,
+} from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import {
   calibrationRequest,
@@ -11,6 +20,7 @@ import {
   reasoningTreeRequest,
   serverStatusNotification,
   solveFinishedNotification,
+  solveQueuedNotification,
   solveRequest,
   solveStartedNotification,
   stepAddedNotification,
@@ -33,8 +43,9 @@ import { handleSolve } from './handlers/solve';
 import { ServerStatusReporter } from './handlers/status';
 import { CalibrationCache } from './host/calibrationCache';
 import { connectionSink, guarded, reportUnhandledErrors } from './host/crashReports';
+import { DecodeQueue } from './host/decodeQueue';
 import { ModelHost } from './host/modelHost';
-import { modelSpecOf, parseServerSettings } from './host/settings';
+import { modelSpecOf, parseServerSettings, SettingsError } from './host/settings';
 import { SolveRegistry } from './host/solveRegistry';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -76,6 +87,16 @@ const models = new ModelHost({
   log: (message) => connection.console.info(message),
 });
 
+/** Solves and re-expansions take turns to decode. */
+const queue = new DecodeQueue();
+/** Aborts every request's work when the client shuts the server down. */
+const shutdown = new AbortController();
+/**
+ * How long shutdown waits for cancelled decodes to stop (each stops at its next forward) before it lets the process's
+ * exit release their model: within the 2 s the client gives the shutdown request.
+ */
+const SHUTDOWN_GRACE_MS = 1000;
+
 function applySettings(raw: unknown): void {
   const previous = settings;
   settings = parseServerSettings(raw);
@@ -85,7 +106,12 @@ function applySettings(raw: unknown): void {
 
 connection.onInitialize((params): InitializeResult => {
   // A bad setting fails the start with a message naming it (the client shows it).
-  applySettings((params.initializationOptions as InitializationOptions | undefined)?.settings);
+  try {
+    applySettings((params.initializationOptions as InitializationOptions | undefined)?.settings);
+  } catch (error) {
+    if (error instanceof SettingsError) throw new ResponseError(ErrorCodes.InvalidParams, error.message);
+    throw error;
+  }
   return {
     capabilities: {
       // The server renders the reasoning documents itself; it follows the editor's copy only to
@@ -120,12 +146,15 @@ connection.onRequest(
   guarded(solveRequest.method, sink, (params, token) =>
     handleSolve(params, token, {
       models,
+      queue,
+      shutdown: shutdown.signal,
       registry,
       settings: currentSettings,
       diagnostics,
       status,
       log: sink.log,
       notify: {
+        queued: (p) => void connection.sendNotification(solveQueuedNotification, p),
         started: (p) => void connection.sendNotification(solveStartedNotification, p),
         stepAdded: (p) => void connection.sendNotification(stepAddedNotification, p),
         finished: (p) => void connection.sendNotification(solveFinishedNotification, p),
@@ -139,7 +168,7 @@ connection.onRequest(
 connection.onRequest(
   expandBranchRequest,
   guarded(expandBranchRequest.method, sink, (params, token) =>
-    handleExpandBranch(params, token, { models, registry, diagnostics, log: sink.log, notify: { treeChanged, documentChanged } }),
+    handleExpandBranch(params, token, { models, queue, shutdown: shutdown.signal, registry, diagnostics, log: sink.log, notify: { treeChanged, documentChanged } }),
   ),
 );
 const calibrations = new CalibrationCache();
@@ -148,6 +177,7 @@ connection.onRequest(
   guarded(calibrationRequest.method, sink, (params, token) =>
     handleCalibration(params, token, {
       models,
+      shutdown: shutdown.signal,
       settings: currentSettings,
       cache: calibrations,
       progress: (p) => connection.window.attachWorkDoneProgress(p.workDoneToken),
@@ -166,7 +196,9 @@ connection.onCodeAction(guarded('textDocument/codeAction', sink, (params) => cod
 editorDocuments.listen(connection);
 
 connection.onShutdown(async () => {
-  await models.dispose();
+  // Running decodes stop at their next forward and answer as cancelled; queued ones answer at once.
+  shutdown.abort();
+  await models.dispose(SHUTDOWN_GRACE_MS);
 });
 connection.onExit(() => unhandled.dispose());
 

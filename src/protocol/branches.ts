@@ -20,7 +20,7 @@ export interface ReasoningTreeNode {
   id: string;
   /** null for a first step. */
   parentId: string | null;
-  /** 0-based step number of the node (its depth in the tree). */
+  /** 0-based number of the node's first step on its path: its depth in the tree, unless a node above it closed several steps. */
   depth: number;
   text: string;
   /** Calibrated step confidence in [0, 1]. */

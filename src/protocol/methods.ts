@@ -16,6 +16,7 @@ import type {
   ServerStatusParams,
   SolveFinishedParams,
   SolveParams,
+  SolveQueuedParams,
   SolveResult,
   SolveStartedParams,
   StepAddedParams,
@@ -23,6 +24,9 @@ import type {
 
 /** Solves a problem; steps stream as notifications; `$/cancelRequest` stops it and keeps them. */
 export const solveRequest = new RequestType<SolveParams, SolveResult, void>('caspo/solve');
+
+/** The solve waits for earlier ones to end before it decodes; says how many. */
+export const solveQueuedNotification = new NotificationType<SolveQueuedParams>('caspo/solveQueued');
 
 /** The model is ready and the reasoning document exists (header only). */
 export const solveStartedNotification = new NotificationType<SolveStartedParams>('caspo/solveStarted');

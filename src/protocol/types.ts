@@ -134,6 +134,16 @@ export interface ReasoningDocumentUpdate {
   text: string;
 }
 
+/**
+ * The solve waits for its turn to decode (the server decodes a few requests at once): `turnsAhead` solves or
+ * re-expansions running or queued before it must end first. Sent when it is queued and each time the number falls;
+ * `caspo/solveStarted` follows once it decodes. A solve that finds a turn free is never queued.
+ */
+export interface SolveQueuedParams {
+  solveId: string;
+  turnsAhead: number;
+}
+
 /** Sent once the model is ready and decoding begins: the client opens the document now. */
 export interface SolveStartedParams extends ReasoningDocumentUpdate {
   model: string;

@@ -8,6 +8,7 @@ import { EMBEDDED_MODEL_DIR, REPO_ROOT } from './helpers/languageServerProcess';
 describe('model host (embedded model)', function () {
   this.timeout(60_000);
   const events: string[] = [];
+  const logged: string[] = [];
   let host: ModelHost;
   const spec = (executionProvider: ModelSpec['executionProvider'] = 'cpu', modelDir = EMBEDDED_MODEL_DIR): ModelSpec => ({ modelDir, executionProvider, cpuThreads: 0 });
   const isDisposed = async (loaded: LoadedModel) => {
@@ -21,14 +22,15 @@ describe('model host (embedded model)', function () {
 
   beforeEach(() => {
     events.length = 0;
+    logged.length = 0;
     host = new ModelHost({
       loading: (s) => events.push(`loading ${s.executionProvider}`),
       loaded: (l) => events.push(`loaded ${l.name}`),
       failed: (e) => events.push(`failed ${e.message.slice(0, 30)}`),
-      log: () => undefined,
+      log: (message) => logged.push(message),
     });
   });
-  afterEach(() => host.dispose());
+  afterEach(() => host.dispose(0));
 
   it('loads nothing until asked, then once for concurrent solves', async () => {
     host.configure(spec());
@@ -79,11 +81,27 @@ describe('model host (embedded model)', function () {
     assert.deepEqual(events.map((e) => e.split(' ')[0]), ['loading', 'failed', 'loading', 'failed', 'loading', 'loaded']);
   });
 
-  it('disposes every model on shutdown, even one in use', async () => {
+  it('on shutdown releases a model in use once its last lease ends, not under it', async () => {
     host.configure(spec());
     const lease = await host.acquire();
-    await host.dispose();
-    assert.equal(await isDisposed(lease.loaded), true);
+    const disposing = host.dispose(60_000);
+    await new Promise((resolve) => setImmediate(resolve)); // what shutdown does at once is done
+    assert.equal(await isDisposed(lease.loaded), false, 'still in use');
     await assert.rejects(host.acquire(), /shutting down/);
+    await lease.release();
+    await disposing;
+    assert.equal(await isDisposed(lease.loaded), true);
+  });
+
+  it('on shutdown leaves a model still in use after the grace period to the exit, and says so', async () => {
+    host.configure(spec());
+    const lease = await host.acquire();
+    await host.dispose(50);
+    assert.equal(await isDisposed(lease.loaded), false, 'not released under a running decode');
+    assert.deepEqual(logged.filter((m) => m.startsWith('shutdown')), [
+      `shutdown: the model in ${EMBEDDED_MODEL_DIR} is still in use after 50 ms; it is released when the server exits`,
+    ]);
+    await lease.release();
+    assert.equal(await isDisposed(lease.loaded), true, 'released when its decode ends after all');
   });
 });

@@ -233,7 +233,7 @@ describe('CaT on a scripted model', () => {
       B1: [{ text: 'Answer: 2', prob: 1 }],
     });
     const model = new ScriptedStepModel(script);
-    const search = new SolveSearch({} as LoadedModel, { metric: 'minProb', calibrated: false, decodeToken: String } satisfies StepContext);
+    const search = new SolveSearch({} as LoadedModel, { metric: 'minProb', calibrated: false, tokenText: String } satisfies StepContext);
     const afterNode: string[][] = [];
     const afterRound: string[][] = [];
     const r = await cat(

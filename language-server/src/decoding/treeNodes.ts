@@ -1,9 +1,9 @@
-import type { PathScoring, TreeNode, TreeSettings } from '../trace/tree';
+import type { NodeStep, PathScoring, TreeNode, TreeSettings } from '../trace/tree';
 import { DEFAULT_TOP_K } from './confidence';
 import type { DecoderModel, GeneratedRow } from './generate';
 import { RowDecoder, type GeneratedStep, type GeneratedToken } from './rowDecoder';
 import { GREEDY, TokenSampler } from './sampling';
-import { scoreStep, type ConfidenceCalibration } from './stepConfidence';
+import { scoreStep, type ConfidenceCalibration, type StepMetric } from './stepConfidence';
 import { StepSegmenter } from './steps';
 import { standardStoppingCriteria, type StopReason } from './stopping';
 
@@ -77,6 +77,7 @@ export function makeNode(spec: NewNode, settings: Pick<TreeSettings, 'metric' | 
   const tokens = spec.tokens.map((t) => ({ ...t, topK: t.topK.slice() }));
   if (tokens.length === 0) throw new Error(`node ${spec.id} has no tokens`);
   const report = scoreStep(tokens, calibration, settings.metric);
+  const start = parent.prefixTokenCount + parent.tokenIds.length;
   return {
     id: spec.id,
     parentId: parent.id,
@@ -84,6 +85,7 @@ export function makeNode(spec: NewNode, settings: Pick<TreeSettings, 'metric' | 
     candidate: spec.draws[0],
     draws: spec.draws,
     text: spec.closedSteps.map((step) => step.text).join('\n'),
+    ...(spec.closedSteps.length > 1 ? { steps: spec.closedSteps.map((step) => nodeStep(step, tokens, start, settings.metric, calibration)) } : {}),
     tokenIds: tokens.map((t) => t.id),
     tokens,
     confidence: report.confidence,
@@ -91,12 +93,22 @@ export function makeNode(spec: NewNode, settings: Pick<TreeSettings, 'metric' | 
     status: spec.stopReason === null ? 'kept' : 'completed',
     flagged: false,
     pathScore: parent.pathScore + stepScore(settings.scoring, report.confidence, tokens),
-    prefixTokenCount: parent.prefixTokenCount + parent.tokenIds.length,
+    prefixTokenCount: start,
     stopReason: spec.stopReason,
     origin: spec.origin,
     // The segmenter knows whether the delimiter closed the step; the token text cannot tell (a delimiter mid-token).
     ...(spec.closedSteps.at(-1)?.cutOff ? { cutOff: true as const } : {}),
   };
+}
+
+/**
+ * One of several steps a node closed, scored over the node's own tokens as the node is (`start`: the first one's
+ * index in the row): a token of the node above that began the step stays with that node.
+ */
+function nodeStep(step: GeneratedStep, tokens: readonly GeneratedToken[], start: number, metric: StepMetric, calibration: ConfidenceCalibration): NodeStep {
+  const tokenIndices = step.tokenIndices.map((i) => i - start).filter((i) => i >= 0);
+  const report = scoreStep(tokenIndices.map((i) => tokens[i]), calibration, metric);
+  return { text: step.text, tokenIndices, confidence: report.confidence, rawScore: report.score, ...(step.cutOff ? { cutOff: true as const } : {}) };
 }
 
 /** The parts of a node decoded by one candidate (tokens after `start`, steps after `stepsBefore`). */

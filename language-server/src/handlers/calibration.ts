@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type WorkDoneProgressReporter } from 'vscode-languageserver';
 import {
+  calibrationRequest,
   CALIBRATION_BINS,
   FEW_FIT_ERRORS,
   type CalibrationFitSummary,
@@ -18,9 +19,13 @@ import { problemScores } from '../cli/stepLabels';
 import type { CalibrationCache, CalibrationInputs } from '../host/calibrationCache';
 import type { LoadedModel, ModelHost } from '../host/modelHost';
 import { acquireLease } from './modelErrors';
+import { invalidParams } from './requestParams';
+import { requestSignal } from './requestSignal';
 
 export interface CalibrationServices {
   models: ModelHost;
+  /** Aborts when the server shuts down. */
+  shutdown: AbortSignal;
   settings(): ServerSettings;
   cache: CalibrationCache;
   /** The work-done progress of the request (a null reporter when the client sent no token). */
@@ -32,8 +37,9 @@ export interface CalibrationServices {
  * `caspo/calibration`: greedy-decodes the first N held-out problems with the current model (the
  * same decoding and verifier labels as `caspo eval`), and answers with accuracy, step AUROC, ECE,
  * Brier and the reliability bins. Progress goes to `$/progress` per problem; `$/cancelRequest`
- * stops it between forwards and the request fails with RequestCancelled. Other requests are
- * served between forwards; a solve running meanwhile shares the model.
+ * stops it between forwards and the request fails with RequestCancelled, as it does when the server shuts
+ * down. Other requests are served between forwards; a solve running meanwhile shares the model (a calibration
+ * does not wait for a turn of the decode queue: it would hold one for the whole run).
  */
 export async function handleCalibration(params: CalibrationParams, token: CancellationToken, services: CalibrationServices): Promise<CalibrationResult> {
   const { problemsFile, problems } = checkParams(params);
@@ -45,16 +51,15 @@ export async function handleCalibration(params: CalibrationParams, token: Cancel
 
   const progress = services.progress(params);
   progress.begin('CASPO calibration', 0, 'loading the model…', true);
-  const abort = new AbortController();
-  const onCancel = token.onCancellationRequested(() => abort.abort());
-  if (token.isCancellationRequested) abort.abort();
-  const lease = await acquireLease(services.models, abort.signal, 'The calibration was cancelled while the model was loading.').catch((error: unknown) => {
-    onCancel.dispose();
+  const cancellation = requestSignal(token, services.shutdown);
+  const { signal } = cancellation;
+  const lease = await acquireLease(services.models, signal, 'The calibration was cancelled while the model was loading.').catch((error: unknown) => {
+    cancellation.dispose();
     progress.done();
     throw error;
   });
   try {
-    const result = await calibrate(lease.loaded, records, settings, abort.signal, (done, correct) =>
+    const result = await calibrate(lease.loaded, records, settings, signal, (done, correct) =>
       progress.report(Math.round((100 * done) / records.length), `${done}/${records.length} problems, ${correct} right`),
     );
     services.log(`calibration of ${result.model} on ${result.problems} problems: ECE ${result.ece?.toFixed(4)} in ${result.wallMs} ms`);
@@ -62,7 +67,7 @@ export async function handleCalibration(params: CalibrationParams, token: Cancel
     services.cache.set({ ...inputs, modelDir: lease.loaded.model.dir }, result);
     return result;
   } finally {
-    onCancel.dispose();
+    cancellation.dispose();
     progress.done();
     void lease.release();
   }
@@ -155,12 +160,15 @@ function cancelled(): ResponseError<void> {
 }
 
 function checkParams(params: CalibrationParams): { problemsFile: string; problems: number } {
-  const invalid = (message: string) => new ResponseError(ErrorCodes.InvalidParams, `caspo/calibration: ${message}`);
-  if (typeof params?.problemsFile !== 'string' || !isAbsolute(params.problemsFile)) {
-    throw invalid(`problemsFile must be an absolute path, got ${JSON.stringify(params?.problemsFile)}`);
-  }
+  const invalid = (field: string, expected: string, value: unknown) => invalidParams(calibrationRequest.method, field, expected, value);
+  if (typeof params?.problemsFile !== 'string' || !isAbsolute(params.problemsFile)) throw invalid('problemsFile', 'an absolute path', params?.problemsFile);
   if (typeof params.problems !== 'number' || !Number.isInteger(params.problems) || params.problems < 1) {
-    throw invalid(`problems must be a positive integer, got ${JSON.stringify(params.problems)}`);
+    throw invalid('problems', 'a positive integer', params.problems);
+  }
+  if (params.recompute !== undefined && typeof params.recompute !== 'boolean') throw invalid('recompute', 'a boolean when set', params.recompute);
+  const token: unknown = params.workDoneToken;
+  if (token !== undefined && typeof token !== 'string' && !Number.isInteger(token)) {
+    throw invalid('workDoneToken', 'a string or an integer when set', token);
   }
   return { problemsFile: params.problemsFile, problems: params.problems };
 }

@@ -5,7 +5,7 @@ import { SolveSearch } from '../host/solveSearch';
 import type { TreeNode } from '../trace/tree';
 import { parseAnswer } from '../trace/types';
 import { announceStep, finishSolve, type PreparedSolve } from './solveLifecycle';
-import { branchingOf, isShownNode, stepFromNode, type StepContext } from './treeSteps';
+import { branchingOf, stepsFromNode, type StepContext } from './treeSteps';
 
 /**
  * caspo.strategy "cat": CaT's tree search. The document shows the chosen path; while the search
@@ -79,22 +79,23 @@ export function engineSettings(setting: CatSettingsSetting): Partial<CatSettings
 
 export function stepContext(solve: Pick<PreparedSolve, 'metric' | 'calibrated' | 'loaded'>): StepContext {
   const { tokenizer } = solve.loaded.model;
-  return { metric: solve.metric, calibrated: solve.calibrated, decodeToken: (id) => tokenizer.decode([id]) };
+  return { metric: solve.metric, calibrated: solve.calibrated, tokenText: (id, contextIds) => tokenizer.tokenText(id, contextIds) };
 }
 
 /** Appends the nodes of `path` beyond those shown; the shown ones must be its beginning. */
 function showPath(solve: PreparedSolve, search: SolveSearch, context: StepContext, path: readonly string[]): void {
   const shown = search.shownPath;
   for (let i = 0; i < Math.min(shown.length, path.length); i++) {
-    if (shown[i] !== path[i]) throw new Error(`CaT chose a path through node ${path[i]}, but node ${shown[i]} was already shown as step ${i + 1}`);
+    if (shown[i] !== path[i]) throw new Error(`CaT chose a path through node ${path[i]}, but node ${shown[i]} was already shown at depth ${i + 1}`);
   }
   for (const id of path.slice(shown.length)) {
     const node = search.node(id) as Readonly<TreeNode>;
     shown.push(id);
-    if (!isShownNode(node)) continue;
-    const index = solve.document.steps.length;
-    solve.document.addStep(stepFromNode(node, index, context), branchingOf(search, id));
-    announceStep(solve, index);
+    // CaT branched before the node's first step; a node that closed several steps shows each on its own line.
+    stepsFromNode(node, solve.document.steps.length, context).forEach((step, i) => {
+      solve.document.addStep(step, i === 0 ? branchingOf(search, id) : undefined);
+      announceStep(solve, step.index);
+    });
   }
 }
 

@@ -1,8 +1,11 @@
-import { CodeActionKind, type CodeAction, type CodeActionParams } from 'vscode-languageserver';
+import { CodeActionKind, CodeActionRequest, type CodeAction, type CodeActionParams } from 'vscode-languageserver';
 import { DIAGNOSTIC_SOURCE, ellipsize, LOW_CONFIDENCE_CODE, RE_EXPAND_COMMAND } from '../../../src/protocol';
 import type { SolveRegistry } from '../host/solveRegistry';
 import { formatPercent, stepLineText } from '../trace/reasoningDocument';
 import { reExpandArguments } from './reExpandArguments';
+import { checkRange, invalidParams, member, requestedDocument } from './requestParams';
+
+const METHOD = CodeActionRequest.method;
 
 /** How many pruned alternatives get a quick fix of their own; the rest are one quick pick away. */
 const DIRECT_FIXES = 3;
@@ -13,7 +16,11 @@ const QUOTED_LENGTH = 40;
  * pruned alternative there (most confident first), or pick one from all of them.
  */
 export function codeActionsFor(registry: SolveRegistry, params: CodeActionParams): CodeAction[] {
-  const document = registry.byUri(params.textDocument.uri);
+  const document = requestedDocument(registry, METHOD, params);
+  checkRange(METHOD, 'range', params.range);
+  const diagnostics = member(params.context, 'diagnostics');
+  if (!Array.isArray(diagnostics)) throw invalidParams(METHOD, 'context.diagnostics', 'an array', diagnostics);
+  diagnostics.forEach((diagnostic: unknown, i) => checkRange(METHOD, `context.diagnostics[${i}].range`, member(diagnostic, 'range')));
   if (!document?.finished) return [];
   const actions: CodeAction[] = [];
   for (const diagnostic of params.context.diagnostics) {

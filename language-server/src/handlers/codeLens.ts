@@ -1,15 +1,16 @@
-import type { CodeLens, CodeLensParams } from 'vscode-languageserver';
+import { CodeLensRequest, type CodeLens, type CodeLensParams } from 'vscode-languageserver';
 import { RE_EXPAND_COMMAND } from '../../../src/protocol';
 import type { SolveRegistry } from '../host/solveRegistry';
 import { stepLineText, type ReasoningDocument } from '../trace/reasoningDocument';
 import { reExpandArguments } from './reExpandArguments';
+import { requestedDocument } from './requestParams';
 
 /**
  * "N pruned branches — re-expand" above every step line whose siblings CaT pruned, once the solve
  * has ended (a running solve's tree is still growing, and only a finished one can be re-expanded).
  */
 export function codeLensesFor(registry: SolveRegistry, params: CodeLensParams): CodeLens[] {
-  const document = registry.byUri(params.textDocument.uri);
+  const document = requestedDocument(registry, CodeLensRequest.method, params);
   if (!document?.finished) return [];
   return prunedBranchLenses(document);
 }

@@ -1,13 +1,14 @@
-import { SymbolKind, type DocumentSymbol, type DocumentSymbolParams } from 'vscode-languageserver';
+import { DocumentSymbolRequest, SymbolKind, type DocumentSymbol, type DocumentSymbolParams } from 'vscode-languageserver';
 import type { SolveRegistry } from '../host/solveRegistry';
 import { alternativeTitle, formatPercent, stepLineText, type ShownStep } from '../trace/reasoningDocument';
+import { requestedDocument } from './requestParams';
 
 /**
  * The steps as an outline: "Step 2", detail "1786 + 12 = 1798 · 97.1%"; each re-expanded branch is
  * one more entry ("Alternative from step 2 …") holding its steps.
  */
 export function documentSymbolsFor(registry: SolveRegistry, params: DocumentSymbolParams): DocumentSymbol[] {
-  const document = registry.byUri(params.textDocument.uri);
+  const document = requestedDocument(registry, DocumentSymbolRequest.method, params);
   if (!document) return [];
   const shown = document.shownSteps();
   const symbols = shown.filter((s) => !s.alternative).map(stepSymbol);

@@ -1,25 +1,32 @@
 import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken } from 'vscode-languageserver';
-import type { DocumentChangedParams, ExpandBranchParams, ExpandBranchResult } from '../../../src/protocol';
+import { expandBranchRequest, type DocumentChangedParams, type ExpandBranchParams, type ExpandBranchResult } from '../../../src/protocol';
 import { expandBranch } from '../decoding/expandBranch';
-import type { ModelHost } from '../host/modelHost';
+import type { DecodeQueue } from '../host/decodeQueue';
+import type { ModelHost, ModelLease } from '../host/modelHost';
 import type { SolveRegistry } from '../host/solveRegistry';
 import type { SolveSearch } from '../host/solveSearch';
 import type { AlternativePath, ReasoningDocument } from '../trace/reasoningDocument';
-import type { ReasoningTree } from '../trace/tree';
+import { stepsOf, type ReasoningTree } from '../trace/tree';
 import type { DiagnosticsPublisher } from './diagnostics';
 import { acquireLease } from './modelErrors';
 import { knownSolve } from './reasoningTree';
+import { invalidParams } from './requestParams';
+import { requestSignal } from './requestSignal';
 import type { SolveNotifier } from './solveLifecycle';
-import { branchingOf, isShownNode, stepFromNode } from './treeSteps';
+import { branchingOf, isShownNode, stepsFromNode } from './treeSteps';
 
 export interface ExpandServices {
   models: ModelHost;
+  queue: DecodeQueue;
+  /** Aborts when the server shuts down. */
+  shutdown: AbortSignal;
   registry: SolveRegistry;
   notify: Pick<SolveNotifier, 'treeChanged' | 'documentChanged'>;
   diagnostics: DiagnosticsPublisher;
   log(message: string): void;
 }
 
+const METHOD = expandBranchRequest.method;
 const CANCELLED = 'Re-expanding the branch was cancelled.';
 const cancelledError = () => new ResponseError(LSPErrorCodes.RequestCancelled, CANCELLED);
 
@@ -31,7 +38,9 @@ const cancelledError = () => new ResponseError(LSPErrorCodes.RequestCancelled, C
  * already decoded stay in the tree (origin 'expansion'), so expanding the node again resumes after them.
  */
 export async function handleExpandBranch(params: ExpandBranchParams, token: CancellationToken, services: ExpandServices): Promise<ExpandBranchResult> {
-  const document = knownSolve(services.registry, params?.solveId, 'caspo/expandBranch');
+  const document = knownSolve(services.registry, params?.solveId, METHOD);
+  const nodeId = params.nodeId;
+  if (typeof nodeId !== 'string') throw invalidParams(METHOD, 'nodeId', 'a string', nodeId);
   const search = services.registry.searchOf(document.solveId);
   if (!search) {
     throw new ResponseError(ErrorCodes.InvalidParams, `Solve ${document.solveId} used greedy decoding: nothing was pruned. Set caspo.strategy to "cat" and solve again.`);
@@ -41,10 +50,7 @@ export async function handleExpandBranch(params: ExpandBranchParams, token: Canc
   if (!tree) {
     throw new ResponseError(LSPErrorCodes.RequestFailed, `Solve ${document.solveId} failed before its search ended, so it has no tree to re-expand: solve the problem again.`);
   }
-  const nodeId = params.nodeId;
-  if (typeof nodeId !== 'string' || !tree.has(nodeId)) {
-    throw new ResponseError(ErrorCodes.InvalidParams, `caspo/expandBranch: solve ${document.solveId} has no node ${JSON.stringify(nodeId)}`);
-  }
+  if (!tree.has(nodeId)) throw new ResponseError(ErrorCodes.InvalidParams, `${METHOD}: solve ${document.solveId} has no node ${JSON.stringify(nodeId)}`);
   const node = tree.get(nodeId);
   if (node.status !== 'pruned') {
     throw new ResponseError(ErrorCodes.InvalidParams, `Node ${nodeId} was not pruned (it is ${node.status}); only pruned branches can be re-expanded.`);
@@ -74,17 +80,13 @@ async function continueBranch(
   token: CancellationToken,
   services: ExpandServices,
 ): Promise<AlternativePath> {
-  const abort = new AbortController();
-  const onCancel = token.onCancellationRequested(() => abort.abort());
-  if (token.isCancellationRequested) abort.abort();
-  let lease;
+  const cancellation = requestSignal(token, services.shutdown);
+  const { signal } = cancellation;
+  let endTurn: (() => void) | undefined;
+  let lease: ModelLease | undefined;
   try {
-    lease = await acquireLease(services.models, abort.signal, CANCELLED);
-  } catch (error) {
-    onCancel.dispose();
-    throw error;
-  }
-  try {
+    endTurn = await services.queue.turn(signal, cancelledError);
+    lease = await acquireLease(services.models, signal, CANCELLED);
     // A reload with other threads (caspo.cpuThreads) continues a branch as the model that decoded it would.
     if (lease.loaded.identity !== search.loaded.identity) {
       throw new ResponseError(
@@ -95,7 +97,7 @@ async function continueBranch(
     const { loaded } = lease;
     const expansion = await expandBranch(loaded.model, tree, nodeId, {
       calibration: loaded.calibration,
-      signal: abort.signal,
+      signal,
       onNode: (added) => {
         search.saw(added);
         services.notify.treeChanged({ solveId: document.solveId, uri: document.uri });
@@ -105,8 +107,9 @@ async function continueBranch(
     services.log(`solve ${document.solveId}: re-expanded ${nodeId} to ${expansion.leafId} (${expansion.stats.generatedTokens} tokens in ${Math.round(expansion.stats.wallMs)} ms)`);
     return alternativeFrom(search, nodeId, expansion.pathNodeIds, expansion.answer, expansion.path.stopReason);
   } finally {
-    onCancel.dispose();
-    void lease.release();
+    void lease?.release();
+    endTurn?.();
+    cancellation.dispose();
   }
 }
 
@@ -127,12 +130,12 @@ export function alternativeFrom(
     if (!node) throw new Error(`the re-expanded path names node ${id}, which the tree does not have`);
     return node;
   };
-  const fromStep = path.slice(0, leave).filter((id) => isShownNode(nodeOf(id))).length;
-  const steps = path
-    .slice(leave)
-    .map(nodeOf)
-    .filter(isShownNode)
-    .map((node, i) => ({ step: stepFromNode(node, fromStep + i, context), branching: branchingOf(search, node.id) }));
+  const fromStep = path.slice(0, leave).reduce((count, id) => count + stepsOf(nodeOf(id)).length, 0);
+  const steps: AlternativePath['steps'][number][] = [];
+  for (const node of path.slice(leave).map(nodeOf)) {
+    // Branched before the node's first step; a node that closed several steps shows each on its own line.
+    stepsFromNode(node, fromStep + steps.length, context).forEach((step, i) => steps.push(i === 0 ? { step, branching: branchingOf(search, node.id) } : { step }));
+  }
   return { nodeId, fromStep, prunedConfidence: nodeOf(nodeId).confidence, steps, answer, stopReason };
 }
 

@@ -1,7 +1,7 @@
 import { generate, type GenerateResult } from '../decoding/generate';
 import type { GeneratedToken } from '../decoding/rowDecoder';
 import type { SamplingOptions } from '../decoding/sampling';
-import { reasoningStepFrom } from '../trace/reasoningStep';
+import { reasoningStepFrom, type TokenText } from '../trace/reasoningStep';
 import { answerOf } from '../trace/types';
 import { announceStep, finishSolve, type PreparedSolve } from './solveLifecycle';
 import type { SolveResult } from '../../../src/protocol';
@@ -11,7 +11,7 @@ export async function decodeGreedy(solve: PreparedSolve): Promise<SolveResult> {
   const { document, settings, loaded, signal } = solve;
   const { model, calibration } = loaded;
   const tokens: GeneratedToken[] = [];
-  const decodeToken = (id: number) => model.tokenizer.decode([id]);
+  const tokenText: TokenText = (id, contextIds) => model.tokenizer.tokenText(id, contextIds);
   const result: GenerateResult = await generate(model, {
     promptIds: solve.promptIds,
     maxNewTokens: solve.maxNewTokens,
@@ -25,7 +25,7 @@ export async function decodeGreedy(solve: PreparedSolve): Promise<SolveResult> {
       solve.generatedTokens++;
     },
     onStep: ({ step }) => {
-      document.addStep(reasoningStepFrom(step, tokens, decodeToken, solve.calibrated));
+      document.addStep(reasoningStepFrom(step, tokens, tokenText, solve.calibrated));
       announceStep(solve, step.index);
     },
   });

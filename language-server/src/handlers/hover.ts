@@ -1,9 +1,10 @@
-import { MarkupKind, type Hover, type HoverParams } from 'vscode-languageserver';
+import { HoverRequest, MarkupKind, type Hover, type HoverParams } from 'vscode-languageserver';
 import { confidenceBand, type BandThresholds } from '../../../src/protocol';
 import type { StepMetric } from '../decoding/stepConfidence';
 import type { SolveRegistry } from '../host/solveRegistry';
 import { formatPercent, stepLineText, type ReasoningDocument, type ShownStep } from '../trace/reasoningDocument';
-import { pathConfidence, type ReasoningStep } from '../trace/reasoningStep';
+import { pathConfidence, type ReasoningStep, type WeakestToken } from '../trace/reasoningStep';
+import { checkPosition, requestedDocument } from './requestParams';
 
 const METRIC_MEANING: Record<StepMetric, string> = {
   meanEntropy: 'minus the mean token entropy, in nats',
@@ -36,7 +37,7 @@ export function stepHoverMarkdown(document: ReasoningDocument, step: ReasoningSt
   }
   const weakest = step.weakestToken;
   if (weakest) {
-    lines.push(`- Weakest token: ${codeSpan(weakest.text)} at ${formatPercent(weakest.prob)}`);
+    lines.push(`- Weakest token: ${codeSpan(weakest.text)} at ${formatPercent(weakest.prob)}${characterNote(weakest)}`);
     const alternatives = weakest.alternatives.slice(0, ALTERNATIVES_SHOWN).map((a) => `${codeSpan(a.text)} ${formatPercent(a.prob)}`);
     if (alternatives.length > 0) lines.push(`- Top alternatives there: ${alternatives.join(', ')}`);
   }
@@ -80,6 +81,14 @@ function prunedLine(shown: ShownStep): string | null {
   return `- CaT pruned ${count} here: ${listed.join(', ')}${more} (re-expand from the code lens)`;
 }
 
+/** Where the token is one piece of a character split across tokens (byte-level BPE), which piece. */
+function characterNote(weakest: WeakestToken): string {
+  const held = weakest.completesAfter;
+  if (held !== undefined) return ` (it completes a character begun by the ${held === 1 ? 'token' : `${held} tokens`} before it)`;
+  if (weakest.partOf !== undefined) return ` (part of ${codeSpan(weakest.partOf)}, which a later token completes)`;
+  return '';
+}
+
 /** A token as an inline code span, quoted so spaces and newlines are visible. */
 function codeSpan(text: string): string {
   const quoted = JSON.stringify(text);
@@ -87,10 +96,10 @@ function codeSpan(text: string): string {
 }
 
 export function hoverAt(registry: SolveRegistry, params: HoverParams, bands: BandThresholds): Hover | null {
-  const document = registry.byUri(params.textDocument.uri);
-  const step = document?.stepAtLine(params.position.line);
+  const document = requestedDocument(registry, HoverRequest.method, params);
+  const { line } = checkPosition(HoverRequest.method, 'position', params.position);
+  const step = document?.stepAtLine(line);
   if (!document || !step) return null;
-  const line = params.position.line;
   return {
     contents: { kind: MarkupKind.Markdown, value: stepHoverMarkdown(document, step, bands) },
     range: { start: { line, character: 0 }, end: { line, character: stepLineText(step.text).length } },

@@ -1,12 +1,13 @@
-import type { InlayHint, InlayHintParams } from 'vscode-languageserver';
+import { InlayHintRequest, type InlayHint, type InlayHintParams } from 'vscode-languageserver';
 import type { SolveRegistry } from '../host/solveRegistry';
 import { formatPercent, stepLineText } from '../trace/reasoningDocument';
+import { checkRange, requestedDocument } from './requestParams';
 
 /** The confidence at the end of each step line inside the requested range. */
 export function inlayHintsFor(registry: SolveRegistry, params: InlayHintParams): InlayHint[] {
-  const document = registry.byUri(params.textDocument.uri);
+  const document = requestedDocument(registry, InlayHintRequest.method, params);
+  const { start, end } = checkRange(InlayHintRequest.method, 'range', params.range);
   if (!document) return [];
-  const { start, end } = params.range;
   const hints: InlayHint[] = [];
   for (const { step, line } of document.shownSteps()) {
     if (line < start.line || line > end.line) continue;

@@ -3,6 +3,8 @@ import { type ReasoningTreeParams, type ReasoningTreeResult } from '../../../src
 import type { SolveRegistry } from '../host/solveRegistry';
 import type { ReasoningDocument } from '../trace/reasoningDocument';
 import { ROOT_ID } from '../trace/tree';
+import { invalidParams } from './requestParams';
+import { firstStepIndex } from './treeSteps';
 
 /**
  * `caspo/reasoningTree`: every node of a solve's tree (the root left out), with where the document
@@ -22,7 +24,7 @@ export function reasoningTreeFor(registry: SolveRegistry, params: ReasoningTreeP
     nodes: search.nodes().map((node) => ({
       id: node.id,
       parentId: node.parentId === ROOT_ID ? null : node.parentId,
-      depth: node.depth - 1,
+      depth: firstStepIndex(search, node.id),
       text: node.text,
       confidence: node.confidence,
       status: node.status,
@@ -37,7 +39,7 @@ export function reasoningTreeFor(registry: SolveRegistry, params: ReasoningTreeP
 
 /** The document of a solve the server still knows, or an error that says what to do. */
 export function knownSolve(registry: SolveRegistry, solveId: unknown, method: string): ReasoningDocument {
-  if (typeof solveId !== 'string') throw new ResponseError(ErrorCodes.InvalidParams, `${method}: solveId must be a string, got ${JSON.stringify(solveId)}`);
+  if (typeof solveId !== 'string') throw invalidParams(method, 'solveId', 'a string', solveId);
   const document = registry.get(solveId);
   if (!document) {
     throw new ResponseError(

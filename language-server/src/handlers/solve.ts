@@ -1,5 +1,5 @@
 import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken } from 'vscode-languageserver';
-import { reasoningDocumentUri, SOLVE_ID_PATTERN, type ServerSettings, type SolveParams, type SolveResult } from '../../../src/protocol';
+import { reasoningDocumentUri, SOLVE_ID_PATTERN, solveRequest, type ServerSettings, type SolveParams, type SolveResult } from '../../../src/protocol';
 import type { StepMetric } from '../decoding/stepConfidence';
 import type { LoadedModel, ModelLease } from '../host/modelHost';
 import type { SolveRegistry } from '../host/solveRegistry';
@@ -8,27 +8,32 @@ import { screenProblem } from '../verify/domain';
 import { decodeWithCat } from './catSolve';
 import { decodeGreedy } from './greedySolve';
 import { acquireLease, settingError } from './modelErrors';
+import { invalidParams } from './requestParams';
+import { requestSignal } from './requestSignal';
 import { failSolve, type PreparedSolve, type SolveServices } from './solveLifecycle';
 
 export type { SolveNotifier, SolveServices } from './solveLifecycle';
 
 /**
- * `caspo/solve`: loads the model if needed, decodes with the strategy of the settings (greedy, or
- * CaT), and streams each step as it is settled (`caspo/stepAdded` + diagnostics). `$/cancelRequest`
- * aborts decoding between forwards; the answer is then the normal result with stopReason
- * 'cancelled' and the steps decoded so far.
+ * `caspo/solve`: waits for a turn to decode (`caspo/solveQueued` says how many turns are ahead), loads the model
+ * if needed, decodes with the strategy of the settings (greedy, or CaT), and streams each step as it is settled
+ * (`caspo/stepAdded` + diagnostics). `$/cancelRequest` before decoding starts answers RequestCancelled at once; once
+ * decoding, it aborts between forwards and the answer is the normal result with stopReason 'cancelled' and the
+ * steps decoded so far. Shutting the server down cancels it the same way.
  */
 export async function handleSolve(params: SolveParams, token: CancellationToken, services: SolveServices): Promise<SolveResult> {
   checkSolveParams(params, services.registry);
   const settings = services.settings(); // one snapshot for the whole solve
-  const abort = new AbortController();
-  const onCancel = token.onCancellationRequested(() => abort.abort());
-  // Cancelled before it was dispatched (the server was busy, e.g. loading the model): the event never fires.
-  if (token.isCancellationRequested) abort.abort();
+  const cancellation = requestSignal(token, services.shutdown);
+  const { signal } = cancellation;
+  let endTurn: (() => void) | undefined;
   let lease: ModelLease | undefined;
   try {
-    lease = await acquireLease(services.models, abort.signal, 'The solve was cancelled before decoding started.');
-    const solve = prepare(params, settings, lease.loaded, abort.signal, services);
+    endTurn = await services.queue.turn(signal, cancelledBeforeDecoding, (turnsAhead) => services.notify.queued({ solveId: params.solveId, turnsAhead }));
+    lease = await acquireLease(services.models, signal, CANCELLED_BEFORE_DECODING);
+    // Again: a solve with the same id may have started while this one waited.
+    checkSolveIdFree(params.solveId, services.registry);
+    const solve = prepare(params, settings, lease.loaded, signal, services);
     try {
       return settings.strategy === 'cat' ? await decodeWithCat(solve) : await decodeGreedy(solve);
     } catch (error) {
@@ -37,9 +42,13 @@ export async function handleSolve(params: SolveParams, token: CancellationToken,
     }
   } finally {
     void lease?.release();
-    onCancel.dispose();
+    endTurn?.();
+    cancellation.dispose();
   }
 }
+
+const CANCELLED_BEFORE_DECODING = 'The solve was cancelled before decoding started.';
+const cancelledBeforeDecoding = () => new ResponseError(LSPErrorCodes.RequestCancelled, CANCELLED_BEFORE_DECODING);
 
 /** No prompt averages more characters per token than this; a longer problem cannot fit the context. */
 const MAX_CHARACTERS_PER_TOKEN = 32;
@@ -51,10 +60,13 @@ function checkSolveParams(params: SolveParams, registry: SolveRegistry): void {
   if (typeof params?.solveId !== 'string' || !SOLVE_ID_PATTERN.test(params.solveId)) {
     throw invalid(`caspo/solve: solveId must match ${SOLVE_ID_PATTERN}, got ${JSON.stringify(params?.solveId)}`);
   }
-  if (registry.has(params.solveId)) throw invalid(`caspo/solve: solve id "${params.solveId}" was already used; choose a new one`);
-  if (typeof params.problem !== 'string' || params.problem.trim().length === 0) {
-    throw invalid('There is no problem to solve: select a problem (e.g. 47*38 + 12) or type one.');
-  }
+  checkSolveIdFree(params.solveId, registry);
+  if (typeof params.problem !== 'string') throw invalidParams(solveRequest.method, 'problem', 'a string', params.problem);
+  if (params.problem.trim().length === 0) throw invalid('There is no problem to solve: select a problem (e.g. 47*38 + 12) or type one.');
+}
+
+function checkSolveIdFree(solveId: string, registry: SolveRegistry): void {
+  if (registry.has(solveId)) throw new ResponseError(ErrorCodes.InvalidParams, `caspo/solve: solve id "${solveId}" was already used; choose a new one`);
 }
 
 /** Encodes the prompt, checks it fits, creates and announces the reasoning document. */

@@ -2,12 +2,14 @@ import { ErrorCodes, ResponseError } from 'vscode-languageserver';
 import type {
   DocumentChangedParams,
   ServerSettings,
+  SolveQueuedParams,
   SolveResult,
   SolveStartedParams,
   StepAddedParams,
   TreeChangedParams,
 } from '../../../src/protocol';
 import type { StepMetric } from '../decoding/stepConfidence';
+import type { DecodeQueue } from '../host/decodeQueue';
 import type { LoadedModel, ModelHost } from '../host/modelHost';
 import type { SolveRegistry } from '../host/solveRegistry';
 import { tokensPerSecond, type ReasoningDocument, type SolveEnding } from '../trace/reasoningDocument';
@@ -15,6 +17,8 @@ import type { DiagnosticsPublisher } from './diagnostics';
 import type { ServerStatusReporter } from './status';
 
 export interface SolveNotifier {
+  /** The solve waits for its turn to decode. */
+  queued(params: SolveQueuedParams): void;
   started(params: SolveStartedParams): void;
   stepAdded(params: StepAddedParams): void;
   finished(params: SolveResult): void;
@@ -26,6 +30,9 @@ export interface SolveNotifier {
 
 export interface SolveServices {
   models: ModelHost;
+  queue: DecodeQueue;
+  /** Aborts when the server shuts down. */
+  shutdown: AbortSignal;
   registry: SolveRegistry;
   settings(): ServerSettings;
   notify: SolveNotifier;

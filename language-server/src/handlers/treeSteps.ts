@@ -1,48 +1,48 @@
 import type { StepMetric } from '../decoding/stepConfidence';
 import type { SolveSearch } from '../host/solveSearch';
 import type { StepBranching } from '../trace/reasoningDocument';
-import type { ReasoningStep } from '../trace/reasoningStep';
-import type { TreeNode } from '../trace/tree';
+import { weakestTokenOf, type ReasoningStep, type TokenText } from '../trace/reasoningStep';
+import { stepsOf, type TreeNode } from '../trace/tree';
 
 /** What turning tree nodes into document steps needs besides the nodes. */
 export interface StepContext {
   metric: StepMetric;
   calibrated: boolean;
-  /** Text of a top-k id (the engine keeps only ids for alternatives). */
-  decodeToken(id: number): string;
+  /** Text of a token where it stands (the engine keeps only ids for alternatives). */
+  tokenText: TokenText;
 }
 
 /**
- * Whether a node is a line of the document: a node holds the tokens of one step; one that closed no
- * step (e.g. only the end-of-text token after the answer line) has no text and is not shown.
+ * Whether a node is shown in the document: a node holds the tokens of a step (or of several, when one token
+ * closed them); one that closed no step (e.g. only the end-of-text token after the answer line) has no text.
  */
 export function isShownNode(node: Readonly<TreeNode>): boolean {
   return node.text.length > 0;
 }
 
-/** A tree node as a document step: its confidence and evidence (weakest token with its top-k). */
-export function stepFromNode(node: Readonly<TreeNode>, index: number, context: StepContext): ReasoningStep {
-  let weakest: TreeNode['tokens'][number] | undefined;
-  for (const token of node.tokens) if (weakest === undefined || token.prob < weakest.prob) weakest = token;
-  return {
-    index,
-    text: node.text,
-    confidence: node.confidence,
+/**
+ * A tree node as document steps numbered from `firstIndex`, each with its confidence and evidence (weakest
+ * token with its top-k): one line per step it closed, as greedy decoding shows them.
+ */
+export function stepsFromNode(node: Readonly<TreeNode>, firstIndex: number, context: StepContext): ReasoningStep[] {
+  return stepsOf(node).map((step, i) => ({
+    index: firstIndex + i,
+    text: step.text,
+    confidence: step.confidence,
     metric: context.metric,
-    score: node.rawScore,
+    score: step.rawScore,
     calibrated: context.calibrated,
-    tokenCount: node.tokenIds.length,
+    tokenCount: step.tokenIndices.length,
     // Its row stopped inside it (the token limit, a cancel) before the step delimiter closed it.
-    cutOff: node.cutOff === true,
-    weakestToken:
-      weakest === undefined
-        ? null
-        : {
-            text: weakest.text.length > 0 ? weakest.text : context.decodeToken(weakest.id),
-            prob: weakest.prob,
-            alternatives: weakest.topK.map((top) => ({ text: context.decodeToken(top.id), prob: top.prob })),
-          },
-  };
+    cutOff: step.cutOff === true,
+    weakestToken: weakestTokenOf(node.tokens, step.tokenIndices, context.tokenText),
+  }));
+}
+
+/** The index of a node's first step on its path: how many steps the nodes above it closed. */
+export function firstStepIndex(search: SolveSearch, nodeId: string): number {
+  const above = search.path(nodeId).slice(0, -1);
+  return above.reduce((count, id) => count + stepsOf(search.node(id) as Readonly<TreeNode>).length, 0);
 }
 
 /** A shown node's place in the tree: its id, the siblings pruned beside it, and what was drawn there. */

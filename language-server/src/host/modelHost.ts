@@ -43,6 +43,9 @@ interface Slot {
   readonly loading: Promise<LoadedModel>;
   leases: number;
   retired: boolean;
+  /** Resolves once the model is released (after its retirement and last lease). */
+  readonly released: Promise<void>;
+  markReleased(): void;
 }
 
 /**
@@ -79,8 +82,8 @@ export class ModelHost {
     try {
       loaded = await slot.loading;
     } catch (error) {
-      slot.leases--;
       if (this.current === slot) this.current = null;
+      await this.endLease(slot);
       throw error;
     }
     let released = false;
@@ -89,19 +92,29 @@ export class ModelHost {
       release: async () => {
         if (released) return;
         released = true;
-        slot.leases--;
-        if (slot.retired && slot.leases === 0) await this.disposeSlot(slot);
+        await this.endLease(slot);
       },
     };
   }
 
-  /** Releases every model, in use or not (server shutdown). */
-  async dispose(): Promise<void> {
+  /**
+   * Releases every model (server shutdown; the server has cancelled the requests first). A model still leased is
+   * released when its last lease ends, waited for up to `graceMs`: its decodes stop at their next forward. One still
+   * in use after that is left to the process's exit, as releasing a session under a running decode fails the decode.
+   */
+  async dispose(graceMs: number): Promise<void> {
     this.shutDown = true;
     const slots = [...this.retired, ...(this.current ? [this.current] : [])];
+    if (this.current) this.retire(this.current);
     this.current = null;
-    this.retired.clear();
-    await Promise.all(slots.map((slot) => disposeLoaded(slot)));
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'graceOver'>((resolve) => (timer = setTimeout(() => resolve('graceOver'), graceMs)));
+    const outcome = await Promise.race([Promise.all(slots.map((slot) => slot.released)), graceOver]);
+    clearTimeout(timer);
+    const busy = slots.filter((slot) => slot.leases > 0).map((slot) => slot.spec.modelDir);
+    if (outcome === 'graceOver' && busy.length > 0) {
+      this.events.log(`shutdown: the model in ${busy.join(', ')} is still in use after ${graceMs} ms; it is released when the server exits`);
+    }
   }
 
   private startLoad(spec: ModelSpec): Slot {
@@ -120,7 +133,14 @@ export class ModelHost {
       },
     );
     loading.catch(() => undefined); // handled by acquire(); keeps an unawaited retired load quiet
-    return { spec, loading, leases: 0, retired: false };
+    let markReleased = (): void => undefined;
+    const released = new Promise<void>((resolve) => (markReleased = resolve));
+    return { spec, loading, leases: 0, retired: false, released, markReleased };
+  }
+
+  private async endLease(slot: Slot): Promise<void> {
+    slot.leases--;
+    if (slot.retired && slot.leases === 0) await this.disposeSlot(slot);
   }
 
   private retire(slot: Slot): void {
@@ -135,6 +155,8 @@ export class ModelHost {
       await disposeLoaded(slot);
     } catch (error) {
       this.events.log(`releasing ${slot.spec.modelDir} failed: ${String(error)}`);
+    } finally {
+      slot.markReleased();
     }
   }
 }

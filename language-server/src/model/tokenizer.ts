@@ -136,6 +136,21 @@ export class TextTokenizer {
     return this.tokenizer.decode(ids as number[], { skip_special_tokens: options.skipSpecialTokens ?? false });
   }
 
+  /**
+   * The text token `id` adds after `contextIds` (the token before it, and those since whose bytes the stream still
+   * holds: byte-level BPE splits a UTF-8 character across tokens), as the streaming detokenizer gives it: the
+   * character it completes, then the rest of its text. Its own text where it adds none (the character is still
+   * incomplete) or has no context. So the token that ends "é" reads "é", and another there that ends "è" reads "è".
+   */
+  tokenText(id: number, contextIds: readonly number[] = []): string {
+    const own = this.decode([id]);
+    if (contextIds.length === 0) return own;
+    const before = this.decode(contextIds);
+    const after = this.decode([...contextIds, id]);
+    const added = after.slice(commonPrefixLength(before, after));
+    return added.length > 0 ? added : own;
+  }
+
   tokenToId(token: string): number | undefined {
     return this.tokenizer.token_to_id(token);
   }

@@ -9,11 +9,22 @@ export interface TokenAlternative {
 
 /** The step's least likely chosen token and what the model weighed against it. */
 export interface WeakestToken {
+  /** Its text where it stands, as each alternative's (see TokenText): the character it completes, where it does. */
   text: string;
   prob: number;
+  /** How many tokens before it hold the first bytes of the character it completes (byte-level BPE); absent when none. */
+  completesAfter?: number;
+  /** Where it ends inside a character that a later token completes: that token's text where it stands (the character). */
+  partOf?: string;
   /** The top-k tokens at that position, most likely first (the chosen one among them when it made the top k). */
   alternatives: TokenAlternative[];
 }
+
+/**
+ * The text of a token where it stands: what it adds after `contextIds`, the token before it and those since whose
+ * bytes the stream held back (TextTokenizer.tokenText).
+ */
+export type TokenText = (id: number, contextIds: readonly number[]) => string;
 
 /** A step as the language server keeps it: confidence, its evidence, and nothing else. */
 export interface ReasoningStep {
@@ -34,19 +45,16 @@ export interface ReasoningStep {
 
 /**
  * Builds the server's record of a closed step from the engine's step and the row's tokens so far.
- * `decodeToken` turns a top-k id into text (the engine keeps only ids for alternatives).
+ * `tokenText` names the weakest token and its top-k alternatives (the engine keeps only ids for those).
  */
 export function reasoningStepFrom(
   step: GeneratedStep,
   tokens: readonly GeneratedToken[],
-  decodeToken: (id: number) => string,
+  tokenText: TokenText,
   calibrated: boolean,
 ): ReasoningStep {
-  let weakest: GeneratedToken | undefined;
   for (const i of step.tokenIndices) {
-    const token = tokens[i];
-    if (token === undefined) throw new Error(`step ${step.index} names token ${i}, but only ${tokens.length} were generated`);
-    if (weakest === undefined || token.prob < weakest.prob) weakest = token;
+    if (tokens[i] === undefined) throw new Error(`step ${step.index} names token ${i}, but only ${tokens.length} were generated`);
   }
   return {
     index: step.index,
@@ -57,14 +65,35 @@ export function reasoningStepFrom(
     calibrated,
     tokenCount: step.tokenIndices.length,
     cutOff: step.cutOff === true,
-    weakestToken:
-      weakest === undefined
-        ? null
-        : {
-            text: weakest.text.length > 0 ? weakest.text : decodeToken(weakest.id),
-            prob: weakest.prob,
-            alternatives: weakest.topK.map((top) => ({ text: decodeToken(top.id), prob: top.prob })),
-          },
+    weakestToken: weakestTokenOf(tokens, step.tokenIndices, tokenText),
+  };
+}
+
+/**
+ * The least likely of `tokens[indices]` with its alternatives. A token's text in the stream can hold bytes of the
+ * tokens before it (a character split across tokens is shown with the token that completes it), so the token and
+ * each alternative are named alike, by the text they make where they stand: the chosen one then reads the same in
+ * the alternatives list, and an alternative that would have completed another character shows that character.
+ */
+export function weakestTokenOf(tokens: readonly GeneratedToken[], indices: readonly number[], tokenText: TokenText): WeakestToken | null {
+  let at = -1;
+  for (const i of indices) if (at < 0 || tokens[i].prob < tokens[at].prob) at = i;
+  if (at < 0) return null;
+  const weakest = tokens[at];
+  // The tokens the stream held back before it (no text yet), and the one before them that it showed.
+  let heldFrom = at;
+  while (heldFrom > 0 && tokens[heldFrom - 1].text === '') heldFrom--;
+  const contextUpTo = (end: number) => tokens.slice(Math.max(0, heldFrom - 1), end).map((token) => token.id);
+  const text = tokenText(weakest.id, contextUpTo(at));
+  // Held back itself: the character it is part of shows with the first later token that has text.
+  const completing = weakest.text === '' ? tokens.findIndex((token, i) => i > at && token.text !== '') : -1;
+  const partOf = completing < 0 ? null : tokenText(tokens[completing].id, contextUpTo(completing));
+  return {
+    text,
+    prob: weakest.prob,
+    ...(heldFrom < at && text !== tokenText(weakest.id, []) ? { completesAfter: at - heldFrom } : {}),
+    ...(partOf !== null && partOf !== tokenText(tokens[completing].id, []) ? { partOf } : {}),
+    alternatives: weakest.topK.map((top) => ({ text: tokenText(top.id, contextUpTo(at)), prob: top.prob })),
   };
 }
 

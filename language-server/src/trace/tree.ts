@@ -36,6 +36,19 @@ export type PruneReason = 'threshold' | 'width' | 'budget';
 /** How a tree's path score adds up: log step confidences (CaT, sampling) or token log-probs (beam). */
 export type PathScoring = 'confidence' | 'logProb';
 
+/** One of the steps a node closed: the node's tokens it spans and its confidence over them. */
+export interface NodeStep {
+  /** The step text (trimmed), as the segmenter closed it. */
+  text: string;
+  /** Indices into the node's tokens; a token holding a delimiter belongs to the steps on both sides of it. */
+  tokenIndices: number[];
+  /** Calibrated confidence of those tokens under the tree's metric, and the metric's raw score. */
+  confidence: number;
+  rawScore: number;
+  /** The row stopped from outside (token limit, cancel) inside this step, before its delimiter. */
+  cutOff?: true;
+}
+
 export interface TreeNode {
   id: string;
   parentId: string | null;
@@ -45,8 +58,13 @@ export interface TreeNode {
   candidate: number;
   /** Every candidate index of the parent that produced exactly these tokens (duplicates merge). */
   draws: number[];
-  /** The step text (trimmed), as the segmenter closed it; "" when the node closed no step. */
+  /** The step text (trimmed), as the segmenter closed it; "" when the node closed no step; joined by "\n" when it closed several. */
   text: string;
+  /**
+   * Set when the node closed several steps (its last token held several delimiters, or the row stopped right
+   * after one): each is a line of the reasoning document, as greedy decoding shows it. See `stepsOf`.
+   */
+  steps?: NodeStep[];
   /** Ids generated in this node; the root holds none (the prompt is in the settings). */
   tokenIds: number[];
   /** Per-token evidence, as the token loop recorded it. */
@@ -196,9 +214,23 @@ export class ReasoningTree {
   toJSON(): ReasoningTreeJSON {
     return {
       settings: { ...this.settings, promptIds: this.settings.promptIds.slice() },
-      nodes: this.list.map((node) => ({ ...node, draws: node.draws.slice(), tokenIds: node.tokenIds.slice(), tokens: node.tokens.map(copyToken) })),
+      nodes: this.list.map((node) => ({
+        ...node,
+        draws: node.draws.slice(),
+        tokenIds: node.tokenIds.slice(),
+        tokens: node.tokens.map(copyToken),
+        ...(node.steps ? { steps: node.steps.map((step) => ({ ...step, tokenIndices: step.tokenIndices.slice() })) } : {}),
+      })),
     };
   }
+}
+
+/** The steps a node closed, first first: its `steps`, or the node itself as its one step (none when it has no text). */
+export function stepsOf(node: Readonly<TreeNode>): readonly NodeStep[] {
+  if (node.steps) return node.steps;
+  if (node.text.length === 0) return [];
+  const only: NodeStep = { text: node.text, tokenIndices: node.tokens.map((_, i) => i), confidence: node.confidence, rawScore: node.rawScore };
+  return [node.cutOff ? { ...only, cutOff: true } : only];
 }
 
 function copyToken(token: GeneratedToken): GeneratedToken {

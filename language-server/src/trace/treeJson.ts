@@ -2,7 +2,7 @@ import type { GeneratedToken } from '../decoding/rowDecoder';
 import { validateSampling, type SamplingOptions } from '../decoding/sampling';
 import { isStepMetric } from '../decoding/stepConfidence';
 import type { StopReason } from '../decoding/stopping';
-import { ReasoningTree, type NodeStatus, type PruneReason, type ReasoningTreeJSON, type TreeNode, type TreeSettings } from './tree';
+import { ReasoningTree, type NodeStatus, type NodeStep, type PruneReason, type ReasoningTreeJSON, type TreeNode, type TreeSettings } from './tree';
 
 const STATUSES: readonly NodeStatus[] = ['kept', 'pruned', 'flagged', 'completed'];
 const PRUNE_REASONS: readonly PruneReason[] = ['threshold', 'width', 'budget'];
@@ -18,6 +18,10 @@ export function treeToRoundedJSON(tree: ReasoningTree): ReasoningTreeJSON {
     node.confidence = round6(node.confidence);
     node.rawScore = round6(node.rawScore);
     node.pathScore = round6(node.pathScore);
+    for (const step of node.steps ?? []) {
+      step.confidence = round6(step.confidence);
+      step.rawScore = round6(step.rawScore);
+    }
     for (const token of node.tokens) {
       token.prob = round6(token.prob);
       token.logProb = round6(token.logProb);
@@ -116,7 +120,28 @@ function nodeFrom(raw: unknown, what: string): TreeNode {
   if (node.tokens.length !== node.tokenIds.length || node.tokens.some((t, i) => t.id !== node.tokenIds[i])) {
     throw new Error(`${where('tokens')} must list the same ids as tokenIds`);
   }
+  if (n.steps !== undefined) {
+    if (!Array.isArray(n.steps) || n.steps.length < 2) throw new Error(`${where('steps')} must be an array of two or more steps when present`);
+    node.steps = n.steps.map((step, i) => nodeStepFrom(step, `${where('steps')}[${i}]`, node.tokens.length));
+  }
   return node;
+}
+
+function nodeStepFrom(raw: unknown, where: string, tokenCount: number): NodeStep {
+  const s = asObject(raw, where);
+  const tokenIndices = asIntegers(s.tokenIndices, `${where}.tokenIndices`);
+  if (tokenIndices.some((i) => i < 0 || i >= tokenCount)) throw new Error(`${where}.tokenIndices must index the node's ${tokenCount} tokens`);
+  const step: NodeStep = {
+    text: asString(s.text, `${where}.text`),
+    tokenIndices,
+    confidence: asNumber(s.confidence, `${where}.confidence`),
+    rawScore: asNumber(s.rawScore, `${where}.rawScore`),
+  };
+  if (s.cutOff !== undefined) {
+    if (s.cutOff !== true) throw new Error(`${where}.cutOff must be true when present`);
+    step.cutOff = true;
+  }
+  return step;
 }
 
 function tokenFrom(raw: unknown, where: string): GeneratedToken {

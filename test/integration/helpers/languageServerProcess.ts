@@ -12,11 +12,18 @@ import {
   type ProtocolConnection,
   type PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol/node';
-import { DidChangeTextDocumentNotification, DidOpenTextDocumentNotification, PublishDiagnosticsNotification } from 'vscode-languageserver-protocol';
+import {
+  DidChangeTextDocumentNotification,
+  DidOpenTextDocumentNotification,
+  LogMessageNotification,
+  PublishDiagnosticsNotification,
+  type LogMessageParams,
+} from 'vscode-languageserver-protocol';
 import {
   documentChangedNotification,
   serverStatusNotification,
   solveFinishedNotification,
+  solveQueuedNotification,
   solveStartedNotification,
   stepAddedNotification,
   treeChangedNotification,
@@ -25,6 +32,7 @@ import {
   type ServerSettings,
   type ServerStatusParams,
   type SolveFinishedParams,
+  type SolveQueuedParams,
   type SolveStartedParams,
   type StepAddedParams,
   type TreeChangedParams,
@@ -72,6 +80,7 @@ export function testSettings(overrides: Partial<ServerSettings> = {}): ServerSet
 }
 
 interface ReceivedParams {
+  queued: SolveQueuedParams;
   started: SolveStartedParams;
   step: StepAddedParams;
   finished: SolveFinishedParams;
@@ -79,6 +88,8 @@ interface ReceivedParams {
   diagnostics: PublishDiagnosticsParams;
   changed: DocumentChangedParams;
   tree: TreeChangedParams;
+  /** What the server wrote to the client's log (window/logMessage). */
+  log: LogMessageParams;
 }
 type Kind = keyof ReceivedParams;
 type Received = { [K in Kind]: { kind: K; params: ReceivedParams[K] } }[Kind];
@@ -120,6 +131,7 @@ export class LanguageServerProcess {
         void connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ text }] });
       }
     };
+    connection.onNotification(solveQueuedNotification, (params) => record({ kind: 'queued', params }));
     connection.onNotification(solveStartedNotification, (params) => {
       mirror(params);
       record({ kind: 'started', params });
@@ -139,6 +151,7 @@ export class LanguageServerProcess {
     connection.onNotification(treeChangedNotification, (params) => record({ kind: 'tree', params }));
     connection.onNotification(serverStatusNotification, (params) => record({ kind: 'status', params }));
     connection.onNotification(PublishDiagnosticsNotification.type, (params) => record({ kind: 'diagnostics', params }));
+    connection.onNotification(LogMessageNotification.type, (params) => record({ kind: 'log', params }));
   }
 
   static async start(settings: ServerSettings = testSettings()): Promise<LanguageServerProcess> {
@@ -146,12 +159,18 @@ export class LanguageServerProcess {
     const connection = createProtocolConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
     const server = new LanguageServerProcess(child, connection);
     connection.listen();
-    await connection.sendRequest(InitializeRequest.type, {
-      processId: process.pid,
-      rootUri: null,
-      capabilities: {},
-      initializationOptions: { settings },
-    });
+    try {
+      await connection.sendRequest(InitializeRequest.type, {
+        processId: process.pid,
+        rootUri: null,
+        capabilities: {},
+        initializationOptions: { settings },
+      });
+    } catch (error) {
+      connection.dispose();
+      child.kill();
+      throw error;
+    }
     await connection.sendNotification(InitializedNotification.type, {});
     return server;
   }

@@ -34,7 +34,7 @@ export interface CalibrationServices {
 }
 
 /** The settings a calibration's numbers depend on: a change makes the shown result, and a run in flight, stale. */
-export const CALIBRATION_INPUTS = ['modelPath', 'confidenceMetric', 'maxTokens', 'calibration.problems'].map((key) => `caspo.${key}`);
+export const CALIBRATION_INPUTS = ['modelPath', 'executionProvider', 'confidenceMetric', 'maxTokens', 'calibration.problems'].map((key) => `caspo.${key}`);
 
 interface Run {
   promise: Promise<CalibrationOutcome>;
@@ -118,7 +118,7 @@ export class CalibrationView implements vscode.Disposable {
   private markStale(): void {
     this.staleNote = {
       type: 'stale',
-      message: 'The model, metric or problem settings changed since these numbers were computed: press Recompute for the current ones.',
+      message: 'The model, execution provider, metric or problem settings changed since these numbers were computed: press Recompute for the current ones.',
     };
     void this.panel?.webview.postMessage(this.staleNote);
   }

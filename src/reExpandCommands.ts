@@ -3,10 +3,11 @@
  * re-expand": a quick pick of the pruned siblings unless a node id is given) and from the
  * Reasoning Tree view (a pruned node's "Re-expand"). The server continues the branch to its answer
  * (`caspo/expandBranch`) and appends it to the reasoning document, which is then shown at the new
- * section.
+ * section. Its progress notification says what the server reports meanwhile (how many solves it waits for).
  */
+import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import { LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
+import { LSPErrorCodes, ResponseError, WorkDoneProgress } from 'vscode-languageclient/node';
 import type { Ctx } from './ctx';
 import { errorActions, showError, type ErrorAction } from './errorActions';
 import { expandBranchRequest, onOneLine, type ExpandBranchResult, type PrunedBranch, type ReasoningTreeNode, type ReExpandArguments } from './protocol';
@@ -74,9 +75,13 @@ async function expandBranch(ctx: Ctx, target: Target): Promise<ReExpandOutcome> 
   }
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `CASPO: continuing the branch pruned at step ${target.stepIndex + 1}…`, cancellable: true },
-    async (_progress, token) => {
+    async (progress, token) => {
+      const workDoneToken = randomUUID();
+      const listening = client.onProgress(WorkDoneProgress.type, workDoneToken, (value) => {
+        if (value.kind !== 'end' && value.message) progress.report({ message: value.message });
+      });
       try {
-        const result = await client.sendRequest(expandBranchRequest, { solveId: target.solveId, nodeId: target.nodeId }, token);
+        const result = await client.sendRequest(expandBranchRequest, { solveId: target.solveId, nodeId: target.nodeId, workDoneToken }, token);
         ctx.documents.rerendered(result);
         // The branch is in the document whether or not the editor could be scrolled to it.
         await revealLine(ctx, result.uri, result.alternative.headingLine).catch((error: unknown) =>
@@ -88,6 +93,8 @@ async function expandBranch(ctx: Ctx, target: Target): Promise<ReExpandOutcome> 
         const message = error instanceof Error ? error.message : String(error);
         ctx.output.error(`re-expanding ${target.nodeId} of solve ${target.solveId} failed: ${message}`);
         return { uri: target.uri, ...fail(message, errorActions(error)) };
+      } finally {
+        listening.dispose();
       }
     },
   );

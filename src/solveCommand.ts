@@ -8,7 +8,7 @@ import { ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageclient/
 import type { Ctx } from './ctx';
 import { errorActions, showError, type ErrorAction } from './errorActions';
 import { problemFromEditor } from './problemText';
-import { ellipsize, solveRequest, type SolveResult } from './protocol';
+import { ellipsize, solveRequest, waitingForTurnsMessage, type SolveResult } from './protocol';
 
 /** What the command resolves to (tests read it; the user sees the document and messages). */
 export interface SolveOutcome {
@@ -43,7 +43,7 @@ export function solveCommand(ctx: Ctx) {
         let steps = 0;
         progress.report({ message: 'starting…' });
         const solve = ctx.solves.track({
-          queued: ({ turnsAhead }) => progress.report({ message: `waiting for ${turnsAhead} earlier solve${turnsAhead === 1 ? '' : 's'} to end…` }),
+          queued: ({ turnsAhead }) => progress.report({ message: waitingForTurnsMessage(turnsAhead) }),
           started: (params) => {
             uri = params.uri;
             progress.report({ message: `decoding on ${params.model}…` });

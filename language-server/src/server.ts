@@ -168,7 +168,16 @@ connection.onRequest(
 connection.onRequest(
   expandBranchRequest,
   guarded(expandBranchRequest.method, sink, (params, token) =>
-    handleExpandBranch(params, token, { models, queue, shutdown: shutdown.signal, registry, diagnostics, log: sink.log, notify: { treeChanged, documentChanged } }),
+    handleExpandBranch(params, token, {
+      models,
+      queue,
+      shutdown: shutdown.signal,
+      registry,
+      diagnostics,
+      progress: (p) => connection.window.attachWorkDoneProgress(p.workDoneToken),
+      log: sink.log,
+      notify: { treeChanged, documentChanged },
+    }),
   ),
 );
 const calibrations = new CalibrationCache();

@@ -2,6 +2,7 @@
  * The reasoning tree of a CaT solve and the re-expansion of its pruned branches: payloads shared by
  * the client (tree view, code lens command) and the server (which keeps the tree).
  */
+import type { WorkDoneProgressParams } from 'vscode-languageserver-protocol';
 import type { ReasoningDocumentUpdate, SolveStopReason, StepSummary } from './types';
 
 /** How the engine searched: CaT (branch, prune, keep the best path) or one greedy/sampled chain. */
@@ -84,7 +85,11 @@ export interface ReExpandArguments {
 /** Client command: re-expand one of `ReExpandArguments.candidates` (quick pick unless a nodeId is given). */
 export const RE_EXPAND_COMMAND = 'caspo.reExpandBranch';
 
-export interface ExpandBranchParams {
+/**
+ * With a `workDoneToken`, the server reports `$/progress` on it: while the re-expansion waits for its turn to decode,
+ * how many turns are ahead (`waitingForTurnsMessage`), then the model it decodes on.
+ */
+export interface ExpandBranchParams extends WorkDoneProgressParams {
   solveId: string;
   /** A pruned node of that solve's tree. */
   nodeId: string;

@@ -46,7 +46,10 @@ export const reasoningTreeRequest = new RequestType<ReasoningTreeParams, Reasoni
 /** A solve's tree changed (new candidates, a re-expanded branch); ask for it again to show it. */
 export const treeChangedNotification = new NotificationType<TreeChangedParams>('caspo/treeChanged');
 
-/** Continues a pruned branch to its answer and appends it to the reasoning document as an alternative path. */
+/**
+ * Continues a pruned branch to its answer and appends it to the reasoning document as an alternative path. Reports
+ * `$/progress` through the params' workDoneToken while it waits for its turn to decode.
+ */
 export const expandBranchRequest = new RequestType<ExpandBranchParams, ExpandBranchResult, void>('caspo/expandBranch');
 
 /** The reasoning document was re-rendered beyond appending a step (e.g. an alternative path was added). */
@@ -55,6 +58,6 @@ export const documentChangedNotification = new NotificationType<DocumentChangedP
 /**
  * Decodes the first N held-out problems with the current model and reports step-confidence
  * calibration (reliability bins, ECE, Brier, AUROC). Reports `$/progress` through the params'
- * workDoneToken; `$/cancelRequest` stops it between decoding steps. Cached per model and N.
+ * workDoneToken; `$/cancelRequest` stops it between decoding steps. Cached per model, execution provider and N.
  */
 export const calibrationRequest = new RequestType<CalibrationParams, CalibrationResult, void>('caspo/calibration');

@@ -144,6 +144,11 @@ export interface SolveQueuedParams {
   turnsAhead: number;
 }
 
+/** What the user reads while a solve or a re-expansion waits for its turn to decode. */
+export function waitingForTurnsMessage(turnsAhead: number): string {
+  return `waiting for ${turnsAhead} earlier solve${turnsAhead === 1 ? '' : 's'} to end…`;
+}
+
 /** Sent once the model is ready and decoding begins: the client opens the document now. */
 export interface SolveStartedParams extends ReasoningDocumentUpdate {
   model: string;

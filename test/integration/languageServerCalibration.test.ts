@@ -1,6 +1,6 @@
 // `caspo/calibration` over the real language server process and the embedded model: the numbers
 // agree with each other and with `caspo eval` on the same problems, progress is reported, results
-// are cached per model and N, and a cancel ends the request promptly while the server keeps working.
+// are cached per model, provider and N, and a cancel ends the request promptly while the server keeps working.
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import {
 } from 'vscode-languageserver-protocol';
 import { CALIBRATION_BINS, calibrationRequest, solveRequest, type CalibrationResult } from '../../src/protocol';
 import { runCaspo } from '../cli/helpers';
-import { EMBEDDED_MODEL_DIR, LanguageServerProcess, REPO_ROOT } from './helpers/languageServerProcess';
+import { EMBEDDED_MODEL_DIR, LanguageServerProcess, REPO_ROOT, testSettings } from './helpers/languageServerProcess';
 
 const HELDOUT = join(REPO_ROOT, 'training', 'data', 'heldout.jsonl');
 
@@ -124,6 +124,10 @@ describe('caspo/calibration (real language server, embedded model)', function ()
     const fewer = await server.connection.sendRequest(calibrationRequest, { problemsFile: HELDOUT, problems: 10 });
     assert.equal(fewer.cached, false, 'another problem count is another entry');
     assert.equal(fewer.problems, 10);
+    // Providers round differently: what one computed is not shown, relabelled, as another's.
+    await server.connection.sendNotification('workspace/didChangeConfiguration', { settings: testSettings({ executionProvider: 'auto' }) });
+    const onAuto = await server.connection.sendRequest(calibrationRequest, { problemsFile: HELDOUT, problems: 10 });
+    assert.equal(onAuto.cached, false, 'another execution provider is another entry');
   });
 
   it('reports wrong steps and a step AUROC on problems the model gets wrong', async () => {

@@ -1,11 +1,22 @@
 import { strict as assert } from 'node:assert';
-import { CancellationTokenSource, ErrorCodes, HoverRequest, LSPErrorCodes, MessageType, ResponseError, ShutdownRequest } from 'vscode-languageserver-protocol';
+import {
+  CancellationTokenSource,
+  ErrorCodes,
+  HoverRequest,
+  LSPErrorCodes,
+  MessageType,
+  ResponseError,
+  ShutdownRequest,
+  WorkDoneProgress,
+} from 'vscode-languageserver-protocol';
 import { calibrationRequest, expandBranchRequest, reasoningTreeRequest, solveRequest } from '../../src/protocol';
 import { DECODES_AT_ONCE } from '../../language-server/src/host/decodeQueue';
 import { LanguageServerProcess, testSettings } from './helpers/languageServerProcess';
 
 /** A sum the embedded model works through until the token limit: it decodes long enough to be interrupted. */
 const LONG_PROBLEM = Array.from({ length: 39 }, (_, i) => String(i * 7 + 10)).join(' + ');
+/** Under the default CaT settings the embedded model prunes candidates on it (below the threshold or beyond the width). */
+const PRUNING_PROBLEM = 'Work out 58 + 633+(681*84 - 894 + 68).';
 
 /** How a solve request ended: its stop reason, or its error code and message. */
 const outcomeOf = (pending: Promise<{ stopReason: string }>) =>
@@ -77,6 +88,27 @@ describe('language server requests: decode queue, shutdown, malformed params (re
     assert.deepEqual(server.of('started').map((s) => s.solveId).filter((id) => id === 'waiting'), []);
   });
 
+  it('tells a re-expansion that waits for a turn how many are ahead, then the model it decodes on ($/progress on its workDoneToken)', async () => {
+    await server.connection.sendRequest(solveRequest, { solveId: 'pruning', problem: PRUNING_PROBLEM });
+    const tree = await server.connection.sendRequest(reasoningTreeRequest, { solveId: 'pruning' });
+    const pruned = tree.nodes.find((node) => node.status === 'pruned' && node.text.length > 0);
+    assert.ok(pruned, `a pruned node with a step to continue: ${JSON.stringify(tree.nodes.map((node) => [node.id, node.status]))}`);
+    const nodeId = pruned.id;
+    const running = Array.from({ length: DECODES_AT_ONCE }, (_, i) => server.connection.sendRequest(solveRequest, { solveId: `long${i}`, problem: LONG_PROBLEM }));
+    const heard: string[] = [];
+    const listening = server.connection.onProgress(WorkDoneProgress.type, 'expand', (value) => {
+      heard.push(value.kind === 'end' ? 'end' : `${value.kind}: ${value.message ?? ''}`);
+    });
+    const expanded = await server.connection.sendRequest(expandBranchRequest, { solveId: 'pruning', nodeId, workDoneToken: 'expand' });
+    listening.dispose();
+    await Promise.all(running);
+    assert.equal(expanded.alternative.nodeId, nodeId);
+    // Every turn was taken by a long solve: one of them had to end before the branch decoded.
+    assert.deepEqual(heard, ['begin: ', 'report: waiting for 1 earlier solve to end…', 'report: decoding on caspo-arith…', 'end']);
+    const firstLongEnded = server.received.findIndex((r) => r.kind === 'finished' && r.params.solveId.startsWith('long'));
+    assert.ok(firstLongEnded >= 0 && firstLongEnded < server.received.findIndex((r) => r.kind === 'changed'), 'the branch was added after a long solve ended');
+  });
+
   it('on shutdown stops running and queued solves as cancelled before releasing the model, with nothing in the log', async () => {
     const solveIds = Array.from({ length: DECODES_AT_ONCE + 1 }, (_, i) => `s${i}`);
     const outcomes = solveIds.map((solveId) => outcomeOf(server.connection.sendRequest(solveRequest, { solveId, problem: LONG_PROBLEM })));
@@ -108,6 +140,7 @@ describe('language server requests: decode queue, shutdown, malformed params (re
       [solveRequest.method, { problem: '1+1' }, /^caspo\/solve: solveId must match .*, got undefined$/],
       [expandBranchRequest.method, { nodeId: '0' }, /^caspo\/expandBranch: solveId must be a string, got undefined$/],
       [expandBranchRequest.method, { solveId: 'ok', nodeId: 3 }, /^caspo\/expandBranch: nodeId must be a string, got 3$/],
+      [expandBranchRequest.method, { solveId: 'ok', nodeId: '0', workDoneToken: [] }, /^caspo\/expandBranch: workDoneToken must be a string or an integer when set, got \[\]$/],
       [reasoningTreeRequest.method, { solveId: null }, /^caspo\/reasoningTree: solveId must be a string, got null$/],
       [calibrationRequest.method, { problems: 1 }, /^caspo\/calibration: problemsFile must be an absolute path, got undefined$/],
       [calibrationRequest.method, { problemsFile: '/p.jsonl', problems: 1, recompute: 'yes' }, /^caspo\/calibration: recompute must be a boolean when set, got "yes"$/],

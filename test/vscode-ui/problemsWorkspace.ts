@@ -12,6 +12,8 @@ export const SAMPLE_PROBLEMS = [
   // A product at the edge of the training range: CaT prunes two wrong candidates beside step 4 and two beside
   // step 5 (branches.ui.test.ts).
   'Work out 58 + 633+(681*84 - 894 + 68).',
+  // Fourteen operations: under a wide CaT search the model is still searching it minutes later (queue.ui.test.ts).
+  '10 + 17 + 24 + 31 + 38 + 45 + 52 + 59 + 66 + 73 + 80 + 87 + 94 + 101 + 108',
 ];
 
 export interface ProblemsWorkspace {

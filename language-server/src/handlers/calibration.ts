@@ -16,10 +16,10 @@ import type { StepMetric } from '../decoding/stepConfidence';
 import { BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES, metricIntervals, type Interval } from '../eval/bootstrap';
 import { stepCalibration } from '../eval/stepCalibration';
 import { problemScores } from '../cli/stepLabels';
-import type { CalibrationCache, CalibrationInputs } from '../host/calibrationCache';
+import { calibrationInputs, type CalibrationCache } from '../host/calibrationCache';
 import type { LoadedModel, ModelHost } from '../host/modelHost';
 import { acquireLease } from './modelErrors';
-import { invalidParams } from './requestParams';
+import { checkWorkDoneToken, invalidParams } from './requestParams';
 import { requestSignal } from './requestSignal';
 
 export interface CalibrationServices {
@@ -44,7 +44,7 @@ export interface CalibrationServices {
 export async function handleCalibration(params: CalibrationParams, token: CancellationToken, services: CalibrationServices): Promise<CalibrationResult> {
   const { problemsFile, problems } = checkParams(params);
   const settings = services.settings(); // one snapshot for the whole run
-  const inputs: CalibrationInputs = { modelDir: settings.modelDir, problemsFile, problems, metric: settings.metric, maxTokens: settings.maxTokens };
+  const inputs = calibrationInputs(settings, problemsFile, problems);
   const cached = params.recompute ? undefined : services.cache.get(inputs);
   if (cached) return { ...cached, cached: true };
   const records = readProblems(problemsFile, problems);
@@ -64,7 +64,8 @@ export async function handleCalibration(params: CalibrationParams, token: Cancel
     );
     services.log(`calibration of ${result.model} on ${result.problems} problems: ECE ${result.ece?.toFixed(4)} in ${result.wallMs} ms`);
     // Settings may have changed meanwhile: file the result under the model that decoded it.
-    services.cache.set({ ...inputs, modelDir: lease.loaded.model.dir }, result);
+    const { model } = lease.loaded;
+    services.cache.set({ ...inputs, modelDir: model.dir, executionProvider: model.executionProvider.requested }, result);
     return result;
   } finally {
     cancellation.dispose();
@@ -166,10 +167,7 @@ function checkParams(params: CalibrationParams): { problemsFile: string; problem
     throw invalid('problems', 'a positive integer', params.problems);
   }
   if (params.recompute !== undefined && typeof params.recompute !== 'boolean') throw invalid('recompute', 'a boolean when set', params.recompute);
-  const token: unknown = params.workDoneToken;
-  if (token !== undefined && typeof token !== 'string' && !Number.isInteger(token)) {
-    throw invalid('workDoneToken', 'a string or an integer when set', token);
-  }
+  checkWorkDoneToken(calibrationRequest.method, params);
   return { problemsFile: params.problemsFile, problems: params.problems };
 }
 

@@ -1,5 +1,5 @@
-import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken } from 'vscode-languageserver';
-import { expandBranchRequest, type DocumentChangedParams, type ExpandBranchParams, type ExpandBranchResult } from '../../../src/protocol';
+import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type WorkDoneProgressReporter } from 'vscode-languageserver';
+import { expandBranchRequest, waitingForTurnsMessage, type DocumentChangedParams, type ExpandBranchParams, type ExpandBranchResult } from '../../../src/protocol';
 import { expandBranch } from '../decoding/expandBranch';
 import type { DecodeQueue } from '../host/decodeQueue';
 import type { ModelHost, ModelLease } from '../host/modelHost';
@@ -10,7 +10,7 @@ import { stepsOf, type ReasoningTree } from '../trace/tree';
 import type { DiagnosticsPublisher } from './diagnostics';
 import { acquireLease } from './modelErrors';
 import { knownSolve } from './reasoningTree';
-import { invalidParams } from './requestParams';
+import { checkWorkDoneToken, invalidParams } from './requestParams';
 import { requestSignal } from './requestSignal';
 import type { SolveNotifier } from './solveLifecycle';
 import { branchingOf, isShownNode, stepsFromNode } from './treeSteps';
@@ -23,6 +23,8 @@ export interface ExpandServices {
   registry: SolveRegistry;
   notify: Pick<SolveNotifier, 'treeChanged' | 'documentChanged'>;
   diagnostics: DiagnosticsPublisher;
+  /** The work-done progress of the request (a null reporter when the client sent no token). */
+  progress(params: ExpandBranchParams): WorkDoneProgressReporter;
   log(message: string): void;
 }
 
@@ -36,11 +38,13 @@ const cancelledError = () => new ResponseError(LSPErrorCodes.RequestCancelled, C
  * alternative below the document's summary. Expanding a node twice returns the section already
  * there. `$/cancelRequest` stops it between forwards; the document gets nothing then, while the steps
  * already decoded stay in the tree (origin 'expansion'), so expanding the node again resumes after them.
+ * `$/progress` on the params' workDoneToken says how many turns are ahead while it waits to decode, then the model.
  */
 export async function handleExpandBranch(params: ExpandBranchParams, token: CancellationToken, services: ExpandServices): Promise<ExpandBranchResult> {
   const document = knownSolve(services.registry, params?.solveId, METHOD);
   const nodeId = params.nodeId;
   if (typeof nodeId !== 'string') throw invalidParams(METHOD, 'nodeId', 'a string', nodeId);
+  checkWorkDoneToken(METHOD, params);
   const search = services.registry.searchOf(document.solveId);
   if (!search) {
     throw new ResponseError(ErrorCodes.InvalidParams, `Solve ${document.solveId} used greedy decoding: nothing was pruned. Set caspo.strategy to "cat" and solve again.`);
@@ -61,7 +65,7 @@ export async function handleExpandBranch(params: ExpandBranchParams, token: Canc
   return search.exclusive(async () => {
     const shown = document.alternativeFrom(nodeId);
     if (shown) return result(document, shown, true);
-    const alternative = await continueBranch(document, search, tree, nodeId, token, services);
+    const alternative = await continueBranch(document, search, tree, nodeId, token, services.progress(params), services);
     document.addAlternative(alternative);
     const changed = documentUpdate(document);
     services.notify.documentChanged(changed);
@@ -78,14 +82,16 @@ async function continueBranch(
   tree: ReasoningTree,
   nodeId: string,
   token: CancellationToken,
+  progress: WorkDoneProgressReporter,
   services: ExpandServices,
 ): Promise<AlternativePath> {
   const cancellation = requestSignal(token, services.shutdown);
   const { signal } = cancellation;
   let endTurn: (() => void) | undefined;
   let lease: ModelLease | undefined;
+  progress.begin('Re-expanding a pruned branch');
   try {
-    endTurn = await services.queue.turn(signal, cancelledError);
+    endTurn = await services.queue.turn(signal, cancelledError, (turnsAhead) => progress.report(waitingForTurnsMessage(turnsAhead)));
     lease = await acquireLease(services.models, signal, CANCELLED);
     // A reload with other threads (caspo.cpuThreads) continues a branch as the model that decoded it would.
     if (lease.loaded.identity !== search.loaded.identity) {
@@ -95,6 +101,7 @@ async function continueBranch(
       );
     }
     const { loaded } = lease;
+    progress.report(`decoding on ${loaded.name}…`);
     const expansion = await expandBranch(loaded.model, tree, nodeId, {
       calibration: loaded.calibration,
       signal,
@@ -110,6 +117,7 @@ async function continueBranch(
     void lease?.release();
     endTurn?.();
     cancellation.dispose();
+    progress.done();
   }
 }
 

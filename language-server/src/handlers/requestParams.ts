@@ -22,6 +22,14 @@ export function requestedDocument(registry: SolveRegistry, method: string, param
   return registry.byUri(uri);
 }
 
+/** LSP's optional `workDoneToken`: a string or an integer. */
+export function checkWorkDoneToken(method: string, params: unknown): void {
+  const token = member(params, 'workDoneToken');
+  if (token !== undefined && typeof token !== 'string' && !Number.isInteger(token)) {
+    throw invalidParams(method, 'workDoneToken', 'a string or an integer when set', token);
+  }
+}
+
 export function checkPosition(method: string, field: string, value: unknown): Position {
   for (const key of ['line', 'character']) {
     const n = member(value, key);

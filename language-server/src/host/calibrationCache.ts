@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import type { CalibrationResult } from '../../../src/protocol';
+import type { CalibrationResult, ServerSettings } from '../../../src/protocol';
 import { modelFilesIn } from '../model/modelFiles';
 
 /** How many calibration results the server keeps (a few models × problem counts). */
@@ -13,11 +13,23 @@ export interface CalibrationInputs {
   /** The metric setting as sent (`modelDefault` resolves through caspo.json, whose mtime is in the key). */
   metric: string;
   maxTokens: number;
+  /**
+   * The execution provider setting the model was loaded with: providers round differently, which can change a greedy
+   * token and so the numbers. The setting, not the provider it resolved to, so that a cached result is found before
+   * the model is loaded; it resolves the same way each time in one server.
+   */
+  executionProvider: string;
+}
+
+/** The inputs of a calibration of `problems` problems from `problemsFile` under `settings`. */
+export function calibrationInputs(settings: ServerSettings, problemsFile: string, problems: number): CalibrationInputs {
+  const { modelDir, metric, maxTokens, executionProvider } = settings;
+  return { modelDir, problemsFile, problems, metric, maxTokens, executionProvider };
 }
 
 /**
  * Calibration results by model (folder + mtimes of its graph and caspo.json), problems file (+ mtime),
- * problem count, metric and token limit: re-opening the view is instant, and a re-exported or
+ * problem count, metric, token limit and execution provider: re-opening the view is instant, and a re-exported or
  * re-calibrated model is decoded again. Oldest entries go first beyond KEPT_CALIBRATIONS.
  */
 export class CalibrationCache {

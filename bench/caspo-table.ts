@@ -26,8 +26,9 @@ import { machine } from './engine/environment';
 
 const root = resolve(__dirname, '..');
 
-// The SFT baseline and the run that ships, iteration by iteration: training/models/caspo-arith-iter{1,...,6}
-// (run v17e, docs/caspo/runs.md v18: v15's run y, sweep 16's fourth iteration, and two more at half the step), and
+// The SFT baseline and the run that ships, iteration by iteration: training/models/caspo-arith-iter{1,...,9}
+// (run v18k, docs/caspo/runs.md v20: v15's run y, sweep 16's fourth iteration, two more at half the step (v18), and
+// three more on in-domain problems only), and
 // models/caspo-arith, the embedded default: the chosen iteration as caspo_train.merge left it (runs.md, v14).
 const DEFAULT_MODELS = [
   'models/caspo-arith-sft',
@@ -37,6 +38,9 @@ const DEFAULT_MODELS = [
   'training/models/caspo-arith-iter4',
   'training/models/caspo-arith-iter5',
   'training/models/caspo-arith-iter6',
+  'training/models/caspo-arith-iter7',
+  'training/models/caspo-arith-iter8',
+  'training/models/caspo-arith-iter9',
   'models/caspo-arith',
 ];
 const DEFAULT_FINAL = 'models/caspo-arith';

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // `npm run caspo:align [-- extra flags]`: the whole CASPO pipeline on the embedded SFT model, in one
 // command. Builds the `caspo` CLI first (each iteration's caspo.json is fitted by `caspo calibrate`),
-// then runs training/caspo_train/align.py with the settings of the committed models, in three stages
+// then runs training/caspo_train/align.py with the settings of the committed models, in four stages
 // (each iteration's caspo.json fitted on all 2,000 problems of training/data/calibration.jsonl, about 3 min on a CPU):
 // iterations 1-3 of 6,000 problems x 4 samples of the in-domain/five-operation pool, plus the greedy mistakes on
 // 8,000 more in-domain ones (--mine), and the released dataset (its first 600 problems) in training/data/caspo;
 // then iteration 4, resumed from iteration 3 with four fifths of the pool in-domain and 32,000 mined problems
-// (docs/caspo/runs.md, v17); then iterations 5 and 6 with those settings at half the learning rate (v18)
-// -> training/models/caspo-arith-iter{1,...,6}, the chosen one (see select_iteration in align.py) also
+// (docs/caspo/runs.md, v17); then iterations 5 and 6 with those settings at half the learning rate (v18); then
+// iterations 7-9 at that rate on in-domain problems only (v20)
+// -> training/models/caspo-arith-iter{1,...,9}, the chosen one (see select_iteration in align.py) also
 // models/caspo-arith. Then caspo_train.merge interpolates models/caspo-arith back toward
 // the SFT model as far as fresh in-domain draws allow (docs/caspo/runs.md, v14); `--no-merge` skips it.
 // On a CUDA GPU (align.py --device auto) about 10 minutes; on a 2-core CPU about 6 hours (iteration 1 took 54 min,
@@ -42,8 +43,10 @@ const stages = [
   ['--iterations', '3', '--mine', '8000', '--dataset', 'data/caspo', '--dataset-problems', '600'],
   // iterations 1-3 are resumed from the first stage
   ['--iterations', '4', ...inDomain],
-  // iterations 1-4 are resumed from the first two; --out chooses among all six
-  ['--iterations', '6', ...inDomain, '--lr', '5e-6', '--out', '../models/caspo-arith'],
+  // iterations 1-4 are resumed from the first two
+  ['--iterations', '6', ...inDomain, '--lr', '5e-6'],
+  // iterations 1-6 are resumed from the first three; --out chooses among all nine
+  ['--iterations', '9', '--mine', '32000', '--pool', 'in_domain=1', '--lr', '5e-6', '--out', '../models/caspo-arith'],
 ];
 for (const stage of stages) {
   const args = [...common, ...stage, ...rest];

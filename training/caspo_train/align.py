@@ -308,6 +308,15 @@ RESUME_KEYS = ("init", "size", "problems", "samples", "temperature", "greedy_sam
                "max_pairs", "seed")
 
 
+def max_operations(run_dir: Path, it: int, pool: tuple) -> int:
+    """``caspo_max_operations`` of iteration ``it``: a model keeps what it was trained on, so the most operations of this
+    call's pool and of the iteration before it (whose config.json holds those of every earlier one: a stage on
+    in-domain problems only resumes iterations that saw five operations)."""
+    previous = run_dir / f"iter{it - 1}" / "model" / "config.json"
+    earlier = json.loads(previous.read_text()).get("caspo_max_operations", 0) if previous.exists() else 0
+    return max(pool_max_operations(pool), earlier)
+
+
 def resume_mismatch(entry: dict, args) -> Optional[str]:
     """Which recorded setting of a resumed iteration this command contradicts (None: none, or none recorded)."""
     recorded = entry.get("settings")
@@ -369,7 +378,7 @@ def main(argv=None) -> None:
             info_path.write_text(json.dumps(entry, indent=1) + "\n")
         model_dir = it_dir / "model"
         if not (model_dir / "parity.json").exists():
-            export_arith_model(copy.deepcopy(policy).cpu(), model_dir, pool_max_operations(parse_pool(args.pool)))
+            export_arith_model(copy.deepcopy(policy).cpu(), model_dir, max_operations(run_dir, it, parse_pool(args.pool)))
         if not (model_dir / "caspo.json").exists():
             entry["calibrate"] = calibrate(model_dir, args.calibrate, args.calibrate_limit)
             info_path.write_text(json.dumps(entry, indent=1) + "\n")

@@ -59,6 +59,16 @@ def test_max_operations_follow_the_pool_and_survive_a_merge(tmp_path: Path):
     assert aligned_max_operations(tmp_path / "elsewhere.pt") == 4
 
 
+def test_an_iteration_keeps_the_operations_earlier_iterations_saw(tmp_path):
+    # a stage on in-domain problems only (4 operations) resuming iterations that sampled five-operation ones
+    from caspo_train.align import max_operations
+    (tmp_path / "iter6" / "model").mkdir(parents=True)
+    (tmp_path / "iter6" / "model" / "config.json").write_text(json.dumps({"caspo_max_operations": 5}))
+    assert max_operations(tmp_path, 7, parse_pool("in_domain=1")) == 5
+    assert max_operations(tmp_path, 1, parse_pool("in_domain=1")) == 4  # nothing before it: its pool's
+    assert max_operations(tmp_path, 1, parse_pool("in_domain=.5,ops5=.5")) == 5
+
+
 def test_pipeline_runs_end_to_end_at_toy_size(tmp_path: Path):
     # From the SFT checkpoint, so that samples end (a random model's are all cut off by the token limit, and a
     # cut step makes no pair) and are wrong on the five-operation half of the pool: pairs, then DPO steps.

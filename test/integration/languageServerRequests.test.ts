@@ -109,6 +109,33 @@ describe('language server requests: decode queue, shutdown, malformed params (re
     assert.ok(firstLongEnded >= 0 && firstLongEnded < server.received.findIndex((r) => r.kind === 'changed'), 'the branch was added after a long solve ended');
   });
 
+  it('tells a re-expansion that waits for another of the same solve so ($/progress), then the model it decodes on', async () => {
+    await server.connection.sendRequest(solveRequest, { solveId: 'pruning', problem: PRUNING_PROBLEM });
+    const tree = await server.connection.sendRequest(reasoningTreeRequest, { solveId: 'pruning' });
+    const pruned = tree.nodes.filter((node) => node.status === 'pruned' && node.text.length > 0).map((node) => node.id);
+    assert.ok(pruned.length >= 2, `two pruned nodes with a step to continue: ${JSON.stringify(tree.nodes.map((node) => [node.id, node.status]))}`);
+    const heard = new Map<string, string[]>();
+    const listening = pruned.slice(0, 2).map((nodeId) => {
+      heard.set(nodeId, []);
+      return server.connection.onProgress(WorkDoneProgress.type, nodeId, (value) => {
+        heard.get(nodeId)!.push(value.kind === 'end' ? 'end' : `${value.kind}: ${value.message ?? ''}`);
+      });
+    });
+    // Sent together: the second grows the tree after the first has.
+    const expanded = await Promise.all(
+      pruned.slice(0, 2).map((nodeId) => server.connection.sendRequest(expandBranchRequest, { solveId: 'pruning', nodeId, workDoneToken: nodeId })),
+    );
+    for (const l of listening) l.dispose();
+    assert.deepEqual(expanded.map((e) => e.alternative.nodeId), pruned.slice(0, 2));
+    assert.deepEqual(heard.get(pruned[0]), ['begin: ', 'report: decoding on caspo-arith…', 'end']);
+    assert.deepEqual(heard.get(pruned[1]), [
+      'begin: ',
+      'report: waiting for another re-expansion of this solve to end…',
+      'report: decoding on caspo-arith…',
+      'end',
+    ]);
+  });
+
   it('on shutdown stops running and queued solves as cancelled before releasing the model, with nothing in the log', async () => {
     const solveIds = Array.from({ length: DECODES_AT_ONCE + 1 }, (_, i) => `s${i}`);
     const outcomes = solveIds.map((solveId) => outcomeOf(server.connection.sendRequest(solveRequest, { solveId, problem: LONG_PROBLEM })));

@@ -38,7 +38,8 @@ const cancelledError = () => new ResponseError(LSPErrorCodes.RequestCancelled, C
  * alternative below the document's summary. Expanding a node twice returns the section already
  * there. `$/cancelRequest` stops it between forwards; the document gets nothing then, while the steps
  * already decoded stay in the tree (origin 'expansion'), so expanding the node again resumes after them.
- * `$/progress` on the params' workDoneToken says how many turns are ahead while it waits to decode, then the model.
+ * `$/progress` on the params' workDoneToken says what it waits for (another re-expansion of the solve, then a turn to
+ * decode: how many are ahead), then the model.
  */
 export async function handleExpandBranch(params: ExpandBranchParams, token: CancellationToken, services: ExpandServices): Promise<ExpandBranchResult> {
   const document = knownSolve(services.registry, params?.solveId, METHOD);
@@ -62,10 +63,13 @@ export async function handleExpandBranch(params: ExpandBranchParams, token: Canc
   if (!isShownNode(node)) {
     throw new ResponseError(LSPErrorCodes.RequestFailed, `Node ${nodeId} is where the model ended the text, with no step: there is nothing to re-expand.`);
   }
+  const progress = services.progress(params);
+  progress.begin('Re-expanding a pruned branch');
+  if (search.busy) progress.report(WAITING_FOR_EXPANSION);
   return search.exclusive(async () => {
     const shown = document.alternativeFrom(nodeId);
     if (shown) return result(document, shown, true);
-    const alternative = await continueBranch(document, search, tree, nodeId, token, services.progress(params), services);
+    const alternative = await continueBranch(document, search, tree, nodeId, token, progress, services);
     document.addAlternative(alternative);
     const changed = documentUpdate(document);
     services.notify.documentChanged(changed);
@@ -73,8 +77,11 @@ export async function handleExpandBranch(params: ExpandBranchParams, token: Canc
     services.notify.treeChanged({ solveId: document.solveId, uri: document.uri });
     services.registry.touch(document.solveId); // as the extension's copy of it moved to the back on the change
     return result(document, alternative, false);
-  }, { token, error: cancelledError });
+  }, { token, error: cancelledError }).finally(() => progress.done());
 }
+
+/** Re-expansions of one solve grow its tree one at a time. */
+const WAITING_FOR_EXPANSION = 'waiting for another re-expansion of this solve to end…';
 
 async function continueBranch(
   document: ReasoningDocument,
@@ -89,7 +96,6 @@ async function continueBranch(
   const { signal } = cancellation;
   let endTurn: (() => void) | undefined;
   let lease: ModelLease | undefined;
-  progress.begin('Re-expanding a pruned branch');
   try {
     endTurn = await services.queue.turn(signal, cancelledError, (turnsAhead) => progress.report(waitingForTurnsMessage(turnsAhead)));
     lease = await acquireLease(services.models, signal, CANCELLED);
@@ -117,7 +123,6 @@ async function continueBranch(
     void lease?.release();
     endTurn?.();
     cancellation.dispose();
-    progress.done();
   }
 }
 

@@ -19,6 +19,8 @@ export class SolveSearch {
   private finalTree: ReasoningTree | null = null;
   /** Re-expansions grow the tree: they run one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Work queued by `exclusive` that has not ended, the running one included. */
+  private pending = 0;
   /** Tree ids of the chosen path's nodes shown as the document's steps, first step first. */
   readonly shownPath: string[] = [];
 
@@ -53,7 +55,8 @@ export class SolveSearch {
       return work();
     };
     const run = this.queue.then(start, start);
-    this.queue = run.catch(() => undefined);
+    this.pending++;
+    this.queue = run.catch(() => undefined).finally(() => this.pending--);
     if (cancel === undefined) return run;
     return new Promise<T>((resolve, reject) => {
       const waiting = cancel.token.onCancellationRequested(() => {
@@ -63,6 +66,11 @@ export class SolveSearch {
       if (cancel.token.isCancellationRequested && !started) reject(cancel.error());
       run.then(resolve, reject).finally(() => waiting.dispose());
     });
+  }
+
+  /** Whether work given to `exclusive` now would wait for earlier work to end. */
+  get busy(): boolean {
+    return this.pending > 0;
   }
 
   /** The engine's tree, once the search has ended. */

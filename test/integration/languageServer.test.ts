@@ -12,10 +12,7 @@ import {
 } from 'vscode-languageserver-protocol';
 import { DidChangeConfigurationNotification, DidCloseTextDocumentNotification } from 'vscode-languageserver-protocol';
 import { LOW_CONFIDENCE_CODE, OUTSIDE_TRAINING_RANGE_CODE, solveRequest, type SolveResult } from '../../src/protocol';
-import { LanguageServerProcess, REPO_ROOT, testSettings } from './helpers/languageServerProcess';
-
-/** A sum the embedded model works through until the token limit: long enough to cancel mid-way. */
-const LONG_PROBLEM = Array.from({ length: 39 }, (_, i) => String(i * 7 + 10)).join(' + ');
+import { LanguageServerProcess, LONG_PROBLEM, REPO_ROOT, testSettings } from './helpers/languageServerProcess';
 
 function lineOf(text: string, line: number): string {
   return text.split('\n')[line];

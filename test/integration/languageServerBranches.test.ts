@@ -22,13 +22,8 @@ import {
   type ReExpandArguments,
   type SolveResult,
 } from '../../src/protocol';
-import { defaultCatSettings, EMBEDDED_MODEL_DIR, LanguageServerProcess, testSettings } from './helpers/languageServerProcess';
+import { defaultCatSettings, EMBEDDED_MODEL_DIR, LanguageServerProcess, PRUNING_PROBLEM, testSettings } from './helpers/languageServerProcess';
 
-/**
- * A hard-split problem (five operations): under the default CaT settings the embedded model prunes a
- * candidate beside step 4 (wrong operands, at 0.001, far below τ = 0.5) and two of the three for step 5.
- */
-const PRUNING_PROBLEM = 'Work out 58 + 633+(681*84 - 894 + 68).';
 /**
  * A problem on which the default CaT search prunes greedy decoding's own step (candidate 0 of every step so far) at
  * step 5, at 0.001, where another candidate is flagged at 0.07 and continues. The embedded model seldom prunes its

@@ -11,12 +11,8 @@ import {
 } from 'vscode-languageserver-protocol';
 import { calibrationRequest, expandBranchRequest, reasoningTreeRequest, solveRequest } from '../../src/protocol';
 import { DECODES_AT_ONCE } from '../../language-server/src/host/decodeQueue';
-import { LanguageServerProcess, testSettings } from './helpers/languageServerProcess';
+import { LanguageServerProcess, LONG_PROBLEM, PRUNING_PROBLEM, testSettings } from './helpers/languageServerProcess';
 
-/** A sum the embedded model works through until the token limit: it decodes long enough to be interrupted. */
-const LONG_PROBLEM = Array.from({ length: 39 }, (_, i) => String(i * 7 + 10)).join(' + ');
-/** Under the default CaT settings the embedded model prunes candidates on it (below the threshold or beyond the width). */
-const PRUNING_PROBLEM = 'Work out 58 + 633+(681*84 - 894 + 68).';
 
 /** How a solve request ended: its stop reason, or its error code and message. */
 const outcomeOf = (pending: Promise<{ stopReason: string }>) =>

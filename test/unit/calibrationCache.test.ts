@@ -1,20 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { CalibrationCache, calibrationInputs } from '../../language-server/src/host/calibrationCache';
 import type { CalibrationResult, ServerSettings } from '../../src/protocol';
+import { testSettings } from '../integration/helpers/languageServerProcess';
 
-const SETTINGS: ServerSettings = {
-  modelDir: '/models/m',
-  executionProvider: 'cpu',
-  cpuThreads: 0,
-  bands: { high: 0.8, medium: 0.5 },
-  warningThreshold: 0.5,
-  maxTokens: 256,
-  temperature: 0,
-  metric: 'modelDefault',
-  stepDelimiter: '\n',
-  strategy: 'cat',
-  cat: { branches: 3, width: 2, threshold: 0.5, thresholdPercentile: null, budget: 40, temperature: 1, firstCandidate: 'sampled', branchBelow: null },
-};
+const SETTINGS: ServerSettings = testSettings({ modelDir: '/models/m' });
 const PROBLEMS_FILE = '/data/heldout.jsonl';
 // The cache stores results as they are: only which one comes back matters here.
 const RESULT = { model: 'm', cached: false } as CalibrationResult;

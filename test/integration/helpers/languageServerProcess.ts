@@ -40,6 +40,14 @@ import {
 
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
 export const EMBEDDED_MODEL_DIR = join(REPO_ROOT, 'models', 'caspo-arith');
+
+/** A sum the embedded model works through until the token limit: it decodes long enough to cancel or queue behind. */
+export const LONG_PROBLEM = Array.from({ length: 39 }, (_, i) => String(i * 7 + 10)).join(' + ');
+/**
+ * A hard-split problem (five operations): under the default CaT settings the embedded model prunes candidates on it
+ * (below τ = 0.5, or beyond the width), its greedy step among them at step 5.
+ */
+export const PRUNING_PROBLEM = 'Work out 58 + 633+(681*84 - 894 + 68).';
 const SERVER_ENTRY = join(REPO_ROOT, 'language-server', 'src', 'server.ts');
 
 const MANIFEST_SETTINGS: Record<string, { default: unknown }> = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).contributes
